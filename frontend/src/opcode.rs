@@ -1,0 +1,317 @@
+//! The opcode table: the one place opcode facts live.
+//!
+//! Every other crate (the interpreter, the IR lifter, code generation, the disassembler) reads
+//! mnemonic, immediate size, stack effect, static gas and fork of introduction from here.
+//! Static gas is the part of an opcode's cost that is known before it runs, for the forks Kiln
+//! executes (Cancun and later); warm/cold surcharges, memory expansion and per-word costs are
+//! charged dynamically by the runtime. For EIP-2929 opcodes the static part is the warm cost.
+
+use crate::spec::SpecId;
+
+/// Facts about one opcode.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct OpInfo {
+    pub name: &'static str,
+    /// Bytes of immediate data after the opcode (PUSH1..PUSH32).
+    pub immediate: u8,
+    /// Stack items consumed.
+    pub inputs: u8,
+    /// Stack items produced.
+    pub outputs: u8,
+    /// Gas charged before the opcode runs.
+    pub static_gas: u16,
+    /// The fork that introduced the opcode.
+    pub since: SpecId,
+    /// Control never falls through to the next instruction.
+    pub terminator: bool,
+}
+
+impl OpInfo {
+    const fn new(name: &'static str, inputs: u8, outputs: u8, static_gas: u16) -> Self {
+        Self {
+            name,
+            immediate: 0,
+            inputs,
+            outputs,
+            static_gas,
+            since: SpecId::Frontier,
+            terminator: false,
+        }
+    }
+
+    const fn since(mut self, spec: SpecId) -> Self {
+        self.since = spec;
+        self
+    }
+
+    const fn terminator(mut self) -> Self {
+        self.terminator = true;
+        self
+    }
+
+    const fn immediate(mut self, n: u8) -> Self {
+        self.immediate = n;
+        self
+    }
+
+    /// Net change of the stack height.
+    pub const fn stack_delta(&self) -> i32 {
+        self.outputs as i32 - self.inputs as i32
+    }
+}
+
+macro_rules! opcodes {
+    ($($value:literal => $ident:ident,)*) => {
+        $(pub const $ident: u8 = $value;)*
+    };
+}
+
+opcodes! {
+    0x00 => STOP, 0x01 => ADD, 0x02 => MUL, 0x03 => SUB, 0x04 => DIV, 0x05 => SDIV,
+    0x06 => MOD, 0x07 => SMOD, 0x08 => ADDMOD, 0x09 => MULMOD, 0x0a => EXP,
+    0x0b => SIGNEXTEND,
+    0x10 => LT, 0x11 => GT, 0x12 => SLT, 0x13 => SGT, 0x14 => EQ, 0x15 => ISZERO,
+    0x16 => AND, 0x17 => OR, 0x18 => XOR, 0x19 => NOT, 0x1a => BYTE, 0x1b => SHL,
+    0x1c => SHR, 0x1d => SAR, 0x1e => CLZ,
+    0x20 => KECCAK256,
+    0x30 => ADDRESS, 0x31 => BALANCE, 0x32 => ORIGIN, 0x33 => CALLER, 0x34 => CALLVALUE,
+    0x35 => CALLDATALOAD, 0x36 => CALLDATASIZE, 0x37 => CALLDATACOPY, 0x38 => CODESIZE,
+    0x39 => CODECOPY, 0x3a => GASPRICE, 0x3b => EXTCODESIZE, 0x3c => EXTCODECOPY,
+    0x3d => RETURNDATASIZE, 0x3e => RETURNDATACOPY, 0x3f => EXTCODEHASH,
+    0x40 => BLOCKHASH, 0x41 => COINBASE, 0x42 => TIMESTAMP, 0x43 => NUMBER,
+    0x44 => PREVRANDAO, 0x45 => GASLIMIT, 0x46 => CHAINID, 0x47 => SELFBALANCE,
+    0x48 => BASEFEE, 0x49 => BLOBHASH, 0x4a => BLOBBASEFEE,
+    0x50 => POP, 0x51 => MLOAD, 0x52 => MSTORE, 0x53 => MSTORE8, 0x54 => SLOAD,
+    0x55 => SSTORE, 0x56 => JUMP, 0x57 => JUMPI, 0x58 => PC, 0x59 => MSIZE, 0x5a => GAS,
+    0x5b => JUMPDEST, 0x5c => TLOAD, 0x5d => TSTORE, 0x5e => MCOPY, 0x5f => PUSH0,
+    0x60 => PUSH1, 0x7f => PUSH32, 0x80 => DUP1, 0x8f => DUP16, 0x90 => SWAP1,
+    0x9f => SWAP16, 0xa0 => LOG0, 0xa4 => LOG4,
+    0xf0 => CREATE, 0xf1 => CALL, 0xf2 => CALLCODE, 0xf3 => RETURN, 0xf4 => DELEGATECALL,
+    0xf5 => CREATE2, 0xfa => STATICCALL, 0xfd => REVERT, 0xfe => INVALID,
+    0xff => SELFDESTRUCT,
+}
+
+const PUSH_NAMES: [&str; 32] = [
+    "PUSH1", "PUSH2", "PUSH3", "PUSH4", "PUSH5", "PUSH6", "PUSH7", "PUSH8", "PUSH9", "PUSH10",
+    "PUSH11", "PUSH12", "PUSH13", "PUSH14", "PUSH15", "PUSH16", "PUSH17", "PUSH18", "PUSH19",
+    "PUSH20", "PUSH21", "PUSH22", "PUSH23", "PUSH24", "PUSH25", "PUSH26", "PUSH27", "PUSH28",
+    "PUSH29", "PUSH30", "PUSH31", "PUSH32",
+];
+const DUP_NAMES: [&str; 16] = [
+    "DUP1", "DUP2", "DUP3", "DUP4", "DUP5", "DUP6", "DUP7", "DUP8", "DUP9", "DUP10", "DUP11",
+    "DUP12", "DUP13", "DUP14", "DUP15", "DUP16",
+];
+const SWAP_NAMES: [&str; 16] = [
+    "SWAP1", "SWAP2", "SWAP3", "SWAP4", "SWAP5", "SWAP6", "SWAP7", "SWAP8", "SWAP9", "SWAP10",
+    "SWAP11", "SWAP12", "SWAP13", "SWAP14", "SWAP15", "SWAP16",
+];
+const LOG_NAMES: [&str; 5] = ["LOG0", "LOG1", "LOG2", "LOG3", "LOG4"];
+
+const fn build_table() -> [Option<OpInfo>; 256] {
+    use SpecId::*;
+    let mut t: [Option<OpInfo>; 256] = [None; 256];
+    t[STOP as usize] = Some(OpInfo::new("STOP", 0, 0, 0).terminator());
+    t[ADD as usize] = Some(OpInfo::new("ADD", 2, 1, 3));
+    t[MUL as usize] = Some(OpInfo::new("MUL", 2, 1, 5));
+    t[SUB as usize] = Some(OpInfo::new("SUB", 2, 1, 3));
+    t[DIV as usize] = Some(OpInfo::new("DIV", 2, 1, 5));
+    t[SDIV as usize] = Some(OpInfo::new("SDIV", 2, 1, 5));
+    t[MOD as usize] = Some(OpInfo::new("MOD", 2, 1, 5));
+    t[SMOD as usize] = Some(OpInfo::new("SMOD", 2, 1, 5));
+    t[ADDMOD as usize] = Some(OpInfo::new("ADDMOD", 3, 1, 8));
+    t[MULMOD as usize] = Some(OpInfo::new("MULMOD", 3, 1, 8));
+    t[EXP as usize] = Some(OpInfo::new("EXP", 2, 1, 10));
+    t[SIGNEXTEND as usize] = Some(OpInfo::new("SIGNEXTEND", 2, 1, 5));
+    t[LT as usize] = Some(OpInfo::new("LT", 2, 1, 3));
+    t[GT as usize] = Some(OpInfo::new("GT", 2, 1, 3));
+    t[SLT as usize] = Some(OpInfo::new("SLT", 2, 1, 3));
+    t[SGT as usize] = Some(OpInfo::new("SGT", 2, 1, 3));
+    t[EQ as usize] = Some(OpInfo::new("EQ", 2, 1, 3));
+    t[ISZERO as usize] = Some(OpInfo::new("ISZERO", 1, 1, 3));
+    t[AND as usize] = Some(OpInfo::new("AND", 2, 1, 3));
+    t[OR as usize] = Some(OpInfo::new("OR", 2, 1, 3));
+    t[XOR as usize] = Some(OpInfo::new("XOR", 2, 1, 3));
+    t[NOT as usize] = Some(OpInfo::new("NOT", 1, 1, 3));
+    t[BYTE as usize] = Some(OpInfo::new("BYTE", 2, 1, 3));
+    t[SHL as usize] = Some(OpInfo::new("SHL", 2, 1, 3).since(Constantinople));
+    t[SHR as usize] = Some(OpInfo::new("SHR", 2, 1, 3).since(Constantinople));
+    t[SAR as usize] = Some(OpInfo::new("SAR", 2, 1, 3).since(Constantinople));
+    t[CLZ as usize] = Some(OpInfo::new("CLZ", 1, 1, 5).since(Osaka));
+    t[KECCAK256 as usize] = Some(OpInfo::new("KECCAK256", 2, 1, 30));
+    t[ADDRESS as usize] = Some(OpInfo::new("ADDRESS", 0, 1, 2));
+    t[BALANCE as usize] = Some(OpInfo::new("BALANCE", 1, 1, 100));
+    t[ORIGIN as usize] = Some(OpInfo::new("ORIGIN", 0, 1, 2));
+    t[CALLER as usize] = Some(OpInfo::new("CALLER", 0, 1, 2));
+    t[CALLVALUE as usize] = Some(OpInfo::new("CALLVALUE", 0, 1, 2));
+    t[CALLDATALOAD as usize] = Some(OpInfo::new("CALLDATALOAD", 1, 1, 3));
+    t[CALLDATASIZE as usize] = Some(OpInfo::new("CALLDATASIZE", 0, 1, 2));
+    t[CALLDATACOPY as usize] = Some(OpInfo::new("CALLDATACOPY", 3, 0, 3));
+    t[CODESIZE as usize] = Some(OpInfo::new("CODESIZE", 0, 1, 2));
+    t[CODECOPY as usize] = Some(OpInfo::new("CODECOPY", 3, 0, 3));
+    t[GASPRICE as usize] = Some(OpInfo::new("GASPRICE", 0, 1, 2));
+    t[EXTCODESIZE as usize] = Some(OpInfo::new("EXTCODESIZE", 1, 1, 100));
+    t[EXTCODECOPY as usize] = Some(OpInfo::new("EXTCODECOPY", 4, 0, 100));
+    t[RETURNDATASIZE as usize] = Some(OpInfo::new("RETURNDATASIZE", 0, 1, 2).since(Byzantium));
+    t[RETURNDATACOPY as usize] = Some(OpInfo::new("RETURNDATACOPY", 3, 0, 3).since(Byzantium));
+    t[EXTCODEHASH as usize] = Some(OpInfo::new("EXTCODEHASH", 1, 1, 100).since(Constantinople));
+    t[BLOCKHASH as usize] = Some(OpInfo::new("BLOCKHASH", 1, 1, 20));
+    t[COINBASE as usize] = Some(OpInfo::new("COINBASE", 0, 1, 2));
+    t[TIMESTAMP as usize] = Some(OpInfo::new("TIMESTAMP", 0, 1, 2));
+    t[NUMBER as usize] = Some(OpInfo::new("NUMBER", 0, 1, 2));
+    t[PREVRANDAO as usize] = Some(OpInfo::new("PREVRANDAO", 0, 1, 2));
+    t[GASLIMIT as usize] = Some(OpInfo::new("GASLIMIT", 0, 1, 2));
+    t[CHAINID as usize] = Some(OpInfo::new("CHAINID", 0, 1, 2).since(Istanbul));
+    t[SELFBALANCE as usize] = Some(OpInfo::new("SELFBALANCE", 0, 1, 5).since(Istanbul));
+    t[BASEFEE as usize] = Some(OpInfo::new("BASEFEE", 0, 1, 2).since(London));
+    t[BLOBHASH as usize] = Some(OpInfo::new("BLOBHASH", 1, 1, 3).since(Cancun));
+    t[BLOBBASEFEE as usize] = Some(OpInfo::new("BLOBBASEFEE", 0, 1, 2).since(Cancun));
+    t[POP as usize] = Some(OpInfo::new("POP", 1, 0, 2));
+    t[MLOAD as usize] = Some(OpInfo::new("MLOAD", 1, 1, 3));
+    t[MSTORE as usize] = Some(OpInfo::new("MSTORE", 2, 0, 3));
+    t[MSTORE8 as usize] = Some(OpInfo::new("MSTORE8", 2, 0, 3));
+    t[SLOAD as usize] = Some(OpInfo::new("SLOAD", 1, 1, 100));
+    t[SSTORE as usize] = Some(OpInfo::new("SSTORE", 2, 0, 0));
+    t[JUMP as usize] = Some(OpInfo::new("JUMP", 1, 0, 8).terminator());
+    t[JUMPI as usize] = Some(OpInfo::new("JUMPI", 2, 0, 10));
+    t[PC as usize] = Some(OpInfo::new("PC", 0, 1, 2));
+    t[MSIZE as usize] = Some(OpInfo::new("MSIZE", 0, 1, 2));
+    t[GAS as usize] = Some(OpInfo::new("GAS", 0, 1, 2));
+    t[JUMPDEST as usize] = Some(OpInfo::new("JUMPDEST", 0, 0, 1));
+    t[TLOAD as usize] = Some(OpInfo::new("TLOAD", 1, 1, 100).since(Cancun));
+    t[TSTORE as usize] = Some(OpInfo::new("TSTORE", 2, 0, 100).since(Cancun));
+    t[MCOPY as usize] = Some(OpInfo::new("MCOPY", 3, 0, 3).since(Cancun));
+    t[PUSH0 as usize] = Some(OpInfo::new("PUSH0", 0, 1, 2).since(Shanghai));
+    let mut i = 0;
+    while i < 32 {
+        t[PUSH1 as usize + i] = Some(OpInfo::new(PUSH_NAMES[i], 0, 1, 3).immediate(i as u8 + 1));
+        i += 1;
+    }
+    let mut i = 0;
+    while i < 16 {
+        let n = i as u8 + 1;
+        t[DUP1 as usize + i] = Some(OpInfo::new(DUP_NAMES[i], n, n + 1, 3));
+        t[SWAP1 as usize + i] = Some(OpInfo::new(SWAP_NAMES[i], n + 1, n + 1, 3));
+        i += 1;
+    }
+    let mut i = 0;
+    while i < 5 {
+        t[LOG0 as usize + i] = Some(OpInfo::new(
+            LOG_NAMES[i],
+            2 + i as u8,
+            0,
+            375 * (i as u16 + 1),
+        ));
+        i += 1;
+    }
+    t[CREATE as usize] = Some(OpInfo::new("CREATE", 3, 1, 32000));
+    t[CALL as usize] = Some(OpInfo::new("CALL", 7, 1, 100));
+    t[CALLCODE as usize] = Some(OpInfo::new("CALLCODE", 7, 1, 100));
+    t[RETURN as usize] = Some(OpInfo::new("RETURN", 2, 0, 0).terminator());
+    t[DELEGATECALL as usize] = Some(OpInfo::new("DELEGATECALL", 6, 1, 100).since(Homestead));
+    t[CREATE2 as usize] = Some(OpInfo::new("CREATE2", 4, 1, 32000).since(Constantinople));
+    t[STATICCALL as usize] = Some(OpInfo::new("STATICCALL", 6, 1, 100).since(Byzantium));
+    t[REVERT as usize] = Some(OpInfo::new("REVERT", 2, 0, 0).since(Byzantium).terminator());
+    t[INVALID as usize] = Some(OpInfo::new("INVALID", 0, 0, 0).terminator());
+    t[SELFDESTRUCT as usize] = Some(OpInfo::new("SELFDESTRUCT", 1, 0, 5000).terminator());
+    t
+}
+
+static TABLE: [Option<OpInfo>; 256] = build_table();
+
+/// Facts about `op` regardless of fork, or `None` for a byte that was never an opcode.
+#[inline]
+pub fn info(op: u8) -> Option<&'static OpInfo> {
+    TABLE[op as usize].as_ref()
+}
+
+/// Facts about `op` if it is defined in `spec`. `INVALID` (0xFE) is "defined": it halts.
+#[inline]
+pub fn info_in(op: u8, spec: SpecId) -> Option<&'static OpInfo> {
+    info(op).filter(|i| spec.is_enabled_in(i.since))
+}
+
+/// Bytes of immediate data after `op`.
+#[inline]
+pub const fn immediate_size(op: u8) -> usize {
+    if op >= PUSH1 && op <= PUSH32 {
+        (op - PUSH1 + 1) as usize
+    } else {
+        0
+    }
+}
+
+/// Static gas per opcode under `spec`, indexed by opcode so a hot loop pays one load.
+/// Undefined opcodes cost 0 here; they are rejected separately.
+pub fn static_gas_table(spec: SpecId) -> [u16; 256] {
+    let mut out = [0u16; 256];
+    for (op, slot) in out.iter_mut().enumerate() {
+        if let Some(i) = info_in(op as u8, spec) {
+            *slot = i.static_gas;
+        }
+    }
+    out
+}
+
+/// Whether the opcode is defined under `spec`.
+pub fn defined_table(spec: SpecId) -> [bool; 256] {
+    let mut out = [false; 256];
+    for (op, slot) in out.iter_mut().enumerate() {
+        *slot = info_in(op as u8, spec).is_some();
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_defined_opcode_has_consistent_facts() {
+        for op in 0..=255u8 {
+            let Some(i) = info(op) else { continue };
+            assert_eq!(i.immediate as usize, immediate_size(op), "{}", i.name);
+            assert!(i.inputs <= 17 && i.outputs <= 17, "{}", i.name);
+        }
+    }
+
+    #[test]
+    fn osaka_opcode_count() {
+        // 0x00..0x0b (12) + 0x10..0x1e (15) + KECCAK256 + 0x30..0x3f (16) + 0x40..0x4a (11)
+        // + 0x50..0x5f (16) + PUSH/DUP/SWAP (64) + LOG (5) + 0xf0..0xf5 (6) + STATICCALL,
+        // REVERT, INVALID, SELFDESTRUCT (4) = 150
+        let n = (0..=255u8)
+            .filter(|&op| info_in(op, SpecId::Osaka).is_some())
+            .count();
+        assert_eq!(n, 150);
+        let cancun = (0..=255u8)
+            .filter(|&op| info_in(op, SpecId::Cancun).is_some())
+            .count();
+        assert_eq!(cancun, 149, "CLZ is the only Osaka addition");
+    }
+
+    #[test]
+    fn fork_gating() {
+        assert!(info_in(CLZ, SpecId::Prague).is_none());
+        assert!(info_in(CLZ, SpecId::Osaka).is_some());
+        assert!(info_in(PUSH0, SpecId::Shanghai).is_some());
+        assert!(info_in(PUSH0, SpecId::Paris).is_none());
+        assert!(info_in(TLOAD, SpecId::Cancun).is_some());
+        assert!(info_in(0x0c, SpecId::Osaka).is_none());
+        assert!(info_in(0xef, SpecId::Osaka).is_none());
+    }
+
+    #[test]
+    fn stack_effects_and_gas() {
+        let dup16 = info(DUP16).unwrap();
+        assert_eq!((dup16.inputs, dup16.outputs), (16, 17));
+        let swap16 = info(SWAP16).unwrap();
+        assert_eq!((swap16.inputs, swap16.outputs), (17, 17));
+        assert_eq!(info(LOG4).unwrap().static_gas, 1875);
+        assert_eq!(info(PUSH32).unwrap().immediate, 32);
+        assert_eq!(info(CALL).unwrap().inputs, 7);
+        assert_eq!(info(STATICCALL).unwrap().inputs, 6);
+        assert!(info(JUMP).unwrap().terminator);
+        assert!(!info(JUMPI).unwrap().terminator);
+        assert_eq!(static_gas_table(SpecId::Osaka)[EXP as usize], 10);
+    }
+}

@@ -1,0 +1,154 @@
+//! Hard forks. Every gas constant, opcode and precompile is selected by a [`SpecId`].
+
+use std::fmt;
+use std::str::FromStr;
+
+/// An Ethereum hard fork, in activation order.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[repr(u8)]
+pub enum SpecId {
+    Frontier,
+    Homestead,
+    TangerineWhistle,
+    SpuriousDragon,
+    Byzantium,
+    Constantinople,
+    Petersburg,
+    Istanbul,
+    Berlin,
+    London,
+    Paris,
+    Shanghai,
+    Cancun,
+    Prague,
+    Osaka,
+}
+
+/// A fork name that Kiln does not know.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("unknown fork `{0}` (known: {known})", known = SpecId::NAMES.join(", "))]
+pub struct UnknownFork(pub String);
+
+impl SpecId {
+    /// The forks Kiln executes. Older forks are recognised (fixtures name them) but refused by
+    /// the runtime with a named error rather than run under the wrong rules.
+    pub const SUPPORTED: [SpecId; 3] = [SpecId::Cancun, SpecId::Prague, SpecId::Osaka];
+
+    /// The fork that is live on mainnet today.
+    pub const LATEST: SpecId = SpecId::Osaka;
+
+    const ALL: [SpecId; 15] = [
+        SpecId::Frontier,
+        SpecId::Homestead,
+        SpecId::TangerineWhistle,
+        SpecId::SpuriousDragon,
+        SpecId::Byzantium,
+        SpecId::Constantinople,
+        SpecId::Petersburg,
+        SpecId::Istanbul,
+        SpecId::Berlin,
+        SpecId::London,
+        SpecId::Paris,
+        SpecId::Shanghai,
+        SpecId::Cancun,
+        SpecId::Prague,
+        SpecId::Osaka,
+    ];
+
+    const NAMES: [&'static str; 15] = [
+        "Frontier",
+        "Homestead",
+        "TangerineWhistle",
+        "SpuriousDragon",
+        "Byzantium",
+        "Constantinople",
+        "ConstantinopleFix",
+        "Istanbul",
+        "Berlin",
+        "London",
+        "Paris",
+        "Shanghai",
+        "Cancun",
+        "Prague",
+        "Osaka",
+    ];
+
+    /// The canonical name, as used in the `post` section of state tests.
+    pub fn name(self) -> &'static str {
+        Self::NAMES[self as usize]
+    }
+
+    /// Whether `self` includes the rules of `other`.
+    #[inline]
+    pub fn is_enabled_in(self, other: SpecId) -> bool {
+        self >= other
+    }
+
+    /// Whether the runtime executes this fork.
+    pub fn is_supported(self) -> bool {
+        self >= SpecId::Cancun
+    }
+
+    pub fn all() -> impl Iterator<Item = SpecId> {
+        Self::ALL.into_iter()
+    }
+}
+
+impl fmt::Display for SpecId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+impl FromStr for SpecId {
+    type Err = UnknownFork;
+
+    /// Accepts the state-test names case-insensitively, plus common aliases
+    /// (`Petersburg`, `Merge`, `Tangerine`, `Spurious`).
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        let lower = s.to_ascii_lowercase();
+        let alias = match lower.as_str() {
+            "petersburg" | "constantinoplefix" => Some(SpecId::Petersburg),
+            "merge" | "paris" => Some(SpecId::Paris),
+            "eip150" | "tangerine" => Some(SpecId::TangerineWhistle),
+            "eip158" | "spurious" => Some(SpecId::SpuriousDragon),
+            _ => None,
+        };
+        if let Some(spec) = alias {
+            return Ok(spec);
+        }
+        Self::ALL
+            .into_iter()
+            .find(|spec| spec.name().eq_ignore_ascii_case(s))
+            .ok_or_else(|| UnknownFork(s.to_string()))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_round_trip() {
+        for spec in SpecId::all() {
+            assert_eq!(spec.name().parse::<SpecId>().unwrap(), spec);
+        }
+        assert_eq!("osaka".parse::<SpecId>().unwrap(), SpecId::Osaka);
+        assert_eq!("Merge".parse::<SpecId>().unwrap(), SpecId::Paris);
+    }
+
+    #[test]
+    fn unknown_fork_is_named() {
+        let err = "Amsterdamm".parse::<SpecId>().unwrap_err();
+        assert!(err.to_string().contains("Amsterdamm"));
+        assert!(err.to_string().contains("Osaka"));
+    }
+
+    #[test]
+    fn order_is_activation_order() {
+        assert!(SpecId::Osaka.is_enabled_in(SpecId::Prague));
+        assert!(!SpecId::Cancun.is_enabled_in(SpecId::Prague));
+        assert!(SpecId::SUPPORTED.iter().all(|s| s.is_supported()));
+        assert!(!SpecId::Shanghai.is_supported());
+    }
+}

@@ -1,0 +1,269 @@
+//! The database behind the journaled state, and an in-memory implementation.
+
+use alloy_primitives::{keccak256, map::HashMap, Address, Bytes, B256, KECCAK256_EMPTY, U256};
+
+/// An account as a database stores it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct AccountInfo {
+    pub balance: U256,
+    pub nonce: u64,
+    pub code_hash: B256,
+    /// The code, when the database has it at hand; otherwise [`Database::code_by_hash`] is asked.
+    pub code: Option<Bytes>,
+}
+
+impl Default for AccountInfo {
+    fn default() -> Self {
+        Self {
+            balance: U256::ZERO,
+            nonce: 0,
+            code_hash: KECCAK256_EMPTY,
+            code: Some(Bytes::new()),
+        }
+    }
+}
+
+impl AccountInfo {
+    pub fn new(balance: U256, nonce: u64, code: Bytes) -> Self {
+        let code_hash = if code.is_empty() {
+            KECCAK256_EMPTY
+        } else {
+            keccak256(&code)
+        };
+        Self {
+            balance,
+            nonce,
+            code_hash,
+            code: Some(code),
+        }
+    }
+
+    /// EIP-161 emptiness: no code, zero nonce, zero balance.
+    pub fn is_empty(&self) -> bool {
+        self.balance.is_zero() && self.nonce == 0 && self.code_hash == KECCAK256_EMPTY
+    }
+}
+
+/// A database error, carried as text: Kiln cannot recover from it, only report it.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("{0}")]
+pub struct DbError(pub String);
+
+/// Read access to the world state before the transaction.
+pub trait Database {
+    fn basic(&mut self, address: Address) -> Result<Option<AccountInfo>, DbError>;
+    fn code_by_hash(&mut self, code_hash: B256) -> Result<Bytes, DbError>;
+    fn storage(&mut self, address: Address, index: U256) -> Result<U256, DbError>;
+    fn block_hash(&mut self, number: u64) -> Result<B256, DbError>;
+}
+
+/// The net effect of a transaction on one account.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct AccountChange {
+    pub info: AccountInfo,
+    /// The account's storage was wiped before `storage` applies (it was destroyed or created
+    /// anew in this transaction).
+    pub storage_cleared: bool,
+    /// Slots written, with their new values (zero means deleted).
+    pub storage: HashMap<U256, U256>,
+    /// The account no longer exists (self-destructed, or touched while empty under EIP-161).
+    pub removed: bool,
+}
+
+/// The state changes of one transaction, in the order accounts were first touched.
+pub type StateChanges = Vec<(Address, AccountChange)>;
+
+/// A database that can apply a transaction's changes.
+pub trait DatabaseCommit {
+    fn commit(&mut self, changes: StateChanges);
+}
+
+/// An account held by [`InMemoryDb`].
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct DbAccount {
+    pub info: AccountInfo,
+    pub storage: HashMap<U256, U256>,
+}
+
+/// A complete world state in memory: what state tests, `kiln run` and benchmarks use.
+#[derive(Clone, Debug, Default)]
+pub struct InMemoryDb {
+    accounts: HashMap<Address, DbAccount>,
+    contracts: HashMap<B256, Bytes>,
+    block_hashes: HashMap<u64, B256>,
+}
+
+impl InMemoryDb {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Inserts or replaces an account with its code and storage. Zero-valued slots are dropped.
+    pub fn insert_account(
+        &mut self,
+        address: Address,
+        balance: U256,
+        nonce: u64,
+        code: Bytes,
+        storage: impl IntoIterator<Item = (U256, U256)>,
+    ) {
+        let info = AccountInfo::new(balance, nonce, code.clone());
+        if !code.is_empty() {
+            self.contracts.insert(info.code_hash, code);
+        }
+        let storage = storage.into_iter().filter(|(_, v)| !v.is_zero()).collect();
+        self.accounts.insert(address, DbAccount { info, storage });
+    }
+
+    pub fn insert_block_hash(&mut self, number: u64, hash: B256) {
+        self.block_hashes.insert(number, hash);
+    }
+
+    pub fn account(&self, address: &Address) -> Option<&DbAccount> {
+        self.accounts.get(address)
+    }
+
+    pub fn accounts(&self) -> impl Iterator<Item = (&Address, &DbAccount)> {
+        self.accounts.iter()
+    }
+
+    /// The Merkle Patricia root over all accounts, as a block header would carry it.
+    pub fn state_root(&self) -> B256 {
+        alloy_trie::root::state_root_unhashed(self.accounts.iter().map(|(address, account)| {
+            let storage_root = alloy_trie::root::storage_root_unhashed(
+                account
+                    .storage
+                    .iter()
+                    .filter(|(_, v)| !v.is_zero())
+                    .map(|(k, v)| (B256::from(*k), *v)),
+            );
+            let info = &account.info;
+            (
+                *address,
+                alloy_trie::TrieAccount::new(
+                    info.nonce,
+                    info.balance,
+                    storage_root,
+                    info.code_hash,
+                ),
+            )
+        }))
+    }
+}
+
+impl Database for InMemoryDb {
+    fn basic(&mut self, address: Address) -> Result<Option<AccountInfo>, DbError> {
+        Ok(self.accounts.get(&address).map(|a| a.info.clone()))
+    }
+
+    fn code_by_hash(&mut self, code_hash: B256) -> Result<Bytes, DbError> {
+        if code_hash == KECCAK256_EMPTY {
+            return Ok(Bytes::new());
+        }
+        self.contracts
+            .get(&code_hash)
+            .cloned()
+            .ok_or_else(|| DbError(format!("no code for hash {code_hash}")))
+    }
+
+    fn storage(&mut self, address: Address, index: U256) -> Result<U256, DbError> {
+        Ok(self
+            .accounts
+            .get(&address)
+            .and_then(|a| a.storage.get(&index).copied())
+            .unwrap_or_default())
+    }
+
+    fn block_hash(&mut self, number: u64) -> Result<B256, DbError> {
+        // State tests define BLOCKHASH(n) as keccak256 of n's decimal string when no history
+        // was given, as the reference implementations do.
+        Ok(self
+            .block_hashes
+            .get(&number)
+            .copied()
+            .unwrap_or_else(|| keccak256(number.to_string().as_bytes())))
+    }
+}
+
+impl DatabaseCommit for InMemoryDb {
+    fn commit(&mut self, changes: StateChanges) {
+        for (address, change) in changes {
+            if change.removed {
+                self.accounts.remove(&address);
+                continue;
+            }
+            if let Some(code) = &change.info.code {
+                if !code.is_empty() {
+                    self.contracts
+                        .entry(change.info.code_hash)
+                        .or_insert_with(|| code.clone());
+                }
+            }
+            let account = self.accounts.entry(address).or_default();
+            if change.storage_cleared {
+                account.storage.clear();
+            }
+            for (k, v) in change.storage {
+                if v.is_zero() {
+                    account.storage.remove(&k);
+                } else {
+                    account.storage.insert(k, v);
+                }
+            }
+            account.info = change.info;
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use alloy_primitives::{address, b256};
+
+    #[test]
+    fn empty_state_root() {
+        assert_eq!(
+            InMemoryDb::new().state_root(),
+            b256!("56e81f171bcc55a6ff8345e692c0f86e5b48e01b996cadc001622fb5e363b421")
+        );
+    }
+
+    #[test]
+    fn commit_applies_and_removes() {
+        let mut db = InMemoryDb::new();
+        let a = address!("0000000000000000000000000000000000000001");
+        db.insert_account(
+            a,
+            U256::from(5),
+            0,
+            Bytes::new(),
+            [(U256::from(1), U256::from(2))],
+        );
+        let mut storage = HashMap::default();
+        storage.insert(U256::from(1), U256::ZERO);
+        storage.insert(U256::from(3), U256::from(4));
+        db.commit(vec![(
+            a,
+            AccountChange {
+                info: AccountInfo::new(U256::from(7), 1, Bytes::new()),
+                storage_cleared: false,
+                storage,
+                removed: false,
+            },
+        )]);
+        let acc = db.account(&a).unwrap();
+        assert_eq!(acc.info.balance, U256::from(7));
+        assert_eq!(acc.storage.len(), 1);
+        assert_eq!(acc.storage[&U256::from(3)], U256::from(4));
+        db.commit(vec![(
+            a,
+            AccountChange {
+                info: AccountInfo::default(),
+                storage_cleared: true,
+                storage: HashMap::default(),
+                removed: true,
+            },
+        )]);
+        assert!(db.account(&a).is_none());
+    }
+}

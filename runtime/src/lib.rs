@@ -1,0 +1,21 @@
+//! Kiln's runtime: everything compiled code calls, and the rest of the EVM.
+//!
+//! - [`db`]: the [`Database`] trait and [`InMemoryDb`];
+//! - [`env`]: chain, block and transaction environment;
+//! - [`result`]: execution results and invalid-transaction kinds;
+//! - [`handler`]: transaction processing (validation, intrinsic gas, fees, refunds).
+
+pub mod db;
+pub mod env;
+pub mod handler;
+pub mod result;
+
+pub use db::{
+    AccountChange, AccountInfo, Database, DatabaseCommit, DbError, InMemoryDb, StateChanges,
+};
+pub use env::{
+    AccessListItem, Authorization, BlobSchedule, BlockEnv, CfgEnv, TxEnv, TxKind, TxType,
+};
+pub use handler::{transact, transact_commit};
+pub use kiln_frontend::SpecId;
+pub use result::{logs_hash, EvmError, ExecutionResult, HaltReason, InvalidTransaction, Log};
