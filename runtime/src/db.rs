@@ -55,6 +55,13 @@ pub trait Database {
     fn code_by_hash(&mut self, code_hash: B256) -> Result<Bytes, DbError>;
     fn storage(&mut self, address: Address, index: U256) -> Result<U256, DbError>;
     fn block_hash(&mut self, number: u64) -> Result<B256, DbError>;
+
+    /// Whether the account has any non-zero storage. EIP-7610 refuses to create a contract
+    /// over such an account. A database that cannot tell may keep the default.
+    fn has_storage(&mut self, address: Address) -> Result<bool, DbError> {
+        let _ = address;
+        Ok(false)
+    }
 }
 
 /// The net effect of a transaction on one account.
@@ -182,6 +189,16 @@ impl Database for InMemoryDb {
             .get(&number)
             .copied()
             .unwrap_or_else(|| keccak256(number.to_string().as_bytes())))
+    }
+
+    fn has_storage(&mut self, address: Address) -> Result<bool, DbError> {
+        Ok(self.has_storage_impl(&address))
+    }
+}
+
+impl InMemoryDb {
+    fn has_storage_impl(&self, address: &Address) -> bool {
+        self.accounts.get(address).is_some_and(|a| a.storage.values().any(|v| !v.is_zero()))
     }
 }
 

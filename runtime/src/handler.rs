@@ -1,8 +1,19 @@
-//! Transaction processing.
+//! Transaction processing: validation, intrinsic gas, fees, EIP-7702 authorizations, the
+//! top-level message, refunds and the coinbase payment.
 
-use crate::{
-    BlockEnv, CfgEnv, Database, DatabaseCommit, EvmError, ExecutionResult, StateChanges, TxEnv,
-};
+use crate::code::{delegation_target, CodeCache, DELEGATION_PREFIX};
+use crate::context::{Action, CallInputs, CallKind, CreateInputs, CreateScheme, FrameResult, Status};
+use crate::db::{Database, DatabaseCommit, DbError, StateChanges};
+use crate::env::{Authorization, BlockEnv, CfgEnv, TxEnv, TxKind, TxType};
+use crate::frame;
+use crate::gas;
+use crate::host::Host;
+use crate::interpreter::{NoTracer, Tracer};
+use crate::journal::Journal;
+use crate::precompiles::PrecompileSet;
+use crate::result::{EvmError, ExecutionResult, HaltReason, InvalidTransaction};
+use alloy_primitives::{Address, Bytes, U256};
+use kiln_frontend::SpecId;
 
 /// Executes `tx` against `db` without committing. Returns the result and the state changes.
 pub fn transact<DB: Database>(
@@ -11,8 +22,8 @@ pub fn transact<DB: Database>(
     block: &BlockEnv,
     tx: &TxEnv,
 ) -> Result<(ExecutionResult, StateChanges), EvmError> {
-    let _ = (db, block, tx);
-    Err(EvmError::UnsupportedFork(cfg.spec))
+    let mut cache = CodeCache::default();
+    transact_with(db, cfg, block, tx, &mut cache, &mut NoTracer)
 }
 
 /// Executes `tx` and commits its changes to `db`. An invalid transaction changes nothing.
@@ -26,3 +37,368 @@ pub fn transact_commit<DB: Database + DatabaseCommit>(
     db.commit(changes);
     Ok(result)
 }
+
+/// Gas the transaction pays before any code runs, and the EIP-7623 floor.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct IntrinsicGas {
+    pub initial: u64,
+    pub floor: u64,
+}
+
+/// Intrinsic gas of `tx` under `spec` (EIP-2028, EIP-2930, EIP-3860, EIP-7623, EIP-7702).
+pub fn intrinsic_gas(tx: &TxEnv, spec: SpecId) -> IntrinsicGas {
+    let zeros = tx.data.iter().filter(|&&b| b == 0).count() as u64;
+    let nonzeros = tx.data.len() as u64 - zeros;
+    let tokens = zeros + nonzeros * 4;
+    let mut initial = gas::TX_BASE + zeros * gas::TX_DATA_ZERO + nonzeros * gas::TX_DATA_NONZERO;
+    if tx.kind == TxKind::Create {
+        initial += gas::TX_CREATE + gas::INITCODE_WORD * gas::words(tx.data.len() as u64);
+    }
+    for item in &tx.access_list {
+        initial += gas::TX_ACCESS_LIST_ADDRESS + gas::TX_ACCESS_LIST_STORAGE_KEY * item.storage_keys.len() as u64;
+    }
+    initial += gas::PER_EMPTY_ACCOUNT_COST * tx.authorization_list.len() as u64;
+    let floor = if spec.is_enabled_in(SpecId::Prague) {
+        gas::TX_BASE + gas::TOTAL_COST_FLOOR_PER_TOKEN * tokens
+    } else {
+        0
+    };
+    IntrinsicGas { initial, floor }
+}
+
+/// The blob base fee for an excess blob gas (EIP-4844).
+pub fn blob_base_fee(cfg: &CfgEnv, excess_blob_gas: u64) -> u128 {
+    gas::fake_exponential(1, excess_blob_gas, cfg.blob_schedule.update_fraction)
+}
+
+fn db_err(e: DbError) -> EvmError {
+    EvmError::Database(e.0)
+}
+
+/// The price per gas the sender pays, after checking the fee fields against the block.
+fn effective_gas_price(tx: &TxEnv, block: &BlockEnv) -> Result<U256, InvalidTransaction> {
+    let basefee = U256::from(block.basefee);
+    match tx.gas_priority_fee {
+        Some(priority) if tx.tx_type != TxType::Legacy && tx.tx_type != TxType::AccessList => {
+            if tx.gas_price < priority {
+                return Err(InvalidTransaction::PriorityGreaterThanMaxFee);
+            }
+            if tx.gas_price < basefee {
+                return Err(InvalidTransaction::InsufficientMaxFeePerGas);
+            }
+            Ok(priority.min(tx.gas_price - basefee) + basefee)
+        }
+        _ => {
+            if tx.gas_price < basefee {
+                return Err(InvalidTransaction::InsufficientMaxFeePerGas);
+            }
+            Ok(tx.gas_price)
+        }
+    }
+}
+
+/// Checks that need no state.
+fn validate_stateless(cfg: &CfgEnv, block: &BlockEnv, tx: &TxEnv) -> Result<IntrinsicGas, InvalidTransaction> {
+    let spec = cfg.spec;
+    let required = match tx.tx_type {
+        TxType::Legacy => SpecId::Frontier,
+        TxType::AccessList => SpecId::Berlin,
+        TxType::Eip1559 => SpecId::London,
+        TxType::Blob => SpecId::Cancun,
+        TxType::SetCode => SpecId::Prague,
+    };
+    if !spec.is_enabled_in(required) {
+        return Err(InvalidTransaction::TypeNotSupported(tx.tx_type as u8));
+    }
+    if tx.chain_id.is_some_and(|id| id != cfg.chain_id) {
+        return Err(InvalidTransaction::InvalidChainId);
+    }
+    if spec.is_enabled_in(SpecId::Osaka) && tx.gas_limit > gas::TX_GAS_LIMIT_CAP {
+        return Err(InvalidTransaction::GasLimitExceedsMaximum { gas_limit: tx.gas_limit });
+    }
+    if tx.gas_limit > block.gas_limit {
+        return Err(InvalidTransaction::GasAllowanceExceeded { gas_limit: tx.gas_limit });
+    }
+    if tx.kind == TxKind::Create && tx.data.len() > gas::MAX_INITCODE_SIZE {
+        return Err(InvalidTransaction::InitcodeSizeExceeded { size: tx.data.len() });
+    }
+    if tx.nonce == u64::MAX {
+        return Err(InvalidTransaction::NonceIsMax);
+    }
+    let intrinsic = intrinsic_gas(tx, spec);
+    if intrinsic.initial > tx.gas_limit {
+        return Err(InvalidTransaction::IntrinsicGasTooLow { intrinsic: intrinsic.initial, gas_limit: tx.gas_limit });
+    }
+    if intrinsic.floor > tx.gas_limit {
+        return Err(InvalidTransaction::FloorGasTooLow { floor: intrinsic.floor, gas_limit: tx.gas_limit });
+    }
+    effective_gas_price(tx, block)?;
+    if tx.tx_type == TxType::Blob {
+        if tx.kind == TxKind::Create {
+            return Err(InvalidTransaction::BlobTxContractCreation);
+        }
+        if tx.blob_hashes.is_empty() {
+            return Err(InvalidTransaction::BlobTxZeroBlobs);
+        }
+        if tx.blob_hashes.iter().any(|h| h[0] != 0x01) {
+            return Err(InvalidTransaction::InvalidBlobVersionedHash);
+        }
+        let count = tx.blob_hashes.len();
+        let max = if spec.is_enabled_in(SpecId::Osaka) {
+            gas::MAX_BLOBS_PER_TX_OSAKA.min(cfg.blob_schedule.max)
+        } else {
+            cfg.blob_schedule.max
+        };
+        if count as u64 > max {
+            return Err(InvalidTransaction::BlobCountExceeded { count, max });
+        }
+        let price = U256::from(blob_base_fee(cfg, block.excess_blob_gas));
+        if tx.max_fee_per_blob_gas < price {
+            return Err(InvalidTransaction::InsufficientMaxFeePerBlobGas);
+        }
+    }
+    if tx.tx_type == TxType::SetCode {
+        if tx.kind == TxKind::Create {
+            return Err(InvalidTransaction::SetCodeTxContractCreation);
+        }
+        if tx.authorization_list.is_empty() {
+            return Err(InvalidTransaction::EmptyAuthorizationList);
+        }
+    }
+    Ok(intrinsic)
+}
+
+/// Executes a transaction with a code cache that outlives it and an optional tracer.
+pub fn transact_with<DB: Database, T: Tracer>(
+    db: &mut DB,
+    cfg: &CfgEnv,
+    block: &BlockEnv,
+    tx: &TxEnv,
+    cache: &mut CodeCache,
+    tracer: &mut T,
+) -> Result<(ExecutionResult, StateChanges), EvmError> {
+    let spec = cfg.spec;
+    if !spec.is_supported() {
+        return Err(EvmError::UnsupportedFork(spec));
+    }
+    let intrinsic = validate_stateless(cfg, block, tx)?;
+    let gas_price = effective_gas_price(tx, block)?;
+    let blob_price = U256::from(blob_base_fee(cfg, block.excess_blob_gas));
+    let blob_gas = gas::GAS_PER_BLOB * tx.blob_hashes.len() as u64;
+
+    let mut journal = Journal::new(db);
+    let sender = tx.caller;
+    let account = journal.load(sender).map_err(db_err)?;
+    let (nonce, balance) = (account.info.nonce, account.info.balance);
+    let code = journal.code(sender).map_err(db_err)?;
+    if !code.is_empty() && !(spec.is_enabled_in(SpecId::Prague) && delegation_target(&code).is_some()) {
+        return Err(InvalidTransaction::SenderNotEoa.into());
+    }
+    if tx.nonce < nonce {
+        return Err(InvalidTransaction::NonceTooLow { tx: tx.nonce, state: nonce }.into());
+    }
+    if tx.nonce > nonce {
+        return Err(InvalidTransaction::NonceTooHigh { tx: tx.nonce, state: nonce }.into());
+    }
+    // The balance must cover the most the transaction could cost, at its maximum fees.
+    let max_fee = U256::from(tx.gas_limit)
+        .checked_mul(tx.gas_price)
+        .ok_or(InvalidTransaction::GasLimitPriceProductOverflow)?;
+    let max_blob_fee = U256::from(blob_gas)
+        .checked_mul(tx.max_fee_per_blob_gas)
+        .ok_or(InvalidTransaction::Overflow)?;
+    let needed = max_fee
+        .checked_add(max_blob_fee)
+        .and_then(|v| v.checked_add(tx.value))
+        .ok_or(InvalidTransaction::Overflow)?;
+    if balance < needed {
+        return Err(InvalidTransaction::InsufficientFunds.into());
+    }
+
+    // Valid: from here on the transaction is included.
+    let upfront = U256::from(tx.gas_limit) * gas_price + U256::from(blob_gas) * blob_price;
+    journal.set_balance(sender, balance - upfront).map_err(db_err)?;
+    journal.set_nonce(sender, nonce + 1).map_err(db_err)?;
+
+    let precompiles = PrecompileSet::for_spec(spec);
+    for address in precompiles.addresses() {
+        journal.warm_permanently(*address).map_err(db_err)?;
+    }
+    journal.warm_permanently(sender).map_err(db_err)?;
+    journal.warm_permanently(block.coinbase).map_err(db_err)?;
+    let target = match tx.kind {
+        TxKind::Call(to) => to,
+        TxKind::Create => sender.create(nonce),
+    };
+    journal.warm_permanently(target).map_err(db_err)?;
+    for item in &tx.access_list {
+        journal.warm_permanently(item.address).map_err(db_err)?;
+        for key in &item.storage_keys {
+            journal.warm_slot_permanently(item.address, U256::from_be_bytes(key.0)).map_err(db_err)?;
+        }
+    }
+
+    let mut host = Host {
+        journal,
+        cfg,
+        block,
+        tx,
+        spec,
+        effective_gas_price: gas_price,
+        blob_base_fee: blob_price,
+        precompiles,
+        code_cache: cache,
+        fatal: None,
+    };
+
+    let auth_refund = apply_authorizations(&mut host, &tx.authorization_list).map_err(db_err)?;
+
+    let gas_limit = tx.gas_limit - intrinsic.initial;
+    let first = match tx.kind {
+        TxKind::Call(to) => {
+            if let Some(delegate) = host.delegate_of(to).map_err(db_err)? {
+                host.journal.warm_permanently(delegate).map_err(db_err)?;
+            }
+            Action::Call(Box::new(CallInputs {
+                kind: CallKind::Call,
+                code_address: to,
+                target: to,
+                caller: sender,
+                value: tx.value,
+                transfer: true,
+                input: tx.data.clone(),
+                gas_limit,
+                is_static: false,
+                return_offset: 0,
+                return_len: 0,
+            }))
+        }
+        TxKind::Create => Action::Create(Box::new(CreateInputs {
+            caller: sender,
+            scheme: CreateScheme::Create,
+            value: tx.value,
+            init_code: tx.data.clone(),
+            gas_limit,
+        })),
+    };
+    let result = frame::execute(&mut host, first, true, tracer);
+    if result.status == Status::Fatal {
+        let msg = host.fatal.take().unwrap_or_else(|| "fatal error".into());
+        return Err(EvmError::Database(msg));
+    }
+
+    // Refunds (EIP-3529: at most a fifth of the gas used) and the EIP-7623 floor.
+    let FrameResult { status, gas_remaining, refund, output, .. } = result;
+    let gas_used_before_refund = tx.gas_limit - gas_remaining;
+    let frame_refund = if status.is_success() { refund.max(0) as u64 } else { 0 };
+    let refund = (frame_refund + auth_refund).min(gas_used_before_refund / gas::MAX_REFUND_QUOTIENT);
+    let gas_used = (gas_used_before_refund - refund).max(intrinsic.floor);
+
+    let journal = &mut host.journal;
+    let sender_balance = journal.balance(sender).map_err(db_err)?;
+    let reimburse = U256::from(tx.gas_limit - gas_used) * gas_price;
+    journal.set_balance(sender, sender_balance + reimburse).map_err(db_err)?;
+    let tip = U256::from(gas_used) * (gas_price - U256::from(block.basefee));
+    let coinbase_balance = journal.balance(block.coinbase).map_err(db_err)?;
+    if tip.is_zero() {
+        journal.touch(block.coinbase).map_err(db_err)?;
+    } else {
+        journal.set_balance(block.coinbase, coinbase_balance.saturating_add(tip)).map_err(db_err)?;
+    }
+
+    let logs = if status.is_success() { std::mem::take(&mut journal.logs) } else { Vec::new() };
+    let changes = journal.finalize();
+    let result = match status {
+        s if s.is_success() => ExecutionResult::Success { gas_used, gas_refunded: refund, output, logs },
+        Status::Revert => ExecutionResult::Revert { gas_used, output },
+        s => ExecutionResult::Halt { gas_used, reason: halt_reason(s) },
+    };
+    Ok((result, changes))
+}
+
+fn halt_reason(status: Status) -> HaltReason {
+    match status {
+        Status::StackUnderflow => HaltReason::StackUnderflow,
+        Status::StackOverflow => HaltReason::StackOverflow,
+        Status::InvalidJump => HaltReason::InvalidJump,
+        Status::InvalidOpcode => HaltReason::InvalidOpcode,
+        Status::StaticViolation => HaltReason::StateChangeDuringStaticCall,
+        Status::ReturnDataOutOfBounds => HaltReason::ReturnDataOutOfBounds,
+        Status::CreateInitCodeSizeLimit => HaltReason::CreateInitCodeSizeLimit,
+        Status::CreateContractSizeLimit => HaltReason::CreateContractSizeLimit,
+        Status::CreateContractStartingWithEF => HaltReason::CreateContractStartingWithEF,
+        Status::PrecompileFailure => HaltReason::PrecompileError,
+        Status::CreateCollision => HaltReason::CreateCollision,
+        Status::NonceOverflow => HaltReason::NonceOverflow,
+        Status::CallTooDeep => HaltReason::CallTooDeep,
+        _ => HaltReason::OutOfGas,
+    }
+}
+
+/// The secp256k1 group order halved: EIP-2 forbids larger `s`.
+const SECP256K1N_HALF: U256 =
+    U256::from_be_slice(&alloy_primitives::hex!("7fffffffffffffffffffffffffffffff5d576e7357a4501ddfe92f46681b20a0"));
+
+/// Recovers the authority of an EIP-7702 tuple, or `None` if the signature is invalid.
+pub fn recover_authority(auth: &Authorization) -> Option<Address> {
+    use alloy_rlp::Encodable;
+    if auth.y_parity > U256::from(1) || auth.s > SECP256K1N_HALF || auth.r.is_zero() || auth.s.is_zero() {
+        return None;
+    }
+    let mut payload = Vec::new();
+    auth.chain_id.encode(&mut payload);
+    auth.address.encode(&mut payload);
+    auth.nonce.encode(&mut payload);
+    let mut msg = vec![0x05];
+    alloy_rlp::Header { list: true, payload_length: payload.len() }.encode(&mut msg);
+    msg.extend_from_slice(&payload);
+    let hash = alloy_primitives::keccak256(&msg);
+    let mut sig = [0u8; 64];
+    sig[..32].copy_from_slice(&auth.r.to_be_bytes::<32>());
+    sig[32..].copy_from_slice(&auth.s.to_be_bytes::<32>());
+    let signature = k256::ecdsa::Signature::from_slice(&sig).ok()?;
+    let recid = k256::ecdsa::RecoveryId::from_byte(auth.y_parity.to::<u8>())?;
+    let key = k256::ecdsa::VerifyingKey::recover_from_prehash(hash.as_slice(), &signature, recid).ok()?;
+    let point = key.to_encoded_point(false);
+    let digest = alloy_primitives::keccak256(&point.as_bytes()[1..]);
+    Some(Address::from_slice(&digest[12..]))
+}
+
+/// Applies EIP-7702 authorizations. Invalid tuples are skipped. Returns the refund for
+/// authorities that already existed.
+fn apply_authorizations(host: &mut Host, list: &[Authorization]) -> Result<u64, DbError> {
+    let mut refund = 0;
+    for auth in list {
+        if !auth.chain_id.is_zero() && auth.chain_id != U256::from(host.cfg.chain_id) {
+            continue;
+        }
+        if auth.nonce == u64::MAX {
+            continue;
+        }
+        let Some(authority) = recover_authority(auth) else { continue };
+        host.journal.warm_permanently(authority)?;
+        let code = host.journal.code(authority)?;
+        if !code.is_empty() && delegation_target(&code).is_none() {
+            continue;
+        }
+        let account = host.journal.load(authority)?;
+        if account.info.nonce != auth.nonce {
+            continue;
+        }
+        let exists = !account.not_existing || account.touched;
+        if exists {
+            refund += gas::PER_EMPTY_ACCOUNT_COST - gas::PER_AUTH_BASE_COST;
+        }
+        let code = if auth.address == Address::ZERO {
+            Bytes::new()
+        } else {
+            let mut c = DELEGATION_PREFIX.to_vec();
+            c.extend_from_slice(auth.address.as_slice());
+            Bytes::from(c)
+        };
+        host.journal.set_code(authority, code)?;
+        host.journal.set_nonce(authority, auth.nonce + 1)?;
+    }
+    Ok(refund)
+}
+

@@ -5,10 +5,21 @@
 //! - [`result`]: execution results and invalid-transaction kinds;
 //! - [`handler`]: transaction processing (validation, intrinsic gas, fees, refunds).
 
+pub mod code;
+pub mod context;
 pub mod db;
 pub mod env;
+pub mod frame;
+pub mod gas;
 pub mod handler;
+pub mod host;
+pub mod instructions;
+pub mod interpreter;
+pub mod journal;
+pub mod memory;
+pub mod precompiles;
 pub mod result;
+pub mod stack;
 
 pub use db::{
     AccountChange, AccountInfo, Database, DatabaseCommit, DbError, InMemoryDb, StateChanges,

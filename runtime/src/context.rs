@@ -1,0 +1,264 @@
+//! The execution context of one frame: the state that compiled code and the interpreter
+//! share, and the ABI between them and the runtime.
+//!
+//! Native code receives `*mut Context` and reads the fields before `code` at offsets that
+//! `std::mem::offset_of!` gives at compile time; AOT objects record [`ABI_VERSION`] and are
+//! refused when it differs.
+
+use crate::code::AnalyzedCode;
+use crate::gas;
+use crate::memory::{Memory, MAX_MEMORY};
+use crate::stack::Stack;
+use alloy_primitives::{Address, Bytes, U256};
+use std::sync::Arc;
+
+/// Version of the [`Context`] layout and builtin table. Bump on any change to either.
+pub const ABI_VERSION: u32 = 1;
+
+/// How a frame (or one instruction) ended. `Continue` never leaves a frame.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[repr(u8)]
+pub enum Status {
+    Continue = 0,
+    Stop,
+    Return,
+    Revert,
+    SelfDestruct,
+    /// A CALL* or CREATE* was requested; `Context::action` holds it. The frame resumes at
+    /// `pc` once the runtime has run the callee.
+    Suspend,
+    OutOfGas,
+    StackUnderflow,
+    StackOverflow,
+    InvalidJump,
+    InvalidOpcode,
+    StaticViolation,
+    ReturnDataOutOfBounds,
+    CreateInitCodeSizeLimit,
+    /// Deployed code above the EIP-170 limit.
+    CreateContractSizeLimit,
+    /// Deployed code starting with 0xEF (EIP-3541).
+    CreateContractStartingWithEF,
+    /// A precompile rejected its input or ran out of gas.
+    PrecompileFailure,
+    /// The address a creation would use is taken (EIP-684, EIP-7610). Consumes the gas.
+    CreateCollision,
+    /// A call or create failed before its frame started: depth above 1024, the caller cannot
+    /// pay the value, or its nonce is at 2^64-1. The gas comes back to the caller.
+    CallTooDeep,
+    OutOfFunds,
+    NonceOverflow,
+    /// The database failed; the transaction cannot be completed. The text is in the host.
+    Fatal,
+}
+
+impl Status {
+    /// STOP, RETURN and SELFDESTRUCT keep the frame's state changes.
+    #[inline]
+    pub fn is_success(self) -> bool {
+        matches!(self, Status::Stop | Status::Return | Status::SelfDestruct)
+    }
+
+    /// An exceptional halt: all gas of the frame is consumed and its changes reverted.
+    #[inline]
+    pub fn is_halt(self) -> bool {
+        !matches!(
+            self,
+            Status::Continue
+                | Status::Stop
+                | Status::Return
+                | Status::Revert
+                | Status::SelfDestruct
+                | Status::Suspend
+                | Status::CallTooDeep
+                | Status::OutOfFunds
+                | Status::NonceOverflow
+        )
+    }
+}
+
+/// The result type of every instruction and builtin: `Err` ends the frame (or suspends it).
+pub type OpResult = Result<(), Status>;
+
+/// Which CALL-family instruction made a call.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum CallKind {
+    Call,
+    CallCode,
+    DelegateCall,
+    StaticCall,
+}
+
+/// A message call the runtime should run.
+#[derive(Clone, Debug)]
+pub struct CallInputs {
+    pub kind: CallKind,
+    /// The account whose code runs.
+    pub code_address: Address,
+    /// The account whose storage and balance the callee sees (`ADDRESS`).
+    pub target: Address,
+    pub caller: Address,
+    /// `CALLVALUE` in the callee.
+    pub value: U256,
+    /// Whether `value` moves from `caller` to `target`.
+    pub transfer: bool,
+    pub input: Bytes,
+    /// Gas for the callee, stipend included.
+    pub gas_limit: u64,
+    pub is_static: bool,
+    /// Where the caller wants the output in its memory.
+    pub return_offset: usize,
+    pub return_len: usize,
+}
+
+/// How a CREATE address is derived.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum CreateScheme {
+    Create,
+    Create2 { salt: U256 },
+}
+
+/// A contract creation the runtime should run.
+#[derive(Clone, Debug)]
+pub struct CreateInputs {
+    pub caller: Address,
+    pub scheme: CreateScheme,
+    pub value: U256,
+    pub init_code: Bytes,
+    pub gas_limit: u64,
+}
+
+/// What a suspended frame asks for.
+#[derive(Clone, Debug)]
+pub enum Action {
+    Call(Box<CallInputs>),
+    Create(Box<CreateInputs>),
+}
+
+/// One frame's execution state.
+#[repr(C)]
+pub struct Context {
+    // ---- ABI: native code reads and writes these directly. ----
+    /// Gas left in this frame.
+    pub gas: u64,
+    /// EIP-3529 refund counter of this frame (may go negative before children merge in).
+    pub refund: i64,
+    pub stack: Stack,
+    pub memory: Memory,
+    /// Interpreter: byte offset of the next instruction. Compiled code: resume point index.
+    pub pc: usize,
+    pub is_static: bool,
+    // ---- Runtime only. ----
+    pub gas_limit: u64,
+    pub code: Arc<AnalyzedCode>,
+    pub input: Bytes,
+    /// `ADDRESS`: whose storage this frame uses.
+    pub address: Address,
+    pub caller: Address,
+    pub value: U256,
+    pub depth: usize,
+    /// Output of the last finished sub-call (`RETURNDATASIZE`).
+    pub return_data: Bytes,
+    /// Output of this frame (RETURN/REVERT data).
+    pub output: Bytes,
+    /// Set together with [`Status::Suspend`].
+    pub action: Option<Action>,
+}
+
+impl Context {
+    #[allow(clippy::too_many_arguments)]
+    pub fn new(
+        code: Arc<AnalyzedCode>,
+        input: Bytes,
+        address: Address,
+        caller: Address,
+        value: U256,
+        gas_limit: u64,
+        is_static: bool,
+        depth: usize,
+    ) -> Self {
+        Self {
+            gas: gas_limit,
+            refund: 0,
+            stack: Stack::new(),
+            memory: Memory::new(),
+            pc: 0,
+            is_static,
+            gas_limit,
+            code,
+            input,
+            address,
+            caller,
+            value,
+            depth,
+            return_data: Bytes::new(),
+            output: Bytes::new(),
+            action: None,
+        }
+    }
+
+    /// Charges `amount` gas.
+    #[inline(always)]
+    pub fn spend(&mut self, amount: u64) -> OpResult {
+        if self.gas < amount {
+            return Err(Status::OutOfGas);
+        }
+        self.gas -= amount;
+        Ok(())
+    }
+
+    /// Makes `[offset, offset+len)` addressable, charging expansion gas, and returns the
+    /// range as host integers. A zero length touches nothing, whatever the offset.
+    #[inline]
+    pub fn memory_range(&mut self, offset: U256, len: U256) -> Result<(usize, usize), Status> {
+        if len.is_zero() {
+            return Ok((0, 0));
+        }
+        let (Ok(offset), Ok(len)) = (u64::try_from(offset), u64::try_from(len)) else {
+            return Err(Status::OutOfGas);
+        };
+        if offset > MAX_MEMORY || len > MAX_MEMORY || offset + len > MAX_MEMORY {
+            return Err(Status::OutOfGas);
+        }
+        let end = offset + len;
+        if let Some(cost) = self.memory.expansion_cost(end) {
+            self.spend(cost)?;
+            self.memory.grow(end);
+        }
+        Ok((offset as usize, len as usize))
+    }
+
+    /// Charges the per-word cost of copying `len` bytes.
+    #[inline]
+    pub fn spend_copy(&mut self, len: usize, per_word: u64) -> OpResult {
+        self.spend(per_word * gas::words(len as u64))
+    }
+
+    #[inline]
+    pub fn spend_refund(&mut self, amount: i64) {
+        self.refund += amount;
+    }
+}
+
+/// What a finished frame hands back to its parent (or to the transaction).
+#[derive(Clone, Debug)]
+pub struct FrameResult {
+    pub status: Status,
+    pub gas_remaining: u64,
+    pub refund: i64,
+    pub output: Bytes,
+    /// The new contract's address, for a successful creation.
+    pub created: Option<Address>,
+}
+
+impl FrameResult {
+    pub fn is_success(&self) -> bool {
+        self.status.is_success()
+    }
+}
+
+/// A `U256` as a `u64`, saturating: for values that are compared against limits below 2^64.
+#[inline(always)]
+pub fn saturating_u64(v: U256) -> u64 {
+    u64::try_from(v).unwrap_or(u64::MAX)
+}

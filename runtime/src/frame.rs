@@ -1,0 +1,265 @@
+//! The call/create frame loop. Frames live on a heap-allocated stack: a CALL suspends its
+//! frame, the loop runs the callee, then resumes the caller, so a 1024-deep call chain never
+//! deepens the native stack.
+
+use crate::code::AnalyzedCode;
+use crate::context::{Action, CallInputs, Context, CreateInputs, CreateScheme, FrameResult, Status};
+use crate::gas;
+use crate::host::Host;
+use crate::interpreter::{self, Tracer};
+use crate::journal::Checkpoint;
+use crate::precompiles::PrecompileOutcome;
+use alloy_primitives::{Address, Bytes, B256, KECCAK256_EMPTY, U256};
+use std::sync::Arc;
+
+/// What a frame is running.
+enum Kind {
+    Call,
+    Create { address: Address },
+}
+
+/// What a suspended frame waits for, and where it wants the result.
+enum Awaiting {
+    Call { return_offset: usize, return_len: usize },
+    Create,
+}
+
+struct Frame {
+    ctx: Box<Context>,
+    checkpoint: Checkpoint,
+    kind: Kind,
+    awaiting: Awaiting,
+}
+
+/// Runs a message to completion, including every nested call.
+pub fn execute<T: Tracer>(host: &mut Host, first: Action, tx_level_create: bool, tracer: &mut T) -> FrameResult {
+    let mut frames: Vec<Frame> = Vec::new();
+    let started = match first {
+        Action::Call(inputs) => start_call(host, &inputs, 0),
+        Action::Create(inputs) => start_create(host, &inputs, 0, tx_level_create),
+    };
+    let mut pending: Option<FrameResult> = match started {
+        Ok(frame) => {
+            frames.push(frame);
+            None
+        }
+        Err(result) => return result,
+    };
+    loop {
+        if let Some(result) = pending.take() {
+            let Some(parent) = frames.last_mut() else { return result };
+            if result.status == Status::Fatal {
+                return result;
+            }
+            resume(parent, result);
+        }
+        let frame = frames.last_mut().expect("a frame is running");
+        let status = interpreter::run(&mut frame.ctx, host, tracer);
+        if status == Status::Suspend {
+            let action = frame.ctx.action.take().expect("suspended frames carry an action");
+            let depth = frame.ctx.depth + 1;
+            let started = match action {
+                Action::Call(inputs) => {
+                    frame.awaiting =
+                        Awaiting::Call { return_offset: inputs.return_offset, return_len: inputs.return_len };
+                    start_call(host, &inputs, depth)
+                }
+                Action::Create(inputs) => {
+                    frame.awaiting = Awaiting::Create;
+                    start_create(host, &inputs, depth, false)
+                }
+            };
+            match started {
+                Ok(child) => frames.push(child),
+                Err(result) => pending = Some(result),
+            }
+            continue;
+        }
+        let frame = frames.pop().expect("a frame is running");
+        pending = Some(finish(host, frame, status));
+    }
+}
+
+fn early_failure(status: Status, gas: u64) -> FrameResult {
+    FrameResult { status, gas_remaining: gas, refund: 0, output: Bytes::new(), created: None }
+}
+
+fn fatal(host: &mut Host, err: crate::db::DbError) -> FrameResult {
+    host.fail(err);
+    early_failure(Status::Fatal, 0)
+}
+
+macro_rules! db {
+    ($host:ident, $e:expr) => {
+        match $e {
+            Ok(v) => v,
+            Err(err) => return Err(fatal($host, err)),
+        }
+    };
+}
+
+fn start_call(host: &mut Host, inputs: &CallInputs, depth: usize) -> Result<Frame, FrameResult> {
+    if depth > gas::CALL_DEPTH_LIMIT {
+        return Err(early_failure(Status::CallTooDeep, inputs.gas_limit));
+    }
+    let checkpoint = host.journal.checkpoint();
+    let value = if inputs.transfer { inputs.value } else { U256::ZERO };
+    if !db!(host, host.journal.transfer(inputs.caller, inputs.target, value)) {
+        return Err(early_failure(Status::OutOfFunds, inputs.gas_limit));
+    }
+    if host.precompiles.contains(&inputs.code_address) {
+        let outcome = host.precompiles.run(&inputs.code_address, &inputs.input, inputs.gas_limit);
+        return Err(match outcome {
+            Ok(PrecompileOutcome::Success { gas_used, output }) => FrameResult {
+                status: Status::Return,
+                gas_remaining: inputs.gas_limit - gas_used,
+                refund: 0,
+                output,
+                created: None,
+            },
+            Ok(PrecompileOutcome::Failure) => {
+                host.journal.revert(checkpoint);
+                early_failure(Status::PrecompileFailure, 0)
+            }
+            Err(msg) => {
+                host.fatal = Some(msg);
+                early_failure(Status::Fatal, 0)
+            }
+        });
+    }
+    let (code, _) = db!(host, host.code_to_run(inputs.code_address));
+    if code.is_empty() {
+        return Err(early_failure(Status::Stop, inputs.gas_limit));
+    }
+    let ctx = Context::new(
+        code,
+        inputs.input.clone(),
+        inputs.target,
+        inputs.caller,
+        inputs.value,
+        inputs.gas_limit,
+        inputs.is_static,
+        depth,
+    );
+    Ok(Frame { ctx: Box::new(ctx), checkpoint, kind: Kind::Call, awaiting: Awaiting::Create })
+}
+
+/// The address a creation will use, given the creator's nonce before the creation.
+pub fn create_address(caller: Address, scheme: CreateScheme, nonce: u64, init_code: &[u8]) -> Address {
+    match scheme {
+        CreateScheme::Create => caller.create(nonce),
+        CreateScheme::Create2 { salt } => caller.create2_from_code(B256::from(salt), init_code),
+    }
+}
+
+fn start_create(host: &mut Host, inputs: &CreateInputs, depth: usize, tx_level: bool) -> Result<Frame, FrameResult> {
+    let caller = inputs.caller;
+    let nonce = db!(host, host.journal.load(caller)).info.nonce;
+    let creator_nonce = if tx_level {
+        // The transaction already bumped the sender's nonce.
+        nonce.wrapping_sub(1)
+    } else {
+        if depth > gas::CALL_DEPTH_LIMIT {
+            return Err(early_failure(Status::CallTooDeep, inputs.gas_limit));
+        }
+        if db!(host, host.journal.balance(caller)) < inputs.value {
+            return Err(early_failure(Status::OutOfFunds, inputs.gas_limit));
+        }
+        if nonce == u64::MAX {
+            return Err(early_failure(Status::NonceOverflow, inputs.gas_limit));
+        }
+        db!(host, host.journal.set_nonce(caller, nonce + 1));
+        nonce
+    };
+    let address = create_address(caller, inputs.scheme, creator_nonce, &inputs.init_code);
+    db!(host, host.journal.load_warm(address));
+    let target = db!(host, host.journal.load(address));
+    let collision = target.info.nonce != 0 || target.info.code_hash != KECCAK256_EMPTY;
+    if collision || db!(host, host.journal.has_db_storage(address)) {
+        return Err(early_failure(Status::CreateCollision, 0));
+    }
+    let checkpoint = host.journal.checkpoint();
+    db!(host, host.journal.mark_created(address));
+    db!(host, host.journal.set_nonce(address, 1));
+    if !db!(host, host.journal.transfer(caller, address, inputs.value)) {
+        host.journal.revert(checkpoint);
+        return Err(early_failure(Status::OutOfFunds, inputs.gas_limit));
+    }
+    let code = Arc::new(AnalyzedCode::new(inputs.init_code.clone(), B256::ZERO));
+    let ctx = Context::new(code, Bytes::new(), address, caller, inputs.value, inputs.gas_limit, false, depth);
+    Ok(Frame { ctx: Box::new(ctx), checkpoint, kind: Kind::Create { address }, awaiting: Awaiting::Create })
+}
+
+/// Ends a frame: keeps or reverts its changes and, for a creation, deploys the code.
+fn finish(host: &mut Host, frame: Frame, status: Status) -> FrameResult {
+    let Frame { ctx, checkpoint, kind, .. } = frame;
+    let mut ctx = *ctx;
+    if status == Status::Fatal {
+        return early_failure(Status::Fatal, 0);
+    }
+    if status.is_success() {
+        if let Kind::Create { address } = kind {
+            let code = std::mem::take(&mut ctx.output);
+            let deposit = gas::CODE_DEPOSIT_BYTE * code.len() as u64;
+            let failure = if code.first() == Some(&0xef) {
+                Some(Status::CreateContractStartingWithEF)
+            } else if code.len() > gas::MAX_CODE_SIZE {
+                Some(Status::CreateContractSizeLimit)
+            } else if ctx.gas < deposit {
+                Some(Status::OutOfGas)
+            } else {
+                None
+            };
+            if let Some(halt) = failure {
+                host.journal.revert(checkpoint);
+                return early_failure(halt, 0);
+            }
+            ctx.gas -= deposit;
+            if let Err(err) = host.journal.set_code(address, code) {
+                return fatal(host, err);
+            }
+            return FrameResult {
+                status,
+                gas_remaining: ctx.gas,
+                refund: ctx.refund,
+                output: Bytes::new(),
+                created: Some(address),
+            };
+        }
+        return FrameResult { status, gas_remaining: ctx.gas, refund: ctx.refund, output: ctx.output, created: None };
+    }
+    host.journal.revert(checkpoint);
+    if status == Status::Revert {
+        return FrameResult { status, gas_remaining: ctx.gas, refund: 0, output: ctx.output, created: None };
+    }
+    early_failure(status, 0)
+}
+
+/// Hands a child's result to its suspended parent: gas, refund, return data, memory, and the
+/// success flag or address on the stack.
+fn resume(parent: &mut Frame, result: FrameResult) {
+    let ctx = &mut parent.ctx;
+    ctx.gas += result.gas_remaining;
+    let success = result.is_success();
+    if success {
+        ctx.refund += result.refund;
+    }
+    match parent.awaiting {
+        Awaiting::Call { return_offset, return_len } => {
+            let n = return_len.min(result.output.len());
+            if n > 0 {
+                ctx.memory.slice_mut(return_offset, n).copy_from_slice(&result.output[..n]);
+            }
+            ctx.return_data = result.output;
+            ctx.stack.push(U256::from(success as u64));
+        }
+        Awaiting::Create => {
+            ctx.return_data = if result.status == Status::Revert { result.output } else { Bytes::new() };
+            let word = match result.created {
+                Some(address) if success => address.into_word().into(),
+                _ => U256::ZERO,
+            };
+            ctx.stack.push(word);
+        }
+    }
+}

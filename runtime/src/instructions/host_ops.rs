@@ -1,0 +1,199 @@
+//! Instructions that read or write the world state: accounts, storage, logs, SELFDESTRUCT.
+
+use crate::context::{Context, OpResult, Status};
+use crate::gas;
+use crate::host::Host;
+use crate::result::Log;
+use alloy_primitives::{Address, Bytes, B256, U256};
+
+#[inline(always)]
+fn to_address(v: U256) -> Address {
+    Address::from_word(B256::from(v))
+}
+
+/// Warms `address`, charging the cold surcharge if it was cold (EIP-2929). The warm cost is
+/// in the opcode's static gas.
+#[inline]
+pub fn access_account(ctx: &mut Context, host: &mut Host, address: Address) -> OpResult {
+    let r = host.journal.load_warm(address);
+    if host.db(r)? {
+        ctx.spend(gas::COLD_ACCOUNT_SURCHARGE)?;
+    }
+    Ok(())
+}
+
+pub fn balance(ctx: &mut Context, host: &mut Host) -> OpResult {
+    let address = to_address(*ctx.stack.peek(0));
+    access_account(ctx, host, address)?;
+    let r = host.journal.balance(address);
+    *ctx.stack.top() = host.db(r)?;
+    Ok(())
+}
+
+pub fn selfbalance(ctx: &mut Context, host: &mut Host) -> OpResult {
+    let r = host.journal.balance(ctx.address);
+    let b = host.db(r)?;
+    ctx.stack.push(b);
+    Ok(())
+}
+
+pub fn extcodesize(ctx: &mut Context, host: &mut Host) -> OpResult {
+    let address = to_address(*ctx.stack.peek(0));
+    access_account(ctx, host, address)?;
+    let r = host.journal.code(address);
+    let len = host.db(r)?.len();
+    *ctx.stack.top() = U256::from(len);
+    Ok(())
+}
+
+pub fn extcodehash(ctx: &mut Context, host: &mut Host) -> OpResult {
+    let address = to_address(*ctx.stack.peek(0));
+    access_account(ctx, host, address)?;
+    let r = host.journal.load(address).map(|a| if a.is_empty() { B256::ZERO } else { a.info.code_hash });
+    *ctx.stack.top() = U256::from_be_bytes(host.db(r)?.0);
+    Ok(())
+}
+
+pub fn extcodecopy(ctx: &mut Context, host: &mut Host) -> OpResult {
+    let address = to_address(ctx.stack.pop());
+    access_account(ctx, host, address)?;
+    let (dst, src, n) = super::system::copy_operands(ctx)?;
+    if n > 0 {
+        let r = host.journal.code(address);
+        let code = host.db(r)?;
+        ctx.memory.set_data(dst, src, n, &code);
+    }
+    Ok(())
+}
+
+pub fn blockhash(ctx: &mut Context, host: &mut Host) -> OpResult {
+    let requested = *ctx.stack.peek(0);
+    let current = host.block.number;
+    let hash = match u64::try_from(requested) {
+        Ok(n) if requested < current && current - requested <= U256::from(256) => {
+            let r = host.journal.db().block_hash(n);
+            host.db(r)?
+        }
+        _ => B256::ZERO,
+    };
+    *ctx.stack.top() = U256::from_be_bytes(hash.0);
+    Ok(())
+}
+
+pub fn sload(ctx: &mut Context, host: &mut Host) -> OpResult {
+    let key = *ctx.stack.peek(0);
+    let r = host.journal.sload(ctx.address, key);
+    let (slot, cold) = host.db(r)?;
+    if cold {
+        ctx.spend(gas::COLD_SLOAD_SURCHARGE)?;
+    }
+    *ctx.stack.top() = slot.present;
+    Ok(())
+}
+
+/// SSTORE with EIP-2200 metering, EIP-2929 cold surcharge and EIP-3529 refunds.
+pub fn sstore(ctx: &mut Context, host: &mut Host) -> OpResult {
+    if ctx.is_static {
+        return Err(Status::StaticViolation);
+    }
+    // The sentry: SSTORE needs more than the call stipend left, so a stipend-only callee can
+    // never write storage.
+    if ctx.gas <= gas::SSTORE_SENTRY {
+        return Err(Status::OutOfGas);
+    }
+    let [key, new] = ctx.stack.popn::<2>();
+    let r = host.journal.sload(ctx.address, key);
+    let (slot, cold) = host.db(r)?;
+    let (original, current) = (slot.original, slot.present);
+    let mut cost = if cold { gas::COLD_SLOAD } else { 0 };
+    cost += if current == new {
+        gas::WARM_STORAGE_READ
+    } else if original == current {
+        if original.is_zero() {
+            gas::SSTORE_SET
+        } else {
+            gas::SSTORE_RESET
+        }
+    } else {
+        gas::WARM_STORAGE_READ
+    };
+    ctx.spend(cost)?;
+    if current != new {
+        if original == current {
+            if !original.is_zero() && new.is_zero() {
+                ctx.spend_refund(gas::SSTORE_CLEARS_REFUND);
+            }
+        } else {
+            if !original.is_zero() {
+                if current.is_zero() {
+                    ctx.spend_refund(-gas::SSTORE_CLEARS_REFUND);
+                } else if new.is_zero() {
+                    ctx.spend_refund(gas::SSTORE_CLEARS_REFUND);
+                }
+            }
+            if original == new {
+                let back = if original.is_zero() { gas::SSTORE_SET } else { gas::SSTORE_RESET };
+                ctx.spend_refund((back - gas::WARM_STORAGE_READ) as i64);
+            }
+        }
+        let r = host.journal.sstore(ctx.address, key, new);
+        host.db(r)?;
+    }
+    Ok(())
+}
+
+pub fn tload(ctx: &mut Context, host: &mut Host) {
+    let key = *ctx.stack.peek(0);
+    *ctx.stack.top() = host.journal.tload(ctx.address, key);
+}
+
+pub fn tstore(ctx: &mut Context, host: &mut Host) -> OpResult {
+    if ctx.is_static {
+        return Err(Status::StaticViolation);
+    }
+    let [key, value] = ctx.stack.popn::<2>();
+    host.journal.tstore(ctx.address, key, value);
+    Ok(())
+}
+
+pub fn log(ctx: &mut Context, host: &mut Host, topics: usize) -> OpResult {
+    if ctx.is_static {
+        return Err(Status::StaticViolation);
+    }
+    let [offset, len] = ctx.stack.popn::<2>();
+    let (off, n) = ctx.memory_range(offset, len)?;
+    ctx.spend(gas::LOG_DATA_BYTE.saturating_mul(n as u64))?;
+    let topics = (0..topics).map(|_| B256::from(ctx.stack.pop())).collect();
+    let data = if n == 0 { Bytes::new() } else { Bytes::copy_from_slice(ctx.memory.slice(off, n)) };
+    host.journal.log(Log { address: ctx.address, topics, data });
+    Ok(())
+}
+
+/// SELFDESTRUCT under EIP-6780: the balance always moves; the account is deleted only if it
+/// was created in this transaction.
+pub fn selfdestruct(ctx: &mut Context, host: &mut Host) -> OpResult {
+    if ctx.is_static {
+        return Err(Status::StaticViolation);
+    }
+    let beneficiary = to_address(ctx.stack.pop());
+    let r = host.journal.load_warm(beneficiary);
+    if host.db(r)? {
+        ctx.spend(gas::COLD_ACCOUNT_ACCESS)?;
+    }
+    let r = host.journal.balance(ctx.address);
+    let balance = host.db(r)?;
+    let r = host.journal.load(beneficiary).map(|a| a.is_empty());
+    if host.db(r)? && !balance.is_zero() {
+        ctx.spend(gas::SELFDESTRUCT_NEW_ACCOUNT)?;
+    }
+    let r = host.journal.transfer(ctx.address, beneficiary, balance);
+    host.db(r)?;
+    let r = host.journal.load(ctx.address).map(|a| a.created);
+    if host.db(r)? {
+        let r = host.journal.set_balance(ctx.address, U256::ZERO);
+        host.db(r)?;
+        let r = host.journal.mark_destroyed(ctx.address);
+        host.db(r)?;
+    }
+    Err(Status::SelfDestruct)
+}

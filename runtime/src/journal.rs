@@ -1,0 +1,466 @@
+//! Journaled world state: every change is recorded so a frame can be reverted to its
+//! checkpoint, and the net effect of the transaction is read off at the end.
+
+use crate::db::{AccountChange, AccountInfo, Database, DbError, StateChanges};
+use crate::result::Log;
+use alloy_primitives::{map::HashMap, Address, Bytes, B256, KECCAK256_EMPTY, U256};
+
+/// A storage slot as seen during a transaction.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Slot {
+    /// The value when the transaction began (EIP-2200's "original").
+    pub original: U256,
+    pub present: U256,
+    pub warm: bool,
+}
+
+/// An account as seen during a transaction.
+#[derive(Clone, Debug, Default)]
+pub struct Account {
+    pub info: AccountInfo,
+    pub storage: HashMap<U256, Slot>,
+    /// The database had no such account.
+    pub not_existing: bool,
+    /// Created by CREATE/CREATE2 or a create transaction in this transaction (EIP-6780).
+    pub created: bool,
+    /// Self-destructed in this transaction; removed at its end.
+    pub destroyed: bool,
+    /// Modified or touched (EIP-161); only touched accounts are written back.
+    pub touched: bool,
+    /// Accessed in this transaction (EIP-2929).
+    pub warm: bool,
+}
+
+impl Account {
+    /// EIP-161 emptiness (nonexistent accounts are empty too).
+    pub fn is_empty(&self) -> bool {
+        self.info.is_empty()
+    }
+}
+
+/// One undoable change.
+#[derive(Clone, Debug)]
+enum Entry {
+    AccountWarmed(Address),
+    AccountTouched(Address),
+    AccountCreated(Address),
+    AccountDestroyed(Address),
+    BalanceChanged(Address, U256),
+    NonceChanged(Address, u64),
+    CodeChanged(Address, B256, Option<Bytes>),
+    StorageChanged(Address, U256, U256),
+    StorageWarmed(Address, U256),
+    TransientChanged(Address, U256, U256),
+}
+
+/// Where to revert to.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Checkpoint {
+    entries: usize,
+    logs: usize,
+}
+
+/// The precompile that stays touched when the touch is reverted: a consensus quirk kept by
+/// every client since block 2,675,119 (geth's `ripemd` exception).
+const RIPEMD160: Address = Address::with_last_byte(3);
+
+/// The state of one transaction over a database.
+pub struct Journal<'db> {
+    db: &'db mut dyn Database,
+    accounts: HashMap<Address, Account>,
+    /// First-touch order, so the state changes come out deterministically.
+    order: Vec<Address>,
+    entries: Vec<Entry>,
+    pub logs: Vec<Log>,
+    transient: HashMap<(Address, U256), U256>,
+}
+
+impl<'db> Journal<'db> {
+    pub fn new(db: &'db mut dyn Database) -> Self {
+        Self {
+            db,
+            accounts: HashMap::default(),
+            order: Vec::new(),
+            entries: Vec::new(),
+            logs: Vec::new(),
+            transient: HashMap::default(),
+        }
+    }
+
+    pub fn db(&mut self) -> &mut dyn Database {
+        self.db
+    }
+
+    pub fn checkpoint(&self) -> Checkpoint {
+        Checkpoint { entries: self.entries.len(), logs: self.logs.len() }
+    }
+
+    /// Undoes every change made since `cp`.
+    pub fn revert(&mut self, cp: Checkpoint) {
+        self.logs.truncate(cp.logs);
+        while self.entries.len() > cp.entries {
+            let entry = self.entries.pop().expect("length checked");
+            match entry {
+                Entry::AccountWarmed(a) => self.acc(a).warm = false,
+                Entry::AccountTouched(a) => {
+                    if a != RIPEMD160 {
+                        self.acc(a).touched = false;
+                    }
+                }
+                Entry::AccountCreated(a) => {
+                    let acc = self.acc(a);
+                    acc.created = false;
+                }
+                Entry::AccountDestroyed(a) => self.acc(a).destroyed = false,
+                Entry::BalanceChanged(a, old) => self.acc(a).info.balance = old,
+                Entry::NonceChanged(a, old) => self.acc(a).info.nonce = old,
+                Entry::CodeChanged(a, hash, code) => {
+                    let acc = self.acc(a);
+                    acc.info.code_hash = hash;
+                    acc.info.code = code;
+                }
+                Entry::StorageChanged(a, key, old) => {
+                    if let Some(slot) = self.acc(a).storage.get_mut(&key) {
+                        slot.present = old;
+                    }
+                }
+                Entry::StorageWarmed(a, key) => {
+                    if let Some(slot) = self.acc(a).storage.get_mut(&key) {
+                        slot.warm = false;
+                    }
+                }
+                Entry::TransientChanged(a, key, old) => {
+                    if old.is_zero() {
+                        self.transient.remove(&(a, key));
+                    } else {
+                        self.transient.insert((a, key), old);
+                    }
+                }
+            }
+        }
+    }
+
+    fn acc(&mut self, address: Address) -> &mut Account {
+        self.accounts.get_mut(&address).expect("journaled accounts are loaded")
+    }
+
+    /// Loads an account without changing its warmth.
+    pub fn load(&mut self, address: Address) -> Result<&mut Account, DbError> {
+        if !self.accounts.contains_key(&address) {
+            let account = match self.db.basic(address)? {
+                Some(info) => Account { info, ..Default::default() },
+                None => Account {
+                    info: AccountInfo { code: Some(Bytes::new()), ..Default::default() },
+                    not_existing: true,
+                    ..Default::default()
+                },
+            };
+            self.accounts.insert(address, account);
+            self.order.push(address);
+        }
+        Ok(self.acc(address))
+    }
+
+    /// Loads an account and marks it warm. Returns whether it was cold.
+    pub fn load_warm(&mut self, address: Address) -> Result<bool, DbError> {
+        let acc = self.load(address)?;
+        if acc.warm {
+            return Ok(false);
+        }
+        acc.warm = true;
+        self.entries.push(Entry::AccountWarmed(address));
+        Ok(true)
+    }
+
+    /// Marks an account warm for the whole transaction (access lists, precompiles, coinbase):
+    /// no journal entry, so no revert undoes it.
+    pub fn warm_permanently(&mut self, address: Address) -> Result<(), DbError> {
+        self.load(address)?.warm = true;
+        Ok(())
+    }
+
+    /// Marks a slot warm for the whole transaction (access lists).
+    pub fn warm_slot_permanently(&mut self, address: Address, key: U256) -> Result<(), DbError> {
+        self.sload_inner(address, key)?;
+        if let Some(slot) = self.acc(address).storage.get_mut(&key) {
+            slot.warm = true;
+        }
+        Ok(())
+    }
+
+    pub fn is_warm(&self, address: &Address) -> bool {
+        self.accounts.get(address).is_some_and(|a| a.warm)
+    }
+
+    /// The account's code, loading it from the database if needed.
+    pub fn code(&mut self, address: Address) -> Result<Bytes, DbError> {
+        let acc = self.load(address)?;
+        if let Some(code) = &acc.info.code {
+            return Ok(code.clone());
+        }
+        let hash = acc.info.code_hash;
+        let code = self.db.code_by_hash(hash)?;
+        self.acc(address).info.code = Some(code.clone());
+        Ok(code)
+    }
+
+    pub fn touch(&mut self, address: Address) -> Result<(), DbError> {
+        let acc = self.load(address)?;
+        if !acc.touched {
+            acc.touched = true;
+            self.entries.push(Entry::AccountTouched(address));
+        }
+        Ok(())
+    }
+
+    pub fn set_balance(&mut self, address: Address, balance: U256) -> Result<(), DbError> {
+        self.touch(address)?;
+        let acc = self.acc(address);
+        let old = std::mem::replace(&mut acc.info.balance, balance);
+        self.entries.push(Entry::BalanceChanged(address, old));
+        Ok(())
+    }
+
+    pub fn balance(&mut self, address: Address) -> Result<U256, DbError> {
+        Ok(self.load(address)?.info.balance)
+    }
+
+    /// Moves `value` from `from` to `to`, touching both. Returns false, changing nothing, if
+    /// `from` cannot pay.
+    pub fn transfer(&mut self, from: Address, to: Address, value: U256) -> Result<bool, DbError> {
+        let from_balance = self.balance(from)?;
+        if from_balance < value {
+            return Ok(false);
+        }
+        self.load(to)?;
+        self.touch(to)?;
+        if value.is_zero() {
+            return Ok(true);
+        }
+        self.set_balance(from, from_balance - value)?;
+        let to_balance = self.balance(to)?;
+        // Total ether supply is far below 2^256, so this cannot overflow in a real state;
+        // saturate rather than wrap for synthetic states.
+        self.set_balance(to, to_balance.saturating_add(value))?;
+        Ok(true)
+    }
+
+    pub fn set_nonce(&mut self, address: Address, nonce: u64) -> Result<(), DbError> {
+        self.touch(address)?;
+        let acc = self.acc(address);
+        let old = std::mem::replace(&mut acc.info.nonce, nonce);
+        self.entries.push(Entry::NonceChanged(address, old));
+        Ok(())
+    }
+
+    pub fn set_code(&mut self, address: Address, code: Bytes) -> Result<(), DbError> {
+        self.touch(address)?;
+        let hash = if code.is_empty() { KECCAK256_EMPTY } else { alloy_primitives::keccak256(&code) };
+        let acc = self.acc(address);
+        let old_hash = std::mem::replace(&mut acc.info.code_hash, hash);
+        let old_code = acc.info.code.replace(code);
+        self.entries.push(Entry::CodeChanged(address, old_hash, old_code));
+        Ok(())
+    }
+
+    /// Marks a freshly created account (its storage starts empty).
+    pub fn mark_created(&mut self, address: Address) -> Result<(), DbError> {
+        self.touch(address)?;
+        let acc = self.acc(address);
+        acc.created = true;
+        self.entries.push(Entry::AccountCreated(address));
+        Ok(())
+    }
+
+    pub fn mark_destroyed(&mut self, address: Address) -> Result<(), DbError> {
+        self.touch(address)?;
+        let acc = self.acc(address);
+        if !acc.destroyed {
+            acc.destroyed = true;
+            self.entries.push(Entry::AccountDestroyed(address));
+        }
+        Ok(())
+    }
+
+    /// Whether the account's storage is non-empty in the database (EIP-7610).
+    pub fn has_db_storage(&mut self, address: Address) -> Result<bool, DbError> {
+        if self.load(address)?.created {
+            return Ok(false);
+        }
+        self.db.has_storage(address)
+    }
+
+    fn sload_inner(&mut self, address: Address, key: U256) -> Result<&mut Slot, DbError> {
+        let acc = self.load(address)?;
+        if !acc.storage.contains_key(&key) {
+            // A contract created in this transaction starts with empty storage whatever the
+            // database says (EIP-7610 makes the two agree on mainnet).
+            let value = if acc.created || acc.not_existing {
+                U256::ZERO
+            } else {
+                self.db.storage(address, key)?
+            };
+            let slot = Slot { original: value, present: value, warm: false };
+            self.acc(address).storage.insert(key, slot);
+        }
+        Ok(self.acc(address).storage.get_mut(&key).expect("inserted above"))
+    }
+
+    /// Reads a slot and warms it. Returns the slot and whether it was cold.
+    pub fn sload(&mut self, address: Address, key: U256) -> Result<(Slot, bool), DbError> {
+        let slot = self.sload_inner(address, key)?;
+        let cold = !slot.warm;
+        slot.warm = true;
+        let copy = *slot;
+        if cold {
+            self.entries.push(Entry::StorageWarmed(address, key));
+        }
+        Ok((copy, cold))
+    }
+
+    /// Writes a slot that [`Journal::sload`] has loaded.
+    pub fn sstore(&mut self, address: Address, key: U256, value: U256) -> Result<(), DbError> {
+        self.touch(address)?;
+        let slot = self.sload_inner(address, key)?;
+        let old = std::mem::replace(&mut slot.present, value);
+        if old != value {
+            self.entries.push(Entry::StorageChanged(address, key, old));
+        }
+        Ok(())
+    }
+
+    pub fn tload(&self, address: Address, key: U256) -> U256 {
+        self.transient.get(&(address, key)).copied().unwrap_or_default()
+    }
+
+    pub fn tstore(&mut self, address: Address, key: U256, value: U256) {
+        let old = if value.is_zero() {
+            self.transient.remove(&(address, key))
+        } else {
+            self.transient.insert((address, key), value)
+        }
+        .unwrap_or_default();
+        if old != value {
+            self.entries.push(Entry::TransientChanged(address, key, old));
+        }
+    }
+
+    pub fn log(&mut self, log: Log) {
+        self.logs.push(log);
+    }
+
+    /// The net changes of the transaction, with EIP-161 cleanup and EIP-6780 destruction
+    /// applied. Consumes the journal's accounts.
+    pub fn finalize(&mut self) -> StateChanges {
+        let mut out = Vec::new();
+        for address in std::mem::take(&mut self.order) {
+            let Some(acc) = self.accounts.remove(&address) else { continue };
+            if !acc.touched {
+                continue;
+            }
+            if acc.destroyed || acc.is_empty() {
+                if !acc.not_existing || acc.destroyed {
+                    out.push((
+                        address,
+                        AccountChange {
+                            info: AccountInfo::default(),
+                            storage_cleared: true,
+                            storage: HashMap::default(),
+                            removed: true,
+                        },
+                    ));
+                }
+                continue;
+            }
+            let storage = acc
+                .storage
+                .iter()
+                .filter(|(_, s)| acc.created || s.present != s.original)
+                .map(|(k, s)| (*k, s.present))
+                .collect();
+            out.push((
+                address,
+                AccountChange { info: acc.info, storage_cleared: acc.created, storage, removed: false },
+            ));
+        }
+        self.entries.clear();
+        self.transient.clear();
+        out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::db::InMemoryDb;
+
+    fn addr(n: u8) -> Address {
+        Address::with_last_byte(n)
+    }
+
+    #[test]
+    fn revert_undoes_balance_storage_logs_and_warmth() {
+        let mut db = InMemoryDb::new();
+        db.insert_account(addr(1), U256::from(100), 0, Bytes::new(), [(U256::from(1), U256::from(7))]);
+        let mut j = Journal::new(&mut db);
+        let cp = j.checkpoint();
+        assert!(j.load_warm(addr(1)).unwrap());
+        assert!(j.transfer(addr(1), addr(2), U256::from(40)).unwrap());
+        let (slot, cold) = j.sload(addr(1), U256::from(1)).unwrap();
+        assert!(cold);
+        assert_eq!(slot.present, U256::from(7));
+        j.sstore(addr(1), U256::from(1), U256::from(9)).unwrap();
+        j.tstore(addr(1), U256::from(1), U256::from(3));
+        j.log(Log { address: addr(1), topics: vec![], data: Bytes::new() });
+        j.revert(cp);
+        assert_eq!(j.balance(addr(1)).unwrap(), U256::from(100));
+        assert_eq!(j.balance(addr(2)).unwrap(), U256::ZERO);
+        assert!(!j.is_warm(&addr(1)));
+        let (slot, cold) = j.sload(addr(1), U256::from(1)).unwrap();
+        assert!(cold, "warmth is reverted too");
+        assert_eq!(slot.present, U256::from(7));
+        assert_eq!(j.tload(addr(1), U256::from(1)), U256::ZERO);
+        assert!(j.logs.is_empty());
+        // Nothing survived the revert, so nothing is written back.
+        assert!(j.finalize().is_empty());
+    }
+
+    #[test]
+    fn nested_checkpoints_revert_only_inner() {
+        let mut db = InMemoryDb::new();
+        db.insert_account(addr(1), U256::from(100), 0, Bytes::new(), []);
+        let mut j = Journal::new(&mut db);
+        assert!(j.transfer(addr(1), addr(2), U256::from(10)).unwrap());
+        let inner = j.checkpoint();
+        assert!(j.transfer(addr(1), addr(3), U256::from(20)).unwrap());
+        j.set_nonce(addr(1), 5).unwrap();
+        j.revert(inner);
+        assert_eq!(j.balance(addr(1)).unwrap(), U256::from(90));
+        let changes = j.finalize();
+        let a1 = changes.iter().find(|(a, _)| *a == addr(1)).unwrap();
+        assert_eq!(a1.1.info.nonce, 0);
+        assert!(changes.iter().all(|(a, _)| *a != addr(3)), "reverted touch is dropped");
+        assert!(changes.iter().any(|(a, c)| *a == addr(2) && c.info.balance == U256::from(10)));
+    }
+
+    #[test]
+    fn touched_empty_accounts_are_removed() {
+        let mut db = InMemoryDb::new();
+        db.insert_account(addr(1), U256::ZERO, 0, Bytes::new(), []);
+        let mut j = Journal::new(&mut db);
+        j.touch(addr(1)).unwrap();
+        j.touch(addr(9)).unwrap();
+        let changes = j.finalize();
+        assert_eq!(changes.len(), 1, "a nonexistent touched account stays nonexistent");
+        assert!(changes[0].1.removed);
+    }
+
+    #[test]
+    fn failed_transfer_changes_nothing() {
+        let mut db = InMemoryDb::new();
+        db.insert_account(addr(1), U256::from(5), 0, Bytes::new(), []);
+        let mut j = Journal::new(&mut db);
+        assert!(!j.transfer(addr(1), addr(2), U256::from(6)).unwrap());
+        assert!(j.finalize().is_empty());
+    }
+}
