@@ -1,1 +1,40 @@
-fn main() {}
+//! The `kiln` command-line tool.
+
+mod cli;
+
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+#[derive(Parser)]
+#[command(
+    name = "kiln",
+    version,
+    about = "Kiln: an ahead-of-time and just-in-time EVM-to-native compiler"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run execution-spec-tests state-test fixtures.
+    Statetest(cli::statetest::Args),
+    /// Disassemble bytecode given as hex, or as a file holding hex.
+    Disasm(cli::disasm::Args),
+}
+
+fn main() -> ExitCode {
+    // clap reports its own usage errors as `error: ...` and exits with 2, as the rest of the
+    // tool does.
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Statetest(args) => cli::statetest::run(args),
+        Command::Disasm(args) => cli::disasm::run(args),
+    };
+    result.unwrap_or_else(|e| {
+        cli::print_error(&e);
+        cli::USAGE_ERROR.into()
+    })
+}

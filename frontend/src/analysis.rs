@@ -22,10 +22,7 @@ impl JumpTable {
             }
             pc += 1 + immediate_size(op);
         }
-        Self {
-            bits,
-            len: code.len(),
-        }
+        Self { bits, len: code.len() }
     }
 
     /// Whether `pc` is a JUMPDEST instruction (not PUSH data).

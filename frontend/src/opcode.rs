@@ -84,7 +84,7 @@ opcodes! {
     0x50 => POP, 0x51 => MLOAD, 0x52 => MSTORE, 0x53 => MSTORE8, 0x54 => SLOAD,
     0x55 => SSTORE, 0x56 => JUMP, 0x57 => JUMPI, 0x58 => PC, 0x59 => MSIZE, 0x5a => GAS,
     0x5b => JUMPDEST, 0x5c => TLOAD, 0x5d => TSTORE, 0x5e => MCOPY, 0x5f => PUSH0,
-    0x60 => PUSH1, 0x7f => PUSH32, 0x80 => DUP1, 0x8f => DUP16, 0x90 => SWAP1,
+    0x60 => PUSH1, 0x61 => PUSH2, 0x7f => PUSH32, 0x80 => DUP1, 0x8f => DUP16, 0x90 => SWAP1,
     0x9f => SWAP16, 0xa0 => LOG0, 0xa4 => LOG4,
     0xf0 => CREATE, 0xf1 => CALL, 0xf2 => CALLCODE, 0xf3 => RETURN, 0xf4 => DELEGATECALL,
     0xf5 => CREATE2, 0xfa => STATICCALL, 0xfd => REVERT, 0xfe => INVALID,
@@ -195,12 +195,8 @@ const fn build_table() -> [Option<OpInfo>; 256] {
     }
     let mut i = 0;
     while i < 5 {
-        t[LOG0 as usize + i] = Some(OpInfo::new(
-            LOG_NAMES[i],
-            2 + i as u8,
-            0,
-            375 * (i as u16 + 1),
-        ));
+        t[LOG0 as usize + i] =
+            Some(OpInfo::new(LOG_NAMES[i], 2 + i as u8, 0, 375 * (i as u16 + 1)));
         i += 1;
     }
     t[CREATE as usize] = Some(OpInfo::new("CREATE", 3, 1, 32000));
@@ -279,13 +275,9 @@ mod tests {
         // 0x00..0x0b (12) + 0x10..0x1e (15) + KECCAK256 + 0x30..0x3f (16) + 0x40..0x4a (11)
         // + 0x50..0x5f (16) + PUSH/DUP/SWAP (64) + LOG (5) + 0xf0..0xf5 (6) + STATICCALL,
         // REVERT, INVALID, SELFDESTRUCT (4) = 150
-        let n = (0..=255u8)
-            .filter(|&op| info_in(op, SpecId::Osaka).is_some())
-            .count();
+        let n = (0..=255u8).filter(|&op| info_in(op, SpecId::Osaka).is_some()).count();
         assert_eq!(n, 150);
-        let cancun = (0..=255u8)
-            .filter(|&op| info_in(op, SpecId::Cancun).is_some())
-            .count();
+        let cancun = (0..=255u8).filter(|&op| info_in(op, SpecId::Cancun).is_some()).count();
         assert_eq!(cancun, 149, "CLZ is the only Osaka addition");
     }
 

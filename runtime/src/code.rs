@@ -70,7 +70,10 @@ pub struct CodeCache {
 
 impl CodeCache {
     pub fn get_or_analyze(&mut self, hash: B256, code: &Bytes) -> Arc<AnalyzedCode> {
-        self.map.entry(hash).or_insert_with(|| Arc::new(AnalyzedCode::new(code.clone(), hash))).clone()
+        self.map
+            .entry(hash)
+            .or_insert_with(|| Arc::new(AnalyzedCode::new(code.clone(), hash)))
+            .clone()
     }
 }
 

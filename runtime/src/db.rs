@@ -14,28 +14,14 @@ pub struct AccountInfo {
 
 impl Default for AccountInfo {
     fn default() -> Self {
-        Self {
-            balance: U256::ZERO,
-            nonce: 0,
-            code_hash: KECCAK256_EMPTY,
-            code: Some(Bytes::new()),
-        }
+        Self { balance: U256::ZERO, nonce: 0, code_hash: KECCAK256_EMPTY, code: Some(Bytes::new()) }
     }
 }
 
 impl AccountInfo {
     pub fn new(balance: U256, nonce: u64, code: Bytes) -> Self {
-        let code_hash = if code.is_empty() {
-            KECCAK256_EMPTY
-        } else {
-            keccak256(&code)
-        };
-        Self {
-            balance,
-            nonce,
-            code_hash,
-            code: Some(code),
-        }
+        let code_hash = if code.is_empty() { KECCAK256_EMPTY } else { keccak256(&code) };
+        Self { balance, nonce, code_hash, code: Some(code) }
     }
 
     /// EIP-161 emptiness: no code, zero nonce, zero balance.
@@ -211,9 +197,7 @@ impl DatabaseCommit for InMemoryDb {
             }
             if let Some(code) = &change.info.code {
                 if !code.is_empty() {
-                    self.contracts
-                        .entry(change.info.code_hash)
-                        .or_insert_with(|| code.clone());
+                    self.contracts.entry(change.info.code_hash).or_insert_with(|| code.clone());
                 }
             }
             let account = self.accounts.entry(address).or_default();
@@ -249,13 +233,7 @@ mod tests {
     fn commit_applies_and_removes() {
         let mut db = InMemoryDb::new();
         let a = address!("0000000000000000000000000000000000000001");
-        db.insert_account(
-            a,
-            U256::from(5),
-            0,
-            Bytes::new(),
-            [(U256::from(1), U256::from(2))],
-        );
+        db.insert_account(a, U256::from(5), 0, Bytes::new(), [(U256::from(1), U256::from(2))]);
         let mut storage = HashMap::default();
         storage.insert(U256::from(1), U256::ZERO);
         storage.insert(U256::from(3), U256::from(4));

@@ -15,11 +15,7 @@ pub struct CfgEnv {
 
 impl CfgEnv {
     pub fn new(spec: SpecId) -> Self {
-        Self {
-            chain_id: 1,
-            spec,
-            blob_schedule: BlobSchedule::for_spec(spec),
-        }
+        Self { chain_id: 1, spec, blob_schedule: BlobSchedule::for_spec(spec) }
     }
 }
 
@@ -35,17 +31,9 @@ impl BlobSchedule {
     /// BPO fork changes it).
     pub fn for_spec(spec: SpecId) -> Self {
         if spec.is_enabled_in(SpecId::Prague) {
-            Self {
-                target: 6,
-                max: 9,
-                update_fraction: 5_007_716,
-            }
+            Self { target: 6, max: 9, update_fraction: 5_007_716 }
         } else {
-            Self {
-                target: 3,
-                max: 6,
-                update_fraction: 3_338_477,
-            }
+            Self { target: 3, max: 6, update_fraction: 3_338_477 }
         }
     }
 }

@@ -3,7 +3,9 @@
 //! deepens the native stack.
 
 use crate::code::AnalyzedCode;
-use crate::context::{Action, CallInputs, Context, CreateInputs, CreateScheme, FrameResult, Status};
+use crate::context::{
+    Action, CallInputs, Context, CreateInputs, CreateScheme, FrameResult, Status,
+};
 use crate::gas;
 use crate::host::Host;
 use crate::interpreter::{self, Tracer};
@@ -32,7 +34,12 @@ struct Frame {
 }
 
 /// Runs a message to completion, including every nested call.
-pub fn execute<T: Tracer>(host: &mut Host, first: Action, tx_level_create: bool, tracer: &mut T) -> FrameResult {
+pub fn execute<T: Tracer>(
+    host: &mut Host,
+    first: Action,
+    tx_level_create: bool,
+    tracer: &mut T,
+) -> FrameResult {
     let mut frames: Vec<Frame> = Vec::new();
     let started = match first {
         Action::Call(inputs) => start_call(host, &inputs, 0),
@@ -60,8 +67,10 @@ pub fn execute<T: Tracer>(host: &mut Host, first: Action, tx_level_create: bool,
             let depth = frame.ctx.depth + 1;
             let started = match action {
                 Action::Call(inputs) => {
-                    frame.awaiting =
-                        Awaiting::Call { return_offset: inputs.return_offset, return_len: inputs.return_len };
+                    frame.awaiting = Awaiting::Call {
+                        return_offset: inputs.return_offset,
+                        return_len: inputs.return_len,
+                    };
                     start_call(host, &inputs, depth)
                 }
                 Action::Create(inputs) => {
@@ -145,14 +154,24 @@ fn start_call(host: &mut Host, inputs: &CallInputs, depth: usize) -> Result<Fram
 }
 
 /// The address a creation will use, given the creator's nonce before the creation.
-pub fn create_address(caller: Address, scheme: CreateScheme, nonce: u64, init_code: &[u8]) -> Address {
+pub fn create_address(
+    caller: Address,
+    scheme: CreateScheme,
+    nonce: u64,
+    init_code: &[u8],
+) -> Address {
     match scheme {
         CreateScheme::Create => caller.create(nonce),
         CreateScheme::Create2 { salt } => caller.create2_from_code(B256::from(salt), init_code),
     }
 }
 
-fn start_create(host: &mut Host, inputs: &CreateInputs, depth: usize, tx_level: bool) -> Result<Frame, FrameResult> {
+fn start_create(
+    host: &mut Host,
+    inputs: &CreateInputs,
+    depth: usize,
+    tx_level: bool,
+) -> Result<Frame, FrameResult> {
     let caller = inputs.caller;
     let nonce = db!(host, host.journal.load(caller)).info.nonce;
     let creator_nonce = if tx_level {
@@ -186,8 +205,22 @@ fn start_create(host: &mut Host, inputs: &CreateInputs, depth: usize, tx_level: 
         return Err(early_failure(Status::OutOfFunds, inputs.gas_limit));
     }
     let code = Arc::new(AnalyzedCode::new(inputs.init_code.clone(), B256::ZERO));
-    let ctx = Context::new(code, Bytes::new(), address, caller, inputs.value, inputs.gas_limit, false, depth);
-    Ok(Frame { ctx: Box::new(ctx), checkpoint, kind: Kind::Create { address }, awaiting: Awaiting::Create })
+    let ctx = Context::new(
+        code,
+        Bytes::new(),
+        address,
+        caller,
+        inputs.value,
+        inputs.gas_limit,
+        false,
+        depth,
+    );
+    Ok(Frame {
+        ctx: Box::new(ctx),
+        checkpoint,
+        kind: Kind::Create { address },
+        awaiting: Awaiting::Create,
+    })
 }
 
 /// Ends a frame: keeps or reverts its changes and, for a creation, deploys the code.
@@ -226,11 +259,23 @@ fn finish(host: &mut Host, frame: Frame, status: Status) -> FrameResult {
                 created: Some(address),
             };
         }
-        return FrameResult { status, gas_remaining: ctx.gas, refund: ctx.refund, output: ctx.output, created: None };
+        return FrameResult {
+            status,
+            gas_remaining: ctx.gas,
+            refund: ctx.refund,
+            output: ctx.output,
+            created: None,
+        };
     }
     host.journal.revert(checkpoint);
     if status == Status::Revert {
-        return FrameResult { status, gas_remaining: ctx.gas, refund: 0, output: ctx.output, created: None };
+        return FrameResult {
+            status,
+            gas_remaining: ctx.gas,
+            refund: 0,
+            output: ctx.output,
+            created: None,
+        };
     }
     early_failure(status, 0)
 }
@@ -254,7 +299,8 @@ fn resume(parent: &mut Frame, result: FrameResult) {
             ctx.stack.push(U256::from(success as u64));
         }
         Awaiting::Create => {
-            ctx.return_data = if result.status == Status::Revert { result.output } else { Bytes::new() };
+            ctx.return_data =
+                if result.status == Status::Revert { result.output } else { Bytes::new() };
             let word = match result.created {
                 Some(address) if success => address.into_word().into(),
                 _ => U256::ZERO,

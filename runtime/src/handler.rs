@@ -2,7 +2,9 @@
 //! top-level message, refunds and the coinbase payment.
 
 use crate::code::{delegation_target, CodeCache, DELEGATION_PREFIX};
-use crate::context::{Action, CallInputs, CallKind, CreateInputs, CreateScheme, FrameResult, Status};
+use crate::context::{
+    Action, CallInputs, CallKind, CreateInputs, CreateScheme, FrameResult, Status,
+};
 use crate::db::{Database, DatabaseCommit, DbError, StateChanges};
 use crate::env::{Authorization, BlockEnv, CfgEnv, TxEnv, TxKind, TxType};
 use crate::frame;
@@ -55,7 +57,8 @@ pub fn intrinsic_gas(tx: &TxEnv, spec: SpecId) -> IntrinsicGas {
         initial += gas::TX_CREATE + gas::INITCODE_WORD * gas::words(tx.data.len() as u64);
     }
     for item in &tx.access_list {
-        initial += gas::TX_ACCESS_LIST_ADDRESS + gas::TX_ACCESS_LIST_STORAGE_KEY * item.storage_keys.len() as u64;
+        initial += gas::TX_ACCESS_LIST_ADDRESS
+            + gas::TX_ACCESS_LIST_STORAGE_KEY * item.storage_keys.len() as u64;
     }
     initial += gas::PER_EMPTY_ACCOUNT_COST * tx.authorization_list.len() as u64;
     let floor = if spec.is_enabled_in(SpecId::Prague) {
@@ -98,7 +101,11 @@ fn effective_gas_price(tx: &TxEnv, block: &BlockEnv) -> Result<U256, InvalidTran
 }
 
 /// Checks that need no state.
-fn validate_stateless(cfg: &CfgEnv, block: &BlockEnv, tx: &TxEnv) -> Result<IntrinsicGas, InvalidTransaction> {
+fn validate_stateless(
+    cfg: &CfgEnv,
+    block: &BlockEnv,
+    tx: &TxEnv,
+) -> Result<IntrinsicGas, InvalidTransaction> {
     let spec = cfg.spec;
     let required = match tx.tx_type {
         TxType::Legacy => SpecId::Frontier,
@@ -127,10 +134,16 @@ fn validate_stateless(cfg: &CfgEnv, block: &BlockEnv, tx: &TxEnv) -> Result<Intr
     }
     let intrinsic = intrinsic_gas(tx, spec);
     if intrinsic.initial > tx.gas_limit {
-        return Err(InvalidTransaction::IntrinsicGasTooLow { intrinsic: intrinsic.initial, gas_limit: tx.gas_limit });
+        return Err(InvalidTransaction::IntrinsicGasTooLow {
+            intrinsic: intrinsic.initial,
+            gas_limit: tx.gas_limit,
+        });
     }
     if intrinsic.floor > tx.gas_limit {
-        return Err(InvalidTransaction::FloorGasTooLow { floor: intrinsic.floor, gas_limit: tx.gas_limit });
+        return Err(InvalidTransaction::FloorGasTooLow {
+            floor: intrinsic.floor,
+            gas_limit: tx.gas_limit,
+        });
     }
     effective_gas_price(tx, block)?;
     if tx.tx_type == TxType::Blob {
@@ -191,7 +204,8 @@ pub fn transact_with<DB: Database, T: Tracer>(
     let account = journal.load(sender).map_err(db_err)?;
     let (nonce, balance) = (account.info.nonce, account.info.balance);
     let code = journal.code(sender).map_err(db_err)?;
-    if !code.is_empty() && !(spec.is_enabled_in(SpecId::Prague) && delegation_target(&code).is_some()) {
+    let delegated = spec.is_enabled_in(SpecId::Prague) && delegation_target(&code).is_some();
+    if !code.is_empty() && !delegated {
         return Err(InvalidTransaction::SenderNotEoa.into());
     }
     if tx.nonce < nonce {
@@ -234,7 +248,9 @@ pub fn transact_with<DB: Database, T: Tracer>(
     for item in &tx.access_list {
         journal.warm_permanently(item.address).map_err(db_err)?;
         for key in &item.storage_keys {
-            journal.warm_slot_permanently(item.address, U256::from_be_bytes(key.0)).map_err(db_err)?;
+            journal
+                .warm_slot_permanently(item.address, U256::from_be_bytes(key.0))
+                .map_err(db_err)?;
         }
     }
 
@@ -291,7 +307,8 @@ pub fn transact_with<DB: Database, T: Tracer>(
     let FrameResult { status, gas_remaining, refund, output, .. } = result;
     let gas_used_before_refund = tx.gas_limit - gas_remaining;
     let frame_refund = if status.is_success() { refund.max(0) as u64 } else { 0 };
-    let refund = (frame_refund + auth_refund).min(gas_used_before_refund / gas::MAX_REFUND_QUOTIENT);
+    let refund =
+        (frame_refund + auth_refund).min(gas_used_before_refund / gas::MAX_REFUND_QUOTIENT);
     let gas_used = (gas_used_before_refund - refund).max(intrinsic.floor);
 
     let journal = &mut host.journal;
@@ -303,13 +320,17 @@ pub fn transact_with<DB: Database, T: Tracer>(
     if tip.is_zero() {
         journal.touch(block.coinbase).map_err(db_err)?;
     } else {
-        journal.set_balance(block.coinbase, coinbase_balance.saturating_add(tip)).map_err(db_err)?;
+        journal
+            .set_balance(block.coinbase, coinbase_balance.saturating_add(tip))
+            .map_err(db_err)?;
     }
 
     let logs = if status.is_success() { std::mem::take(&mut journal.logs) } else { Vec::new() };
     let changes = journal.finalize();
     let result = match status {
-        s if s.is_success() => ExecutionResult::Success { gas_used, gas_refunded: refund, output, logs },
+        s if s.is_success() => {
+            ExecutionResult::Success { gas_used, gas_refunded: refund, output, logs }
+        }
         Status::Revert => ExecutionResult::Revert { gas_used, output },
         s => ExecutionResult::Halt { gas_used, reason: halt_reason(s) },
     };
@@ -336,13 +357,18 @@ fn halt_reason(status: Status) -> HaltReason {
 }
 
 /// The secp256k1 group order halved: EIP-2 forbids larger `s`.
-const SECP256K1N_HALF: U256 =
-    U256::from_be_slice(&alloy_primitives::hex!("7fffffffffffffffffffffffffffffff5d576e7357a4501ddfe92f46681b20a0"));
+const SECP256K1N_HALF: U256 = U256::from_be_slice(&alloy_primitives::hex!(
+    "7fffffffffffffffffffffffffffffff5d576e7357a4501ddfe92f46681b20a0"
+));
 
 /// Recovers the authority of an EIP-7702 tuple, or `None` if the signature is invalid.
 pub fn recover_authority(auth: &Authorization) -> Option<Address> {
     use alloy_rlp::Encodable;
-    if auth.y_parity > U256::from(1) || auth.s > SECP256K1N_HALF || auth.r.is_zero() || auth.s.is_zero() {
+    if auth.y_parity > U256::from(1)
+        || auth.s > SECP256K1N_HALF
+        || auth.r.is_zero()
+        || auth.s.is_zero()
+    {
         return None;
     }
     let mut payload = Vec::new();
@@ -358,7 +384,8 @@ pub fn recover_authority(auth: &Authorization) -> Option<Address> {
     sig[32..].copy_from_slice(&auth.s.to_be_bytes::<32>());
     let signature = k256::ecdsa::Signature::from_slice(&sig).ok()?;
     let recid = k256::ecdsa::RecoveryId::from_byte(auth.y_parity.to::<u8>())?;
-    let key = k256::ecdsa::VerifyingKey::recover_from_prehash(hash.as_slice(), &signature, recid).ok()?;
+    let key =
+        k256::ecdsa::VerifyingKey::recover_from_prehash(hash.as_slice(), &signature, recid).ok()?;
     let point = key.to_encoded_point(false);
     let digest = alloy_primitives::keccak256(&point.as_bytes()[1..]);
     Some(Address::from_slice(&digest[12..]))
@@ -401,4 +428,3 @@ fn apply_authorizations(host: &mut Host, list: &[Authorization]) -> Result<u64, 
     }
     Ok(refund)
 }
-

@@ -54,7 +54,10 @@ impl<'a> Host<'a> {
     /// The code that runs when `address` is called: its own, or under EIP-7702 its delegate's
     /// (one level; a delegate that is a precompile has empty code). Returns the code and the
     /// delegate, if any.
-    pub fn code_to_run(&mut self, address: Address) -> Result<(Arc<AnalyzedCode>, Option<Address>), DbError> {
+    pub fn code_to_run(
+        &mut self,
+        address: Address,
+    ) -> Result<(Arc<AnalyzedCode>, Option<Address>), DbError> {
         let code = self.analyzed_code(address)?;
         if !self.spec.is_enabled_in(SpecId::Prague) {
             return Ok((code, None));
@@ -62,7 +65,8 @@ impl<'a> Host<'a> {
         match delegation_target(code.bytes()) {
             Some(delegate) => {
                 let code = if self.precompiles.contains(&delegate) {
-                    self.code_cache.get_or_analyze(alloy_primitives::KECCAK256_EMPTY, &Default::default())
+                    self.code_cache
+                        .get_or_analyze(alloy_primitives::KECCAK256_EMPTY, &Default::default())
                 } else {
                     self.analyzed_code(delegate)?
                 };

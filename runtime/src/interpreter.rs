@@ -2,7 +2,9 @@
 
 use crate::context::{CallKind, Context, Status};
 use crate::host::Host;
-use crate::instructions::{arithmetic as a, bitwise as b, contract, control, host_ops as h, memory as m, system as s};
+use crate::instructions::{
+    arithmetic as a, bitwise as b, contract, control, host_ops as h, memory as m, system as s,
+};
 use alloy_primitives::U256;
 use kiln_frontend::{opcode as op, SpecId};
 use std::sync::OnceLock;
@@ -20,14 +22,20 @@ pub struct OpTables {
 
 impl OpTables {
     fn build(spec: SpecId) -> Self {
-        let mut t = OpTables { gas: [0; 256], min_stack: [0; 256], max_stack: [0; 256], defined: [false; 256] };
+        let mut t = OpTables {
+            gas: [0; 256],
+            min_stack: [0; 256],
+            max_stack: [0; 256],
+            defined: [false; 256],
+        };
         for code in 0..=255u8 {
             let i = code as usize;
             match op::info_in(code, spec) {
                 Some(info) => {
                     t.gas[i] = info.static_gas;
                     t.min_stack[i] = info.inputs as u16;
-                    t.max_stack[i] = (crate::gas::STACK_LIMIT as i32 - info.stack_delta().max(0)) as u16;
+                    t.max_stack[i] =
+                        (crate::gas::STACK_LIMIT as i32 - info.stack_delta().max(0)) as u16;
                     t.defined[i] = true;
                 }
                 None => t.max_stack[i] = crate::gas::STACK_LIMIT as u16,
@@ -183,7 +191,7 @@ pub fn run<T: Tracer>(ctx: &mut Context, host: &mut Host, tracer: &mut T) -> Sta
                 ctx.stack.push(U256::from(bytes[pc + 1]));
                 ctx.pc = pc + 2;
             }
-            op::PUSH1..=op::PUSH32 => {
+            op::PUSH2..=op::PUSH32 => {
                 let n = (opcode - op::PUSH1 + 1) as usize;
                 ctx.stack.push(U256::from_be_slice(&bytes[pc + 1..pc + 1 + n]));
                 ctx.pc = pc + 1 + n;

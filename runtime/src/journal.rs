@@ -255,7 +255,8 @@ impl<'db> Journal<'db> {
 
     pub fn set_code(&mut self, address: Address, code: Bytes) -> Result<(), DbError> {
         self.touch(address)?;
-        let hash = if code.is_empty() { KECCAK256_EMPTY } else { alloy_primitives::keccak256(&code) };
+        let hash =
+            if code.is_empty() { KECCAK256_EMPTY } else { alloy_primitives::keccak256(&code) };
         let acc = self.acc(address);
         let old_hash = std::mem::replace(&mut acc.info.code_hash, hash);
         let old_code = acc.info.code.replace(code);
@@ -380,7 +381,12 @@ impl<'db> Journal<'db> {
                 .collect();
             out.push((
                 address,
-                AccountChange { info: acc.info, storage_cleared: acc.created, storage, removed: false },
+                AccountChange {
+                    info: acc.info,
+                    storage_cleared: acc.created,
+                    storage,
+                    removed: false,
+                },
             ));
         }
         self.entries.clear();
@@ -401,7 +407,13 @@ mod tests {
     #[test]
     fn revert_undoes_balance_storage_logs_and_warmth() {
         let mut db = InMemoryDb::new();
-        db.insert_account(addr(1), U256::from(100), 0, Bytes::new(), [(U256::from(1), U256::from(7))]);
+        db.insert_account(
+            addr(1),
+            U256::from(100),
+            0,
+            Bytes::new(),
+            [(U256::from(1), U256::from(7))],
+        );
         let mut j = Journal::new(&mut db);
         let cp = j.checkpoint();
         assert!(j.load_warm(addr(1)).unwrap());

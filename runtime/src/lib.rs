@@ -20,13 +20,17 @@ pub mod memory;
 pub mod precompiles;
 pub mod result;
 pub mod stack;
+pub mod tracer;
 
+pub use code::CodeCache;
 pub use db::{
     AccountChange, AccountInfo, Database, DatabaseCommit, DbError, InMemoryDb, StateChanges,
 };
 pub use env::{
     AccessListItem, Authorization, BlobSchedule, BlockEnv, CfgEnv, TxEnv, TxKind, TxType,
 };
-pub use handler::{transact, transact_commit};
+pub use handler::{transact, transact_commit, transact_with};
+pub use interpreter::{NoTracer, Tracer};
 pub use kiln_frontend::SpecId;
 pub use result::{logs_hash, EvmError, ExecutionResult, HaltReason, InvalidTransaction, Log};
+pub use tracer::JsonTracer;

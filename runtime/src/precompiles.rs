@@ -14,7 +14,10 @@ pub struct PrecompileSet {
 /// What a precompile call did.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum PrecompileOutcome {
-    Success { gas_used: u64, output: Bytes },
+    Success {
+        gas_used: u64,
+        output: Bytes,
+    },
     /// Out of gas or invalid input: the call fails and consumes all gas given to it.
     Failure,
 }
@@ -22,12 +25,17 @@ pub enum PrecompileOutcome {
 impl PrecompileSet {
     pub fn for_spec(spec: SpecId) -> Self {
         let id = match spec {
-            SpecId::Frontier | SpecId::Homestead | SpecId::TangerineWhistle | SpecId::SpuriousDragon => {
-                PrecompileSpecId::HOMESTEAD
+            SpecId::Frontier
+            | SpecId::Homestead
+            | SpecId::TangerineWhistle
+            | SpecId::SpuriousDragon => PrecompileSpecId::HOMESTEAD,
+            SpecId::Byzantium | SpecId::Constantinople | SpecId::Petersburg => {
+                PrecompileSpecId::BYZANTIUM
             }
-            SpecId::Byzantium | SpecId::Constantinople | SpecId::Petersburg => PrecompileSpecId::BYZANTIUM,
             SpecId::Istanbul => PrecompileSpecId::ISTANBUL,
-            SpecId::Berlin | SpecId::London | SpecId::Paris | SpecId::Shanghai => PrecompileSpecId::BERLIN,
+            SpecId::Berlin | SpecId::London | SpecId::Paris | SpecId::Shanghai => {
+                PrecompileSpecId::BERLIN
+            }
             SpecId::Cancun => PrecompileSpecId::CANCUN,
             SpecId::Prague => PrecompileSpecId::PRAGUE,
             SpecId::Osaka => PrecompileSpecId::OSAKA,
@@ -46,7 +54,12 @@ impl PrecompileSet {
 
     /// Runs the precompile at `address` (which must be one) with `gas_limit`.
     /// `Err` is a fatal error of the precompile library itself, not of the input.
-    pub fn run(&self, address: &Address, input: &[u8], gas_limit: u64) -> Result<PrecompileOutcome, String> {
+    pub fn run(
+        &self,
+        address: &Address,
+        input: &[u8],
+        gas_limit: u64,
+    ) -> Result<PrecompileOutcome, String> {
         let Some(p) = self.inner.get(address) else {
             return Err(format!("{address} is not a precompile"));
         };
@@ -88,11 +101,15 @@ mod tests {
             PrecompileOutcome::Success { gas_used: 18, output: Bytes::from_static(b"abc") }
         );
         // sha256("abc"), FIPS 180-2 appendix B.1.
-        let PrecompileOutcome::Success { gas_used, output } = run(SpecId::Cancun, 2, b"abc", 100) else {
+        let PrecompileOutcome::Success { gas_used, output } = run(SpecId::Cancun, 2, b"abc", 100)
+        else {
             panic!("sha256 failed")
         };
         assert_eq!(gas_used, 72);
-        assert_eq!(output[..], hex!("ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"));
+        assert_eq!(
+            output[..],
+            hex!("ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad")
+        );
     }
 
     #[test]
@@ -109,11 +126,15 @@ mod tests {
         // The well-known vector from the Ethereum yellow-paper tests (go-ethereum's
         // contracts_test "ValidKey").
         let input = hex!("38d18acb67d25c8bb9942764b62f18e17054f66a817bd4295423adf9ed98873e000000000000000000000000000000000000000000000000000000000000001b38d18acb67d25c8bb9942764b62f18e17054f66a817bd4295423adf9ed98873e789d1dd423d25f0772d2748d60f7e4b81bb14d086eba8e8e8efb6dcff8a4ae02");
-        let PrecompileOutcome::Success { gas_used, output } = run(SpecId::Cancun, 1, &input, 3000) else {
+        let PrecompileOutcome::Success { gas_used, output } = run(SpecId::Cancun, 1, &input, 3000)
+        else {
             panic!("ecrecover failed")
         };
         assert_eq!(gas_used, 3000);
-        assert_eq!(output[..], hex!("000000000000000000000000ceaccac640adf55b2028469bd36ba501f28b699d"));
+        assert_eq!(
+            output[..],
+            hex!("000000000000000000000000ceaccac640adf55b2028469bd36ba501f28b699d")
+        );
     }
 
     #[test]

@@ -40,20 +40,9 @@ pub enum HaltReason {
 /// The outcome of a transaction that was valid and therefore included.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum ExecutionResult {
-    Success {
-        gas_used: u64,
-        gas_refunded: u64,
-        output: Bytes,
-        logs: Vec<Log>,
-    },
-    Revert {
-        gas_used: u64,
-        output: Bytes,
-    },
-    Halt {
-        gas_used: u64,
-        reason: HaltReason,
-    },
+    Success { gas_used: u64, gas_refunded: u64, output: Bytes, logs: Vec<Log> },
+    Revert { gas_used: u64, output: Bytes },
+    Halt { gas_used: u64, reason: HaltReason },
 }
 
 impl ExecutionResult {
@@ -210,11 +199,7 @@ pub fn logs_hash(logs: &[Log]) -> B256 {
         fn encode(&self, out: &mut dyn alloy_rlp::BufMut) {
             let l = self.0;
             let payload = l.address.length() + l.topics.length() + l.data.length();
-            Header {
-                list: true,
-                payload_length: payload,
-            }
-            .encode(out);
+            Header { list: true, payload_length: payload }.encode(out);
             l.address.encode(out);
             l.topics.encode(out);
             l.data.encode(out);

@@ -93,12 +93,20 @@ pub fn byte(ctx: &mut Context) {
 
 #[inline]
 pub fn shl(ctx: &mut Context) {
-    binop!(ctx, |shift, x| if shift < U256::from(256) { x << shift.as_limbs()[0] as usize } else { U256::ZERO });
+    binop!(ctx, |shift, x| if shift < U256::from(256) {
+        x << shift.as_limbs()[0] as usize
+    } else {
+        U256::ZERO
+    });
 }
 
 #[inline]
 pub fn shr(ctx: &mut Context) {
-    binop!(ctx, |shift, x| if shift < U256::from(256) { x >> shift.as_limbs()[0] as usize } else { U256::ZERO });
+    binop!(ctx, |shift, x| if shift < U256::from(256) {
+        x >> shift.as_limbs()[0] as usize
+    } else {
+        U256::ZERO
+    });
 }
 
 #[inline]

@@ -1,7 +1,9 @@
 //! CALL, CALLCODE, DELEGATECALL, STATICCALL, CREATE, CREATE2: price the call, then suspend the
 //! frame with an [`Action`] for the runtime's frame loop to run.
 
-use crate::context::{Action, CallInputs, CallKind, Context, CreateInputs, CreateScheme, OpResult, Status};
+use crate::context::{
+    Action, CallInputs, CallKind, Context, CreateInputs, CreateScheme, OpResult, Status,
+};
 use crate::gas;
 use crate::host::Host;
 use alloy_primitives::{Address, Bytes, B256, U256};
@@ -10,7 +12,11 @@ use kiln_frontend::SpecId;
 pub fn call(ctx: &mut Context, host: &mut Host, kind: CallKind) -> OpResult {
     let requested_gas = ctx.stack.pop();
     let to = Address::from_word(B256::from(ctx.stack.pop()));
-    let value = if matches!(kind, CallKind::Call | CallKind::CallCode) { ctx.stack.pop() } else { U256::ZERO };
+    let value = if matches!(kind, CallKind::Call | CallKind::CallCode) {
+        ctx.stack.pop()
+    } else {
+        U256::ZERO
+    };
     let [in_offset, in_len, out_offset, out_len] = ctx.stack.popn::<4>();
     let has_value = !value.is_zero();
     if kind == CallKind::Call && ctx.is_static && has_value {
@@ -46,7 +52,11 @@ pub fn call(ctx: &mut Context, host: &mut Host, kind: CallKind) -> OpResult {
     ctx.spend(call_gas)?;
     let stipend = if has_value { gas::CALL_STIPEND } else { 0 };
 
-    let input = if in_n == 0 { Bytes::new() } else { Bytes::copy_from_slice(ctx.memory.slice(in_off, in_n)) };
+    let input = if in_n == 0 {
+        Bytes::new()
+    } else {
+        Bytes::copy_from_slice(ctx.memory.slice(in_off, in_n))
+    };
     let (target, caller, apparent_value, transfer) = match kind {
         CallKind::Call | CallKind::StaticCall => (to, ctx.address, value, kind == CallKind::Call),
         CallKind::CallCode => (ctx.address, ctx.address, value, true),
@@ -84,7 +94,8 @@ pub fn create(ctx: &mut Context, host: &mut Host, is_create2: bool) -> OpResult 
     if is_create2 {
         ctx.spend_copy(n, gas::KECCAK_WORD)?;
     }
-    let init_code = if n == 0 { Bytes::new() } else { Bytes::copy_from_slice(ctx.memory.slice(off, n)) };
+    let init_code =
+        if n == 0 { Bytes::new() } else { Bytes::copy_from_slice(ctx.memory.slice(off, n)) };
     let gas_limit = gas::all_but_one_64th(ctx.gas);
     ctx.spend(gas_limit)?;
     ctx.action = Some(Action::Create(Box::new(CreateInputs {

@@ -32,6 +32,7 @@ pub fn jumpi(ctx: &mut Context) -> OpResult {
 pub fn ret(ctx: &mut Context, status: Status) -> OpResult {
     let [offset, len] = ctx.stack.popn::<2>();
     let (off, n) = ctx.memory_range(offset, len)?;
-    ctx.output = if n == 0 { Bytes::new() } else { Bytes::copy_from_slice(ctx.memory.slice(off, n)) };
+    ctx.output =
+        if n == 0 { Bytes::new() } else { Bytes::copy_from_slice(ctx.memory.slice(off, n)) };
     Err(status)
 }

@@ -49,7 +49,10 @@ pub fn extcodesize(ctx: &mut Context, host: &mut Host) -> OpResult {
 pub fn extcodehash(ctx: &mut Context, host: &mut Host) -> OpResult {
     let address = to_address(*ctx.stack.peek(0));
     access_account(ctx, host, address)?;
-    let r = host.journal.load(address).map(|a| if a.is_empty() { B256::ZERO } else { a.info.code_hash });
+    let r =
+        host.journal
+            .load(address)
+            .map(|a| if a.is_empty() { B256::ZERO } else { a.info.code_hash });
     *ctx.stack.top() = U256::from_be_bytes(host.db(r)?.0);
     Ok(())
 }

@@ -1,0 +1,21 @@
+//! `kiln disasm HEX|FILE`
+
+use std::process::ExitCode;
+
+use kiln::disasm::disassemble;
+use kiln::input::read_code;
+
+use super::{emit, CliError};
+
+#[derive(clap::Args)]
+pub struct Args {
+    /// Bytecode as hex (`0x` optional), or a file holding hex text.
+    #[arg(value_name = "HEX|FILE")]
+    code: String,
+}
+
+pub fn run(args: Args) -> Result<ExitCode, CliError> {
+    let code = read_code(&args.code)?;
+    emit(disassemble(&code).as_bytes())?;
+    Ok(ExitCode::SUCCESS)
+}

@@ -1,0 +1,35 @@
+//! Subcommands of the `kiln` tool, one file each.
+//!
+//! Exit codes: 0 success, 1 the command ran and found failures, 2 the command could not run
+//! (bad arguments, missing files); the latter always prints `error: ...` to stderr.
+
+pub mod disasm;
+pub mod statetest;
+
+use std::fmt::Display;
+use std::io::{self, Write};
+
+/// Exit status for errors that stopped a command from running.
+pub const USAGE_ERROR: u8 = 2;
+
+/// An error that ends a command; printed as `error: {message}`.
+pub type CliError = Box<dyn std::error::Error>;
+
+pub fn print_error(e: &dyn Display) {
+    // Writing to stderr can fail (closed descriptor); there is nowhere left to report that.
+    let _ = writeln!(io::stderr(), "error: {e}");
+}
+
+pub fn print_warning(e: &dyn Display) {
+    let _ = writeln!(io::stderr(), "warning: {e}");
+}
+
+/// Writes `text` to stdout. A closed pipe (`kiln disasm ... | head`) is not an error: the
+/// reader has what it wanted.
+pub fn emit(text: &[u8]) -> Result<(), CliError> {
+    let mut out = io::stdout().lock();
+    match out.write_all(text).and_then(|()| out.flush()) {
+        Err(e) if e.kind() != io::ErrorKind::BrokenPipe => Err(e.into()),
+        _ => Ok(()),
+    }
+}

@@ -1,0 +1,95 @@
+//! `kiln statetest PATH...`
+
+use std::io::IsTerminal;
+use std::num::NonZeroUsize;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use indicatif::{ProgressBar, ProgressStyle};
+use kiln::statetest::{self, KnownFailures, RunOptions};
+use kiln::Mode;
+use kiln_runtime::SpecId;
+
+use super::{emit, print_warning, CliError};
+
+#[derive(clap::Args)]
+pub struct Args {
+    /// Fixture files, or directories searched recursively for `.json` files.
+    #[arg(required = true, value_name = "PATH")]
+    paths: Vec<PathBuf>,
+    /// How contract code is executed.
+    #[arg(long, value_enum, default_value_t = Mode::Interp)]
+    mode: Mode,
+    /// Run only this fork's cases (e.g. Cancun, Prague, Osaka).
+    #[arg(long, value_name = "NAME", value_parser = parse_fork)]
+    fork: Option<SpecId>,
+    /// Run only tests whose file path or test name contains TEXT.
+    #[arg(long, value_name = "TEXT")]
+    filter: Option<String>,
+    /// Print one JSON object instead of text.
+    #[arg(long)]
+    json: bool,
+    /// Cases expected to fail, one `test_name[Fork#index]  # reason` per line. They do not
+    /// fail the run; a listed case that passes does.
+    #[arg(long, value_name = "FILE")]
+    known_failures: Option<PathBuf>,
+    /// Files run in parallel [default: available cores].
+    #[arg(short = 'j', long, value_name = "N")]
+    jobs: Option<NonZeroUsize>,
+}
+
+fn parse_fork(name: &str) -> Result<SpecId, kiln_frontend::UnknownFork> {
+    name.parse()
+}
+
+pub fn run(args: Args) -> Result<ExitCode, CliError> {
+    let mode = args.mode.ensure_built()?;
+    let known = match &args.known_failures {
+        Some(path) => KnownFailures::load(path)?,
+        None => KnownFailures::default(),
+    };
+    let files = statetest::collect_files(&args.paths)?;
+    let jobs = args.jobs.map_or_else(
+        || std::thread::available_parallelism().map_or(1, NonZeroUsize::get),
+        NonZeroUsize::get,
+    );
+    let opts = RunOptions { mode, fork: args.fork, filter: args.filter, jobs };
+
+    statetest::install_panic_capture();
+    let progress = progress_bar(files.len() as u64);
+    let report = statetest::run(&files, &opts, &known, &|path| {
+        if let Some(name) = path.file_name() {
+            progress.set_message(name.to_string_lossy().into_owned());
+        }
+        progress.inc(1);
+    });
+    progress.finish_and_clear();
+
+    if report.ran() + report.skipped == 0 {
+        print_warning(&"no test cases matched");
+    }
+    if args.json {
+        let mut text = serde_json::to_string(&report.to_json())?;
+        text.push('\n');
+        emit(text.as_bytes())?;
+    } else {
+        let mut text = Vec::new();
+        report.write_text(&mut text)?;
+        emit(&text)?;
+    }
+    Ok(if report.success() { ExitCode::SUCCESS } else { ExitCode::FAILURE })
+}
+
+/// A bar over files on an interactive stderr; hidden otherwise so logs and pipes stay clean.
+fn progress_bar(files: u64) -> ProgressBar {
+    if !std::io::stderr().is_terminal() {
+        return ProgressBar::hidden();
+    }
+    let bar = ProgressBar::new(files);
+    if let Ok(style) =
+        ProgressStyle::with_template("{bar:40} {pos}/{len} files [{elapsed_precise}] {wide_msg}")
+    {
+        bar.set_style(style);
+    }
+    bar
+}

@@ -1,0 +1,14 @@
+//! Kiln: an ahead-of-time and just-in-time EVM-to-native compiler built on Cranelift.
+//!
+//! This crate ties the pipeline crates together and hosts what the `kiln` tool needs:
+//! - [`statetest`]: runs execution-spec-tests state-test fixtures;
+//! - [`disasm`]: a bytecode disassembler;
+//! - [`input`]: reading bytecode given on the command line;
+//! - [`mode`]: how code is executed (interpreter today; JIT, AOT and tiered later).
+
+pub mod disasm;
+pub mod input;
+pub mod mode;
+pub mod statetest;
+
+pub use mode::Mode;

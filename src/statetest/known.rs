@@ -1,0 +1,152 @@
+//! The known-failures list: cases that are expected to fail for now.
+//!
+//! One case per line, `TESTID  # reason`, where TESTID is `test_name[Fork#index]` (index = the
+//! case's position in the fixture's `post[Fork]` list). Blank lines and lines starting with `#`
+//! are ignored. Test names may themselves contain spaces, `[` and `]`, so the ID is the
+//! shortest prefix ending in a `[Fork#index]` group that is followed only by a comment.
+
+use std::collections::HashMap;
+use std::path::Path;
+
+/// The ID a case has in a known-failures list.
+pub fn case_id(test: &str, fork: &str, index: usize) -> String {
+    format!("{test}[{fork}#{index}]")
+}
+
+#[derive(Clone, Debug, Default)]
+pub struct KnownFailures {
+    /// ID → reason (possibly empty).
+    entries: HashMap<String, String>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum KnownFailuresError {
+    #[error("cannot read known-failures file {path}: {source}")]
+    Read { path: String, source: std::io::Error },
+    #[error("{path}:{line}: expected `test_name[Fork#index]`, optionally followed by `# reason`")]
+    Syntax { path: String, line: usize },
+}
+
+impl KnownFailures {
+    pub fn load(path: &Path) -> Result<Self, KnownFailuresError> {
+        let text = std::fs::read_to_string(path).map_err(|source| KnownFailuresError::Read {
+            path: path.display().to_string(),
+            source,
+        })?;
+        Self::parse(&text, &path.display().to_string())
+    }
+
+    /// Parses list text; `origin` names it in errors.
+    pub fn parse(text: &str, origin: &str) -> Result<Self, KnownFailuresError> {
+        let mut entries = HashMap::new();
+        for (n, line) in text.lines().enumerate() {
+            let line = line.trim();
+            if line.is_empty() || line.starts_with('#') {
+                continue;
+            }
+            let (id, reason) = split_entry(line).ok_or_else(|| KnownFailuresError::Syntax {
+                path: origin.to_string(),
+                line: n + 1,
+            })?;
+            entries.insert(id.to_string(), reason.to_string());
+        }
+        Ok(Self { entries })
+    }
+
+    pub fn contains(&self, id: &str) -> bool {
+        self.entries.contains_key(id)
+    }
+
+    pub fn reason(&self, id: &str) -> Option<&str> {
+        self.entries.get(id).map(String::as_str)
+    }
+
+    pub fn len(&self) -> usize {
+        self.entries.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.entries.is_empty()
+    }
+}
+
+/// Splits `line` into (ID, reason).
+fn split_entry(line: &str) -> Option<(&str, &str)> {
+    for (i, _) in line.match_indices(']') {
+        let id = &line[..=i];
+        let rest = line[i + 1..].trim_start();
+        if !(rest.is_empty() || rest.starts_with('#')) || !is_case_id(id) {
+            continue;
+        }
+        let reason = rest.strip_prefix('#').unwrap_or(rest).trim();
+        return Some((id, reason));
+    }
+    None
+}
+
+fn is_case_id(id: &str) -> bool {
+    let Some(body) = id.strip_suffix(']') else {
+        return false;
+    };
+    let Some(open) = body.rfind('[') else {
+        return false;
+    };
+    let Some((fork, index)) = body[open + 1..].split_once('#') else {
+        return false;
+    };
+    open > 0
+        && !fork.is_empty()
+        && fork.chars().all(|c| c.is_ascii_alphanumeric())
+        && !index.is_empty()
+        && index.chars().all(|c| c.is_ascii_digit())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ids() {
+        assert_eq!(case_id("t", "Cancun", 3), "t[Cancun#3]");
+    }
+
+    #[test]
+    fn parses_entries_with_awkward_names() {
+        let text = "\
+# comment line
+
+plain[Cancun#0]
+tests/x.py::test_a[fork_Cancun-state_test-multiple_calls_single beneficiary][Prague#12]   # gas off by 100
+  spaced_name with #hash[Osaka#1]#no space before comment
+";
+        let known = KnownFailures::parse(text, "list").unwrap();
+        assert_eq!(known.len(), 3);
+        assert_eq!(known.reason("plain[Cancun#0]"), Some(""));
+        assert_eq!(
+            known.reason(
+                "tests/x.py::test_a[fork_Cancun-state_test-multiple_calls_single beneficiary][Prague#12]"
+            ),
+            Some("gas off by 100")
+        );
+        assert_eq!(
+            known.reason("spaced_name with #hash[Osaka#1]"),
+            Some("no space before comment")
+        );
+        assert!(!known.contains("plain[Cancun#1]"));
+    }
+
+    #[test]
+    fn rejects_malformed_lines() {
+        for bad in [
+            "no_brackets",
+            "t[Cancun]",
+            "t[Cancun#x]",
+            "[Cancun#0]",
+            "t[Cancun#0] trailing words",
+            "t[Can-cun#0]",
+        ] {
+            let err = KnownFailures::parse(&format!("ok[Cancun#0]\n{bad}\n"), "list").unwrap_err();
+            assert!(err.to_string().starts_with("list:2:"), "{bad}: {err}");
+        }
+    }
+}

@@ -1,0 +1,22 @@
+//! The state-test runner: executes execution-spec-tests `state_test` fixtures and reports
+//! which cases match their expected post-state root and logs hash.
+//!
+//! - [`fixture`]: the JSON format as serde types;
+//! - [`env`]: fixture → runtime inputs;
+//! - [`check`]: judging one executed case;
+//! - [`known`]: the known-failures list;
+//! - [`runner`]: files, threads, panics;
+//! - [`report`]: counts and output.
+
+pub mod check;
+pub mod env;
+pub mod fixture;
+pub mod known;
+pub mod report;
+pub mod runner;
+
+pub use known::{case_id, KnownFailures, KnownFailuresError};
+pub use report::{Failure, ForkCounts, Report, Verdict};
+pub use runner::{
+    collect_files, install_panic_capture, run, run_file, run_fixture_text, CollectError, RunOptions,
+};

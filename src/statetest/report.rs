@@ -1,0 +1,270 @@
+//! Counting outcomes and printing them.
+
+use std::collections::BTreeMap;
+use std::io::{self, Write};
+
+use kiln_runtime::SpecId;
+use serde::Serialize;
+use serde_json::json;
+
+use super::fixture::Indexes;
+use super::known::case_id;
+
+/// One failed case, or a file or fork entry that could not be run at all.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Failure {
+    pub file: String,
+    /// `-` when the file could not be parsed far enough to know.
+    pub test: String,
+    /// The fork key as written in the fixture; `None` for file-level failures.
+    pub fork: Option<String>,
+    /// Position in `post[fork]`; `None` when the failure is not about one case.
+    pub index: Option<usize>,
+    pub indexes: Option<Indexes>,
+    pub reason: String,
+}
+
+impl Failure {
+    /// The case's known-failures ID, if the failure is about one case.
+    pub fn id(&self) -> Option<String> {
+        Some(case_id(&self.test, self.fork.as_deref()?, self.index?))
+    }
+
+    /// The text line: `FAIL file :: test [fork #index dD gG vV] reason`.
+    pub fn line(&self) -> String {
+        let mut line = format!("FAIL {} :: {}", self.file, self.test);
+        match (&self.fork, self.index, self.indexes) {
+            (Some(fork), Some(index), Some(ix)) => {
+                line.push_str(&format!(" [{fork} #{index} d{} g{} v{}]", ix.data, ix.gas, ix.value))
+            }
+            (Some(fork), Some(index), None) => line.push_str(&format!(" [{fork} #{index}]")),
+            (Some(fork), None, _) => line.push_str(&format!(" [{fork}]")),
+            (None, ..) => {}
+        }
+        line.push(' ');
+        line.push_str(&self.reason);
+        line
+    }
+}
+
+/// The verdict on one case after consulting the known-failures list.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Verdict {
+    Passed,
+    Failed(String),
+    /// Failed, and listed as a known failure.
+    Known,
+}
+
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize)]
+pub struct ForkCounts {
+    pub passed: usize,
+    pub failed: usize,
+    pub known: usize,
+}
+
+/// Counts and failures of a run, or of part of one; parts [`merge`](Report::merge) in order.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Report {
+    pub passed: usize,
+    /// Failures that count against the run: not listed as known, or listed but now passing.
+    pub failed: usize,
+    /// Failures listed in the known-failures list.
+    pub known: usize,
+    /// Cases of forks the runtime does not execute.
+    pub skipped: usize,
+    pub by_fork: BTreeMap<String, ForkCounts>,
+    pub failures: Vec<Failure>,
+}
+
+impl Report {
+    pub fn record_case(
+        &mut self,
+        file: &str,
+        test: &str,
+        fork: &str,
+        index: usize,
+        indexes: Indexes,
+        verdict: Verdict,
+    ) {
+        let counts = self.by_fork.entry(fork.to_string()).or_default();
+        match verdict {
+            Verdict::Passed => {
+                self.passed += 1;
+                counts.passed += 1;
+            }
+            Verdict::Known => {
+                self.known += 1;
+                counts.known += 1;
+            }
+            Verdict::Failed(reason) => {
+                self.failed += 1;
+                counts.failed += 1;
+                self.failures.push(Failure {
+                    file: file.to_string(),
+                    test: test.to_string(),
+                    fork: Some(fork.to_string()),
+                    index: Some(index),
+                    indexes: Some(indexes),
+                    reason,
+                });
+            }
+        }
+    }
+
+    /// A failure that is not one case's verdict (unreadable file, unknown fork name, ...).
+    pub fn record_failure(&mut self, failure: Failure) {
+        self.failed += 1;
+        if let Some(fork) = &failure.fork {
+            self.by_fork.entry(fork.clone()).or_default().failed += 1;
+        }
+        self.failures.push(failure);
+    }
+
+    pub fn skip(&mut self, cases: usize) {
+        self.skipped += cases;
+    }
+
+    pub fn merge(&mut self, other: Report) {
+        self.passed += other.passed;
+        self.failed += other.failed;
+        self.known += other.known;
+        self.skipped += other.skipped;
+        for (fork, c) in other.by_fork {
+            let counts = self.by_fork.entry(fork).or_default();
+            counts.passed += c.passed;
+            counts.failed += c.failed;
+            counts.known += c.known;
+        }
+        self.failures.extend(other.failures);
+    }
+
+    /// Whether the run should exit successfully.
+    pub fn success(&self) -> bool {
+        self.failed == 0
+    }
+
+    /// Total cases that ran (passed, failed or known).
+    pub fn ran(&self) -> usize {
+        self.passed + self.failed + self.known
+    }
+
+    /// Failure lines, a summary per fork, then `N passed, N failed, N skipped` as the last line.
+    pub fn write_text(&self, out: &mut dyn Write) -> io::Result<()> {
+        for failure in &self.failures {
+            writeln!(out, "{}", failure.line())?;
+        }
+        let mut forks: Vec<_> = self.by_fork.iter().collect();
+        // Activation order reads better than alphabetical; unparseable names go first.
+        forks.sort_by_key(|(name, _)| (name.parse::<SpecId>().ok(), name.as_str()));
+        for (fork, c) in forks {
+            write!(out, "{fork}: {} passed, {} failed", c.passed, c.failed)?;
+            if c.known > 0 {
+                write!(out, ", {} known", c.known)?;
+            }
+            writeln!(out)?;
+        }
+        if self.known > 0 {
+            writeln!(out, "{} known failures (not counted as failed)", self.known)?;
+        }
+        writeln!(out, "{} passed, {} failed, {} skipped", self.passed, self.failed, self.skipped)
+    }
+
+    pub fn to_json(&self) -> serde_json::Value {
+        let by_fork: serde_json::Map<String, serde_json::Value> = self
+            .by_fork
+            .iter()
+            .map(|(fork, c)| {
+                (fork.clone(), json!({"passed": c.passed, "failed": c.failed, "known": c.known}))
+            })
+            .collect();
+        let failures: Vec<_> = self
+            .failures
+            .iter()
+            .map(|f| {
+                json!({
+                    "file": f.file,
+                    "test": f.test,
+                    "fork": f.fork,
+                    "index": f.index,
+                    "indexes": f.indexes,
+                    "id": f.id(),
+                    "reason": f.reason,
+                })
+            })
+            .collect();
+        json!({
+            "passed": self.passed,
+            "failed": self.failed,
+            "known": self.known,
+            "skipped": self.skipped,
+            "by_fork": by_fork,
+            "failures": failures,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn sample() -> Report {
+        let mut r = Report::default();
+        let ix = Indexes { data: 1, gas: 0, value: 2 };
+        r.record_case("a.json", "t1", "Prague", 0, ix, Verdict::Passed);
+        r.record_case("a.json", "t1", "Cancun", 0, ix, Verdict::Passed);
+        r.record_case("a.json", "t1", "Cancun", 1, ix, Verdict::Failed("bad root".into()));
+        r.record_case("a.json", "t1", "Cancun", 2, ix, Verdict::Known);
+        r.skip(4);
+        r.record_failure(Failure {
+            file: "b.json".into(),
+            test: "-".into(),
+            fork: None,
+            index: None,
+            indexes: None,
+            reason: "invalid JSON".into(),
+        });
+        r
+    }
+
+    #[test]
+    fn text_output() {
+        let mut out = Vec::new();
+        sample().write_text(&mut out).unwrap();
+        let text = String::from_utf8(out).unwrap();
+        assert_eq!(
+            text,
+            "FAIL a.json :: t1 [Cancun #1 d1 g0 v2] bad root\n\
+             FAIL b.json :: - invalid JSON\n\
+             Cancun: 1 passed, 1 failed, 1 known\n\
+             Prague: 1 passed, 0 failed\n\
+             1 known failures (not counted as failed)\n\
+             2 passed, 2 failed, 4 skipped\n"
+        );
+    }
+
+    #[test]
+    fn json_output() {
+        let v = sample().to_json();
+        assert_eq!(v["passed"], 2);
+        assert_eq!(v["failed"], 2);
+        assert_eq!(v["known"], 1);
+        assert_eq!(v["skipped"], 4);
+        assert_eq!(v["by_fork"]["Cancun"]["failed"], 1);
+        assert_eq!(v["failures"][0]["id"], "t1[Cancun#1]");
+        assert_eq!(v["failures"][0]["index"], 1);
+        assert_eq!(v["failures"][1]["test"], "-");
+        assert!(v["failures"][1]["fork"].is_null());
+    }
+
+    #[test]
+    fn merge_adds_up() {
+        let mut a = sample();
+        a.merge(sample());
+        assert_eq!((a.passed, a.failed, a.known, a.skipped), (4, 4, 2, 8));
+        assert_eq!(a.by_fork["Cancun"].passed, 2);
+        assert_eq!(a.failures.len(), 4);
+        assert!(!a.success());
+        assert!(Report::default().success());
+    }
+}

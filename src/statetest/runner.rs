@@ -1,0 +1,521 @@
+//! Running fixture files: one file in memory per worker at a time, every case guarded so that a
+//! runtime bug becomes a failure line rather than the end of the run.
+
+use std::cell::{Cell, RefCell};
+use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use kiln_runtime::{
+    transact_commit, BlockEnv, CfgEnv, EvmError, ExecutionResult, InMemoryDb, SpecId, TxEnv,
+};
+
+use super::check::judge;
+use super::env::{block_env, cfg_env, pre_state, tx_env};
+use super::fixture::{FixtureFile, PostCase, StateTest};
+use super::known::{case_id, KnownFailures};
+use super::report::{Failure, Report, Verdict};
+use crate::mode::{Mode, ModeNotBuilt};
+
+/// Worker threads get a generous stack: a debug build of a runtime bug that recurses should
+/// still reach a panic or a result, and the memory is only reserved, not touched.
+const WORKER_STACK: usize = 32 << 20;
+
+/// Directory nesting beyond which [`collect_files`] stops descending (guards symlink loops).
+const MAX_DEPTH: usize = 64;
+
+#[derive(Clone, Debug)]
+pub struct RunOptions {
+    pub mode: Mode,
+    /// Run only this fork's cases.
+    pub fork: Option<SpecId>,
+    /// Run only tests whose file path or name contains this text.
+    pub filter: Option<String>,
+    /// Files processed concurrently.
+    pub jobs: usize,
+}
+
+impl Default for RunOptions {
+    fn default() -> Self {
+        Self { mode: Mode::Interp, fork: None, filter: None, jobs: 1 }
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum CollectError {
+    #[error("{}: no such file or directory", .0.display())]
+    Missing(PathBuf),
+    #[error("cannot read {}: {source}", path.display())]
+    Io { path: PathBuf, source: std::io::Error },
+}
+
+/// The fixture files under `paths`: files as given, directories searched recursively for
+/// `.json` files; sorted and without duplicates.
+pub fn collect_files(paths: &[PathBuf]) -> Result<Vec<PathBuf>, CollectError> {
+    let mut files = Vec::new();
+    for path in paths {
+        let meta = std::fs::metadata(path).map_err(|source| {
+            if source.kind() == std::io::ErrorKind::NotFound {
+                CollectError::Missing(path.clone())
+            } else {
+                CollectError::Io { path: path.clone(), source }
+            }
+        })?;
+        if meta.is_dir() {
+            walk(path, &mut files, 0)?;
+        } else {
+            files.push(path.clone());
+        }
+    }
+    files.sort();
+    files.dedup();
+    Ok(files)
+}
+
+fn walk(dir: &Path, files: &mut Vec<PathBuf>, depth: usize) -> Result<(), CollectError> {
+    if depth > MAX_DEPTH {
+        return Ok(());
+    }
+    let io = |source| CollectError::Io { path: dir.to_path_buf(), source };
+    for entry in std::fs::read_dir(dir).map_err(io)? {
+        let path = entry.map_err(io)?.path();
+        // `metadata` follows symlinks; a dangling one is simply not a fixture.
+        let Ok(meta) = std::fs::metadata(&path) else {
+            continue;
+        };
+        if meta.is_dir() {
+            walk(&path, files, depth + 1)?;
+        } else if path.extension().is_some_and(|e| e == "json") {
+            files.push(path);
+        }
+    }
+    Ok(())
+}
+
+/// Runs `files` on `opts.jobs` threads and returns the merged report, in file order whatever
+/// order the files finished in. `on_file_done` is called from the workers after each file.
+pub fn run(
+    files: &[PathBuf],
+    opts: &RunOptions,
+    known: &KnownFailures,
+    on_file_done: &(dyn Fn(&Path) + Sync),
+) -> Report {
+    let next = AtomicUsize::new(0);
+    let work = || {
+        let mut done = Vec::new();
+        loop {
+            let i = next.fetch_add(1, Ordering::Relaxed);
+            let Some(path) = files.get(i) else { break };
+            done.push((i, run_file(path, opts, known)));
+            on_file_done(path);
+        }
+        done
+    };
+    let mut parts: Vec<Option<Report>> = (0..files.len()).map(|_| None).collect();
+    let mut store = |done: Vec<(usize, Report)>| {
+        for (i, report) in done {
+            parts[i] = Some(report);
+        }
+    };
+    std::thread::scope(|scope| {
+        let jobs = opts.jobs.clamp(1, files.len().max(1));
+        let handles: Vec<_> = (0..jobs)
+            .filter_map(|_| {
+                std::thread::Builder::new()
+                    .name("kiln-statetest".into())
+                    .stack_size(WORKER_STACK)
+                    .spawn_scoped(scope, work)
+                    .ok()
+            })
+            .collect();
+        if handles.is_empty() {
+            store(work());
+        }
+        for handle in handles {
+            if let Ok(done) = handle.join() {
+                store(done);
+            }
+        }
+    });
+    let mut report = Report::default();
+    for (path, part) in files.iter().zip(parts) {
+        match part {
+            Some(part) => report.merge(part),
+            None => report.record_failure(file_failure(path, "worker thread died".into())),
+        }
+    }
+    report
+}
+
+/// Runs one fixture file.
+pub fn run_file(path: &Path, opts: &RunOptions, known: &KnownFailures) -> Report {
+    let file = path.display().to_string();
+    match std::fs::read_to_string(path) {
+        Ok(text) => run_fixture_text(&file, text, opts, known),
+        Err(e) => {
+            let mut report = Report::default();
+            report.record_failure(file_failure(path, format!("cannot read file: {e}")));
+            report
+        }
+    }
+}
+
+/// Runs the fixture `text`, reporting it as `file`.
+pub fn run_fixture_text(
+    file: &str,
+    text: String,
+    opts: &RunOptions,
+    known: &KnownFailures,
+) -> Report {
+    let mut report = Report::default();
+    let outcome = guarded(|| {
+        let fixture = match serde_json::from_str::<FixtureFile>(&text) {
+            Ok(fixture) => fixture,
+            Err(e) => {
+                // A broken file cannot say which tests it holds; its text can say whether the
+                // filter could have matched one of them.
+                let relevant =
+                    opts.filter.as_deref().is_none_or(|f| file.contains(f) || text.contains(f));
+                if relevant {
+                    report.record_failure(file_failure(
+                        Path::new(file),
+                        format!("invalid fixture: {e}"),
+                    ));
+                }
+                return;
+            }
+        };
+        drop(text);
+        for (name, test) in &fixture {
+            let selected =
+                opts.filter.as_deref().is_none_or(|f| file.contains(f) || name.contains(f));
+            if selected {
+                run_test(&mut report, file, name, test, opts, known);
+            }
+        }
+    });
+    if let Err(panic) = outcome {
+        report.record_failure(file_failure(Path::new(file), panic));
+    }
+    report
+}
+
+fn file_failure(path: &Path, reason: String) -> Failure {
+    Failure {
+        file: path.display().to_string(),
+        test: "-".into(),
+        fork: None,
+        index: None,
+        indexes: None,
+        reason,
+    }
+}
+
+fn run_test(
+    report: &mut Report,
+    file: &str,
+    name: &str,
+    test: &StateTest,
+    opts: &RunOptions,
+    known: &KnownFailures,
+) {
+    // Built lazily: a test whose forks are all skipped or filtered out costs nothing.
+    let mut pre: Option<Result<InMemoryDb, String>> = None;
+    for (fork_name, cases) in &test.post {
+        let spec = match fork_name.parse::<SpecId>() {
+            Ok(spec) => spec,
+            Err(e) => {
+                report.record_failure(Failure {
+                    file: file.to_string(),
+                    test: name.to_string(),
+                    fork: Some(fork_name.clone()),
+                    index: None,
+                    indexes: None,
+                    reason: e.to_string(),
+                });
+                continue;
+            }
+        };
+        if opts.fork.is_some_and(|want| want != spec) {
+            continue;
+        }
+        if !spec.is_supported() {
+            report.skip(cases.len());
+            continue;
+        }
+        let pre = pre.get_or_insert_with(|| {
+            guarded(|| pre_state(&test.pre)).and_then(|r| r.map_err(|e| format!("pre-state: {e}")))
+        });
+        for (index, case) in cases.iter().enumerate() {
+            let outcome = match pre {
+                Ok(pre) => guarded(|| run_case(test, pre, spec, fork_name, case, opts.mode))
+                    .and_then(|r| r),
+                Err(e) => Err(e.clone()),
+            };
+            let listed = known.contains(&case_id(name, fork_name, index));
+            let verdict = classify(outcome, listed);
+            report.record_case(file, name, fork_name, index, case.indexes, verdict);
+        }
+    }
+}
+
+/// The verdict on a case's outcome, given whether it is on the known-failures list. A listed
+/// case that passes fails the run, so the list can only shrink.
+fn classify(outcome: Result<(), String>, listed: bool) -> Verdict {
+    match (outcome, listed) {
+        (Ok(()), false) => Verdict::Passed,
+        (Ok(()), true) => Verdict::Failed(
+            "fixed (remove from list): passes but is listed as a known failure".into(),
+        ),
+        (Err(_), true) => Verdict::Known,
+        (Err(reason), false) => Verdict::Failed(reason),
+    }
+}
+
+fn run_case(
+    test: &StateTest,
+    pre: &InMemoryDb,
+    spec: SpecId,
+    fork_name: &str,
+    case: &PostCase,
+    mode: Mode,
+) -> Result<(), String> {
+    let cfg = cfg_env(test, spec, fork_name)?;
+    let block = block_env(&test.env)?;
+    let tx = tx_env(&test.transaction, &case.indexes, cfg.chain_id)?;
+    let mut db = pre.clone();
+    let result = execute(mode, &mut db, &cfg, &block, &tx)?;
+    judge(&result, &db, case)
+}
+
+/// Runs `tx` in `mode`. The outer error is the runner's (the mode cannot run); the inner
+/// result is the runtime's verdict, which the case judges.
+fn execute(
+    mode: Mode,
+    db: &mut InMemoryDb,
+    cfg: &CfgEnv,
+    block: &BlockEnv,
+    tx: &TxEnv,
+) -> Result<Result<ExecutionResult, EvmError>, String> {
+    match mode {
+        Mode::Interp => Ok(transact_commit(db, cfg, block, tx)),
+        Mode::Jit | Mode::Aot | Mode::Tiered => Err(ModeNotBuilt(mode).to_string()),
+    }
+}
+
+thread_local! {
+    static CAPTURING: Cell<bool> = const { Cell::new(false) };
+    static CAPTURED: RefCell<Option<String>> = const { RefCell::new(None) };
+}
+
+/// Replaces the panic hook so that a panic inside a guarded case is recorded (message and
+/// location) for its failure line instead of being printed over the progress bar. Panics
+/// elsewhere still go to the previous hook. Process-wide, so only the binary calls it.
+pub fn install_panic_capture() {
+    let previous = std::panic::take_hook();
+    std::panic::set_hook(Box::new(move |info| {
+        if CAPTURING.with(Cell::get) {
+            let location = info
+                .location()
+                .map(|l| format!(" at {}:{}:{}", l.file(), l.line(), l.column()))
+                .unwrap_or_default();
+            let message = format!("{}{location}", payload_message(info.payload()));
+            CAPTURED.with(|c| *c.borrow_mut() = Some(message));
+        } else {
+            previous(info);
+        }
+    }));
+}
+
+/// Runs `f`, turning a panic into `Err("panic: ...")`.
+fn guarded<T>(f: impl FnOnce() -> T) -> Result<T, String> {
+    let was_capturing = CAPTURING.with(|c| c.replace(true));
+    CAPTURED.with(|c| c.borrow_mut().take());
+    let result = catch_unwind(AssertUnwindSafe(f));
+    CAPTURING.with(|c| c.set(was_capturing));
+    result.map_err(|payload| {
+        let message = CAPTURED
+            .with(|c| c.borrow_mut().take())
+            .unwrap_or_else(|| payload_message(payload.as_ref()));
+        format!("panic: {message}")
+    })
+}
+
+fn payload_message(payload: &(dyn std::any::Any + Send)) -> String {
+    if let Some(s) = payload.downcast_ref::<&str>() {
+        (*s).to_string()
+    } else if let Some(s) = payload.downcast_ref::<String>() {
+        s.clone()
+    } else {
+        "(non-string panic payload)".to_string()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A fixture whose single test has cases for a skipped fork, an unknown fork and Cancun.
+    /// The Cancun case expects a zero state root, which no runtime produces, so it fails
+    /// whatever state the runtime is in.
+    fn fixture(post: &str) -> String {
+        format!(
+            r#"{{"t1": {{
+              "env": {{"currentCoinbase": "0x2adc25665018aa1fe0e6bc666dac8fc2697ff9ba",
+                       "currentGasLimit": "0x07270e00", "currentNumber": "0x01",
+                       "currentTimestamp": "0x03e8", "currentDifficulty": "0x00",
+                       "currentBaseFee": "0x07"}},
+              "pre": {{"0x766b923079c2900993bafa89b07d66423481776e":
+                        {{"nonce": "0x00", "balance": "0x6124fee993bc0000", "code": "0x", "storage": {{}}}}}},
+              "transaction": {{"nonce": "0x00", "gasPrice": "0x0a", "gasLimit": ["0x5208"],
+                       "to": "0x1ad41edb9130201ba8476168bcbf9bafe279f89d", "value": ["0x00"],
+                       "data": ["0x"], "sender": "0x766b923079c2900993bafa89b07d66423481776e"}},
+              "post": {post}
+            }}}}"#
+        )
+    }
+
+    const CASE: &str = r#"{"hash": "0x0000000000000000000000000000000000000000000000000000000000000000",
+        "logs": "0x0000000000000000000000000000000000000000000000000000000000000000",
+        "txbytes": "0x", "indexes": {"data": 0, "gas": 0, "value": 0}, "state": {}}"#;
+
+    fn run_text(text: String, opts: &RunOptions, known: &KnownFailures) -> Report {
+        run_fixture_text("dir/f.json", text, opts, known)
+    }
+
+    #[test]
+    fn skipped_unknown_and_failing_forks() {
+        let post = format!(
+            r#"{{"Shanghai": [{CASE}, {CASE}], "Amsterdamm": [{CASE}], "Cancun": [{CASE}]}}"#
+        );
+        let report = run_text(fixture(&post), &RunOptions::default(), &KnownFailures::default());
+        assert_eq!(report.skipped, 2);
+        assert_eq!(report.passed, 0);
+        assert_eq!(report.failed, 2);
+        let unknown = &report.failures[0];
+        assert_eq!(unknown.fork.as_deref(), Some("Amsterdamm"));
+        assert!(unknown.reason.contains("unknown fork"), "{}", unknown.reason);
+        let cancun = &report.failures[1];
+        assert_eq!(cancun.id().as_deref(), Some("t1[Cancun#0]"));
+    }
+
+    #[test]
+    fn fork_and_filter_restrict() {
+        let post = format!(r#"{{"Shanghai": [{CASE}], "Cancun": [{CASE}], "Prague": [{CASE}]}}"#);
+        let opts = RunOptions { fork: Some(SpecId::Prague), ..RunOptions::default() };
+        let report = run_text(fixture(&post), &opts, &KnownFailures::default());
+        assert_eq!((report.ran(), report.skipped), (1, 0));
+        assert_eq!(report.failures[0].fork.as_deref(), Some("Prague"));
+
+        let opts = RunOptions { filter: Some("nomatch".into()), ..RunOptions::default() };
+        let report = run_text(fixture(&post), &opts, &KnownFailures::default());
+        assert_eq!(report, Report::default());
+
+        for filter in ["t1", "dir/f"] {
+            let opts = RunOptions { filter: Some(filter.into()), ..RunOptions::default() };
+            let report = run_text(fixture(&post), &opts, &KnownFailures::default());
+            assert_eq!((report.ran(), report.skipped), (2, 1), "{filter}");
+        }
+    }
+
+    #[test]
+    fn known_failures_are_counted_apart() {
+        let post = format!(r#"{{"Cancun": [{CASE}, {CASE}]}}"#);
+        let known = KnownFailures::parse("t1[Cancun#1] # broken on purpose\n", "list").unwrap();
+        let report = run_text(fixture(&post), &RunOptions::default(), &known);
+        assert_eq!((report.failed, report.known), (1, 1));
+        assert_eq!(report.failures[0].index, Some(0));
+        assert_eq!(report.by_fork["Cancun"].known, 1);
+    }
+
+    #[test]
+    fn malformed_files_are_one_failure() {
+        let opts = RunOptions::default();
+        let none = KnownFailures::default();
+        let report = run_text("{not json".into(), &opts, &none);
+        assert_eq!(report.failed, 1);
+        assert_eq!(report.failures[0].test, "-");
+        assert!(report.failures[0].reason.starts_with("invalid fixture: "));
+
+        let bad_hex =
+            fixture(&format!(r#"{{"Cancun": [{CASE}]}}"#)).replace("\"0x6124", "\"0xq124");
+        let report = run_text(bad_hex, &opts, &none);
+        assert_eq!(report.failed, 1);
+        assert!(report.failures[0].reason.contains("line"), "{}", report.failures[0].reason);
+
+        // Filtered away: the text does not mention the filter.
+        let opts = RunOptions { filter: Some("elsewhere".into()), ..RunOptions::default() };
+        assert_eq!(run_text("{not json".into(), &opts, &none).failed, 0);
+    }
+
+    #[test]
+    fn bad_indexes_fail_the_case() {
+        let case = CASE.replace(r#""data": 0"#, r#""data": 5"#);
+        let report = run_text(
+            fixture(&format!(r#"{{"Cancun": [{case}]}}"#)),
+            &RunOptions::default(),
+            &KnownFailures::default(),
+        );
+        assert_eq!(report.failed, 1);
+        assert!(report.failures[0].reason.contains("data index 5 out of range"));
+    }
+
+    #[test]
+    fn unbuilt_mode_fails_cases() {
+        let opts = RunOptions { mode: Mode::Jit, ..RunOptions::default() };
+        let report = run_text(
+            fixture(&format!(r#"{{"Cancun": [{CASE}]}}"#)),
+            &opts,
+            &KnownFailures::default(),
+        );
+        assert!(report.failures[0].reason.contains("not built yet"));
+    }
+
+    #[test]
+    fn classification() {
+        assert_eq!(classify(Ok(()), false), Verdict::Passed);
+        assert_eq!(classify(Err("x".into()), true), Verdict::Known);
+        assert_eq!(classify(Err("x".into()), false), Verdict::Failed("x".into()));
+        let Verdict::Failed(reason) = classify(Ok(()), true) else {
+            panic!("a listed case that passes must fail");
+        };
+        assert!(reason.starts_with("fixed (remove from list)"));
+    }
+
+    #[test]
+    fn panics_become_failures() {
+        let err = guarded(|| -> u32 { panic!("runtime bug {}", 7) }).unwrap_err();
+        assert_eq!(err, "panic: runtime bug 7");
+        assert_eq!(guarded(|| 5), Ok(5));
+    }
+
+    #[test]
+    fn files_are_collected_sorted_and_parallel_results_ordered() {
+        let dir = std::env::temp_dir().join(format!("kiln-runner-test-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(dir.join("sub")).unwrap();
+        for name in ["b.json", "a.json", "sub/c.json", "notes.txt"] {
+            std::fs::write(dir.join(name), "{bad").unwrap();
+        }
+        let files = collect_files(&[dir.clone(), dir.join("a.json")]).unwrap();
+        let names: Vec<_> = files
+            .iter()
+            .map(|p| p.strip_prefix(&dir).unwrap().to_str().unwrap().to_string())
+            .collect();
+        assert_eq!(names, ["a.json", "b.json", "sub/c.json"]);
+
+        let opts = RunOptions { jobs: 2, ..RunOptions::default() };
+        let seen = AtomicUsize::new(0);
+        let report = run(&files, &opts, &KnownFailures::default(), &|_| {
+            seen.fetch_add(1, Ordering::Relaxed);
+        });
+        assert_eq!(seen.load(Ordering::Relaxed), 3);
+        assert_eq!(report.failed, 3);
+        let order: Vec<_> = report.failures.iter().map(|f| f.file.clone()).collect();
+        let expected: Vec<_> = files.iter().map(|p| p.display().to_string()).collect();
+        assert_eq!(order, expected);
+
+        assert!(matches!(collect_files(&[dir.join("missing")]), Err(CollectError::Missing(_))));
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+}

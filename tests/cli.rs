@@ -1,0 +1,230 @@
+//! End-to-end tests of the `kiln` binary: exit codes, messages and output shapes.
+//!
+//! Every fixture here is chosen so that its outcome does not depend on the runtime being
+//! correct (malformed files, skipped forks, impossible expected roots).
+
+use std::path::PathBuf;
+use std::process::{Command, Output};
+
+fn kiln(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_kiln")).args(args).output().expect("run kiln")
+}
+
+fn stdout(out: &Output) -> String {
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+fn stderr(out: &Output) -> String {
+    String::from_utf8_lossy(&out.stderr).into_owned()
+}
+
+/// A fresh directory for one test, removed on drop.
+struct TempDir(PathBuf);
+
+impl TempDir {
+    fn new(name: &str) -> Self {
+        let dir = std::env::temp_dir().join(format!("kiln-cli-{}-{name}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        Self(dir)
+    }
+
+    fn write(&self, name: &str, text: &str) -> String {
+        let path = self.0.join(name);
+        std::fs::write(&path, text).unwrap();
+        path.to_str().unwrap().to_string()
+    }
+
+    fn path(&self) -> &str {
+        self.0.to_str().unwrap()
+    }
+}
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+/// A one-test fixture with the given `post` object.
+fn fixture(post: &str) -> String {
+    format!(
+        r#"{{"test_x": {{
+          "env": {{"currentCoinbase": "0x2adc25665018aa1fe0e6bc666dac8fc2697ff9ba",
+                   "currentGasLimit": "0x07270e00", "currentNumber": "0x01",
+                   "currentTimestamp": "0x03e8", "currentDifficulty": "0x00",
+                   "currentBaseFee": "0x07", "currentExcessBlobGas": "0x00"}},
+          "pre": {{"0x766b923079c2900993bafa89b07d66423481776e":
+                    {{"nonce": "0x00", "balance": "0x6124fee993bc0000", "code": "0x", "storage": {{}}}}}},
+          "transaction": {{"nonce": "0x00", "gasPrice": "0x0a", "gasLimit": ["0x5208"],
+                   "to": "0x1ad41edb9130201ba8476168bcbf9bafe279f89d", "value": ["0x01"],
+                   "data": ["0x"], "sender": "0x766b923079c2900993bafa89b07d66423481776e"}},
+          "post": {post},
+          "config": {{"chainid": "0x01"}}
+        }}}}"#
+    )
+}
+
+/// A case expecting an all-zero state root, which no execution can produce.
+const IMPOSSIBLE_CASE: &str = r#"{"hash": "0x0000000000000000000000000000000000000000000000000000000000000000",
+    "logs": "0x0000000000000000000000000000000000000000000000000000000000000000",
+    "txbytes": "0x", "indexes": {"data": 0, "gas": 0, "value": 0}, "state": {}}"#;
+
+#[test]
+fn disasm_hex_argument() {
+    let out = kiln(&["disasm", "6001600201"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_eq!(stdout(&out), "0000: PUSH1 0x01\n0002: PUSH1 0x02\n0004: ADD\n");
+}
+
+#[test]
+fn disasm_file_argument() {
+    let dir = TempDir::new("disasm-file");
+    let file = dir.write("code.hex", "0x7f1234\n");
+    let out = kiln(&["disasm", &file]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_eq!(stdout(&out), "0000: PUSH32 0x1234 (truncated, 2 of 32 bytes)\n");
+}
+
+#[test]
+fn disasm_malformed_hex() {
+    let out = kiln(&["disasm", "0x60zz"]);
+    assert_eq!(out.status.code(), Some(2));
+    let err = stderr(&out);
+    assert!(err.starts_with("error: "), "{err}");
+    assert!(err.contains("invalid hex character 'z' at position 4"), "{err}");
+
+    let out = kiln(&["disasm", "600"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(stderr(&out).contains("odd number of hex digits"));
+}
+
+#[test]
+fn disasm_missing_file() {
+    let out = kiln(&["disasm", "does/not/exist.hex"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(stderr(&out).contains("neither an existing file nor valid hex"));
+}
+
+#[test]
+fn statetest_unknown_fork_is_a_usage_error() {
+    let dir = TempDir::new("unknown-fork");
+    let out = kiln(&["statetest", "--fork", "Amsterdamm", dir.path()]);
+    assert_eq!(out.status.code(), Some(2));
+    let err = stderr(&out);
+    assert!(err.contains("error:"), "{err}");
+    assert!(err.contains("unknown fork `Amsterdamm`"), "{err}");
+}
+
+#[test]
+fn statetest_unbuilt_mode_is_a_usage_error() {
+    let dir = TempDir::new("mode");
+    let out = kiln(&["statetest", "--mode", "jit", dir.path()]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(stderr(&out).contains("error: mode jit is not built yet"));
+}
+
+#[test]
+fn statetest_missing_path_is_a_usage_error() {
+    let out = kiln(&["statetest", "/definitely/not/here.json"]);
+    assert_eq!(out.status.code(), Some(2));
+    let err = stderr(&out);
+    assert!(err.contains("error: /definitely/not/here.json: no such file"), "{err}");
+}
+
+#[test]
+fn statetest_malformed_fixture_is_one_failure() {
+    let dir = TempDir::new("malformed");
+    dir.write("broken.json", "{\"t\": {\"env\": ");
+    dir.write("ignored.txt", "not a fixture");
+    let out = kiln(&["statetest", "--json", dir.path()]);
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    let text = stdout(&out);
+    assert_eq!(text.lines().count(), 1, "exactly one JSON object: {text}");
+    let v: serde_json::Value = serde_json::from_str(&text).unwrap();
+    assert_eq!(v["passed"], 0);
+    assert_eq!(v["failed"], 1);
+    assert_eq!(v["known"], 0);
+    assert_eq!(v["skipped"], 0);
+    assert!(v["by_fork"].as_object().unwrap().is_empty());
+    let failures = v["failures"].as_array().unwrap();
+    assert_eq!(failures.len(), 1);
+    let f = &failures[0];
+    assert!(f["file"].as_str().unwrap().ends_with("broken.json"));
+    assert_eq!(f["test"], "-");
+    assert!(f["fork"].is_null());
+    assert!(f["index"].is_null());
+    assert!(f["reason"].as_str().unwrap().starts_with("invalid fixture"));
+}
+
+#[test]
+fn statetest_text_output_ends_with_totals() {
+    let dir = TempDir::new("text");
+    dir.write(
+        "f.json",
+        &fixture(&format!(r#"{{"Shanghai": [{IMPOSSIBLE_CASE}], "Cancun": [{IMPOSSIBLE_CASE}]}}"#)),
+    );
+    let out = kiln(&["statetest", dir.path()]);
+    assert_eq!(out.status.code(), Some(1));
+    let text = stdout(&out);
+    let lines: Vec<_> = text.lines().collect();
+    assert!(
+        lines[0].starts_with("FAIL ") && lines[0].contains(":: test_x [Cancun #0 d0 g0 v0] "),
+        "{text}"
+    );
+    assert_eq!(lines[1], "Cancun: 0 passed, 1 failed");
+    assert_eq!(*lines.last().unwrap(), "0 passed, 1 failed, 1 skipped");
+}
+
+#[test]
+fn statetest_skipped_forks_do_not_fail() {
+    let dir = TempDir::new("skipped");
+    dir.write(
+        "f.json",
+        &fixture(&format!(r#"{{"Shanghai": [{IMPOSSIBLE_CASE}, {IMPOSSIBLE_CASE}]}}"#)),
+    );
+    let out = kiln(&["statetest", dir.path()]);
+    assert_eq!(out.status.code(), Some(0), "{}", stdout(&out));
+    assert_eq!(stdout(&out).lines().last(), Some("0 passed, 0 failed, 2 skipped"));
+}
+
+#[test]
+fn statetest_filter_and_fork_restrict() {
+    let dir = TempDir::new("filter");
+    dir.write("f.json", &fixture(&format!(r#"{{"Cancun": [{IMPOSSIBLE_CASE}]}}"#)));
+    let out = kiln(&["statetest", "--filter", "no_such_test", dir.path()]);
+    assert_eq!(out.status.code(), Some(0));
+    assert_eq!(stdout(&out).lines().last(), Some("0 passed, 0 failed, 0 skipped"));
+    assert!(stderr(&out).contains("warning: no test cases matched"));
+
+    let out = kiln(&["statetest", "--fork", "Prague", dir.path()]);
+    assert_eq!(out.status.code(), Some(0));
+
+    let out = kiln(&["statetest", "--fork", "cancun", "--filter", "test_x", dir.path()]);
+    assert_eq!(out.status.code(), Some(1));
+}
+
+#[test]
+fn statetest_known_failures() {
+    let dir = TempDir::new("known");
+    let file = dir.write(
+        "f.json",
+        &fixture(&format!(r#"{{"Cancun": [{IMPOSSIBLE_CASE}, {IMPOSSIBLE_CASE}]}}"#)),
+    );
+    let list = dir.write(
+        "known.txt",
+        "# expected failures\ntest_x[Cancun#0]  # impossible root\ntest_x[Cancun#1]\n",
+    );
+    let out = kiln(&["statetest", "--json", "--known-failures", &list, &file]);
+    assert_eq!(out.status.code(), Some(0), "{}", stdout(&out));
+    let v: serde_json::Value = serde_json::from_str(&stdout(&out)).unwrap();
+    assert_eq!((v["failed"].as_u64(), v["known"].as_u64()), (Some(0), Some(2)));
+
+    let text = kiln(&["statetest", "--known-failures", &list, &file]);
+    assert_eq!(stdout(&text).lines().last(), Some("0 passed, 0 failed, 0 skipped"));
+
+    let bad = dir.write("bad.txt", "test_x\n");
+    let out = kiln(&["statetest", "--known-failures", &bad, &file]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(stderr(&out).contains("bad.txt:1:"), "{}", stderr(&out));
+}

@@ -1,0 +1,17 @@
+#!/usr/bin/env bash
+# The whole test suite: unit and integration tests in release mode, then every state test in
+# ../shared/fixtures/state_tests through each execution mode that is built.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+fixtures=${KILN_FIXTURES:-../shared/fixtures/state_tests}
+if [ ! -d "$fixtures" ]; then
+  echo "error: state-test fixtures not found at $fixtures (set KILN_FIXTURES)" >&2
+  exit 2
+fi
+
+cargo build --release --locked --bins
+cargo test --release --locked --workspace
+
+echo "== state tests (interp) =="
+./target/release/kiln statetest --mode interp --known-failures tests/known-failures.txt "$fixtures"
