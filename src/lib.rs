@@ -6,7 +6,7 @@
 //! - [`input`]: reading bytecode given on the command line;
 //! - [`mode`]: how code is executed (interpreter today; JIT, AOT and tiered later).
 
-pub mod disasm;
+pub use kiln_frontend::disasm;
 pub mod input;
 pub mod mode;
 pub mod statetest;

@@ -2,7 +2,7 @@
 
 use std::fmt::Write;
 
-use kiln_frontend::opcode::{immediate_size, info};
+use crate::opcode::{immediate_size, info};
 
 /// One line per instruction: `offset: MNEMONIC [0xIMMEDIATE]`, offsets in hex.
 ///
