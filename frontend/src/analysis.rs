@@ -6,6 +6,10 @@ use crate::opcode::{immediate_size, JUMPDEST};
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct JumpTable {
     bits: Vec<u64>,
+    /// JUMPDESTs before each 64-bit word of `bits`: with a popcount, the rank of any JUMPDEST
+    /// (its index among all JUMPDESTs in code order) in constant time. Compiled code turns a
+    /// dynamic jump target into a block-table index this way.
+    ranks: Vec<u32>,
     len: usize,
 }
 
@@ -22,7 +26,32 @@ impl JumpTable {
             }
             pc += 1 + immediate_size(op);
         }
-        Self { bits, len: code.len() }
+        let mut ranks = Vec::with_capacity(bits.len());
+        let mut total = 0u32;
+        for word in &bits {
+            ranks.push(total);
+            total += word.count_ones();
+        }
+        Self { bits, ranks, len: code.len() }
+    }
+
+    /// The index of the JUMPDEST at `pc` among all JUMPDESTs, if `pc` is one.
+    pub fn rank(&self, pc: usize) -> Option<u32> {
+        if !self.is_valid(pc) {
+            return None;
+        }
+        let below = self.bits[pc / 64] & ((1u64 << (pc % 64)) - 1);
+        Some(self.ranks[pc / 64] + below.count_ones())
+    }
+
+    /// The bitmap, one bit per code byte (ABI: read by compiled code).
+    pub fn bits(&self) -> &[u64] {
+        &self.bits
+    }
+
+    /// Per-word prefix counts (ABI: read by compiled code).
+    pub fn ranks(&self) -> &[u32] {
+        &self.ranks
     }
 
     /// Whether `pc` is a JUMPDEST instruction (not PUSH data).
@@ -55,6 +84,19 @@ mod tests {
         assert!(!t.is_valid(4));
         assert!(!t.is_valid(5));
         assert_eq!(t.iter().collect::<Vec<_>>(), vec![2]);
+        assert_eq!(t.rank(2), Some(0));
+        assert_eq!(t.rank(1), None);
+    }
+
+    #[test]
+    fn ranks_count_earlier_jumpdests() {
+        let mut code = vec![0x00; 200];
+        for pc in [0, 63, 64, 130, 199] {
+            code[pc] = 0x5b;
+        }
+        let t = JumpTable::analyze(&code);
+        let ranks: Vec<_> = [0, 63, 64, 130, 199].iter().map(|&pc| t.rank(pc)).collect();
+        assert_eq!(ranks, vec![Some(0), Some(1), Some(2), Some(3), Some(4)]);
     }
 
     #[test]

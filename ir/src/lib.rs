@@ -1,1 +1,34 @@
+//! Kiln's SSA IR.
+//!
+//! Each basic block is lifted by abstract interpretation of the EVM stack: stack slots become
+//! SSA values, so `PUSH1 4 PUSH1 5 ADD` is one constant after folding and DUP, SWAP and POP
+//! vanish. At block boundaries the stack lives in memory (the context's stack), which keeps
+//! blocks independent and makes resuming after a call trivial. Each block carries its static
+//! gas in sections and its stack requirement, so both are checked once per block.
+//!
+//! - [`function`]: the IR types;
+//! - [`lift`]: bytecode → IR;
+//! - [`passes`]: constant folding, jump resolution, dead-block removal;
+//! - [`verify`]: the verifier every pass is tested against;
+//! - [`print`]: the text form (`kiln ir CODE`).
 
+pub mod function;
+pub mod lift;
+pub mod passes;
+pub mod print;
+pub mod verify;
+
+pub use function::{
+    Block, BlockId, Function, GasSection, Inst, InstKind, Target, Terminator, Value,
+};
+pub use lift::lift;
+pub use verify::{verify, VerifyError};
+
+/// Lifts `code` for `spec` and runs the standard pass pipeline, verifying in debug builds.
+pub fn build(code: &[u8], spec: kiln_frontend::SpecId) -> Function {
+    let mut f = lift(code, spec);
+    debug_assert_eq!(verify(&f), Ok(()), "lifted IR");
+    passes::run_all(&mut f);
+    debug_assert_eq!(verify(&f), Ok(()), "optimized IR");
+    f
+}

@@ -147,6 +147,7 @@ pub struct Context {
     pub memory: Memory,
     /// Interpreter: byte offset of the next instruction. Compiled code: resume point index.
     pub pc: usize,
+    pub builtins: *const crate::builtins::BuiltinTable,
     pub is_static: bool,
     // ---- Runtime only. ----
     pub gas_limit: u64,
@@ -183,6 +184,7 @@ impl Context {
             stack: Stack::new(),
             memory: Memory::new(),
             pc: 0,
+            builtins: &crate::builtins::BUILTINS,
             is_static,
             gas_limit,
             code,

@@ -2,6 +2,7 @@
 //! frame, the loop runs the callee, then resumes the caller, so a 1024-deep call chain never
 //! deepens the native stack.
 
+use crate::builtins::NativeFn;
 use crate::code::AnalyzedCode;
 use crate::context::{
     Action, CallInputs, Context, CreateInputs, CreateScheme, FrameResult, Status,
@@ -28,6 +29,7 @@ enum Awaiting {
 
 struct Frame {
     ctx: Box<Context>,
+    native: Option<NativeFn>,
     checkpoint: Checkpoint,
     kind: Kind,
     awaiting: Awaiting,
@@ -61,7 +63,10 @@ pub fn execute<T: Tracer>(
             resume(parent, result);
         }
         let frame = frames.last_mut().expect("a frame is running");
-        let status = interpreter::run(&mut frame.ctx, host, tracer);
+        let status = match frame.native {
+            Some(f) => run_native(f, &mut frame.ctx, host),
+            None => interpreter::run(&mut frame.ctx, host, tracer),
+        };
         if status == Status::Suspend {
             let action = frame.ctx.action.take().expect("suspended frames carry an action");
             let depth = frame.ctx.depth + 1;
@@ -87,6 +92,23 @@ pub fn execute<T: Tracer>(
         let frame = frames.pop().expect("a frame is running");
         pending = Some(finish(host, frame, status));
     }
+}
+
+fn native_for(host: &mut Host, code: &AnalyzedCode) -> Option<NativeFn> {
+    let spec = host.spec;
+    host.native.as_mut().and_then(|n| n.lookup(code, spec))
+}
+
+/// Runs (or resumes) a frame in native code.
+fn run_native(f: NativeFn, ctx: &mut Context, host: &mut Host) -> Status {
+    // SAFETY: `f` was produced for this ABI version by a `NativeCode` provider; it receives
+    // the live, exclusively borrowed context and host, and only touches them through the ABI
+    // fields and the builtin table.
+    let raw = unsafe { f(ctx, host as *mut Host<'_> as *mut std::ffi::c_void) };
+    Status::from_u8(raw).unwrap_or_else(|| {
+        host.fatal = Some(format!("native code returned an unknown status {raw}"));
+        Status::Fatal
+    })
 }
 
 fn early_failure(status: Status, gas: u64) -> FrameResult {
@@ -150,7 +172,14 @@ fn start_call(host: &mut Host, inputs: &CallInputs, depth: usize) -> Result<Fram
         inputs.is_static,
         depth,
     );
-    Ok(Frame { ctx: Box::new(ctx), checkpoint, kind: Kind::Call, awaiting: Awaiting::Create })
+    let native = native_for(host, &ctx.code);
+    Ok(Frame {
+        ctx: Box::new(ctx),
+        native,
+        checkpoint,
+        kind: Kind::Call,
+        awaiting: Awaiting::Create,
+    })
 }
 
 /// The address a creation will use, given the creator's nonce before the creation.
@@ -215,8 +244,10 @@ fn start_create(
         false,
         depth,
     );
+    let native = native_for(host, &ctx.code);
     Ok(Frame {
         ctx: Box::new(ctx),
+        native,
         checkpoint,
         kind: Kind::Create { address },
         awaiting: Awaiting::Create,

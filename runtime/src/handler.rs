@@ -1,6 +1,7 @@
 //! Transaction processing: validation, intrinsic gas, fees, EIP-7702 authorizations, the
 //! top-level message, refunds and the coinbase payment.
 
+use crate::builtins::NativeCode;
 use crate::code::{delegation_target, CodeCache, DELEGATION_PREFIX};
 use crate::context::{
     Action, CallInputs, CallKind, CreateInputs, CreateScheme, FrameResult, Status,
@@ -190,6 +191,19 @@ pub fn transact_with<DB: Database, T: Tracer>(
     cache: &mut CodeCache,
     tracer: &mut T,
 ) -> Result<(ExecutionResult, StateChanges), EvmError> {
+    transact_native(db, cfg, block, tx, cache, None, tracer)
+}
+
+/// Executes a transaction, running contracts in native code where `native` provides it.
+pub fn transact_native<'a, DB: Database + 'a, T: Tracer>(
+    db: &'a mut DB,
+    cfg: &'a CfgEnv,
+    block: &'a BlockEnv,
+    tx: &'a TxEnv,
+    cache: &'a mut CodeCache,
+    native: Option<&'a mut (dyn NativeCode + 'a)>,
+    tracer: &mut T,
+) -> Result<(ExecutionResult, StateChanges), EvmError> {
     let spec = cfg.spec;
     if !spec.is_supported() {
         return Err(EvmError::UnsupportedFork(spec));
@@ -265,6 +279,7 @@ pub fn transact_with<DB: Database, T: Tracer>(
         precompiles,
         code_cache: cache,
         fatal: None,
+        native,
     };
 
     let auth_refund = apply_authorizations(&mut host, &tx.authorization_list).map_err(db_err)?;

@@ -1,6 +1,6 @@
 //! The reference interpreter: one loop over the same instruction functions compiled code calls.
 
-use crate::context::{CallKind, Context, Status};
+use crate::context::{CallKind, Context, OpResult, Status};
 use crate::host::Host;
 use crate::instructions::{
     arithmetic as a, bitwise as b, contract, control, host_ops as h, memory as m, system as s,
@@ -67,14 +67,6 @@ impl Tracer for NoTracer {
     fn step(&mut self, _: &Context, _: u8, _: u64) {}
 }
 
-macro_rules! tri {
-    ($e:expr) => {
-        if let Err(status) = $e {
-            return status;
-        }
-    };
-}
-
 /// Runs `ctx` from `ctx.pc` until it ends or suspends for a call.
 pub fn run<T: Tracer>(ctx: &mut Context, host: &mut Host, tracer: &mut T) -> Status {
     let tables = OpTables::get(host.spec);
@@ -106,110 +98,128 @@ pub fn run<T: Tracer>(ctx: &mut Context, host: &mut Host, tracer: &mut T) -> Sta
         }
         ctx.gas -= static_gas;
         ctx.pc = pc + 1;
-        match opcode {
-            op::STOP => return Status::Stop,
-            op::ADD => a::add(ctx),
-            op::MUL => a::mul(ctx),
-            op::SUB => a::sub(ctx),
-            op::DIV => a::div(ctx),
-            op::SDIV => a::sdiv(ctx),
-            op::MOD => a::rem(ctx),
-            op::SMOD => a::smod(ctx),
-            op::ADDMOD => a::addmod(ctx),
-            op::MULMOD => a::mulmod(ctx),
-            op::EXP => tri!(a::exp(ctx)),
-            op::SIGNEXTEND => a::signextend(ctx),
-            op::LT => b::lt(ctx),
-            op::GT => b::gt(ctx),
-            op::SLT => b::slt(ctx),
-            op::SGT => b::sgt(ctx),
-            op::EQ => b::eq(ctx),
-            op::ISZERO => b::iszero(ctx),
-            op::AND => b::and(ctx),
-            op::OR => b::or(ctx),
-            op::XOR => b::xor(ctx),
-            op::NOT => b::not(ctx),
-            op::BYTE => b::byte(ctx),
-            op::SHL => b::shl(ctx),
-            op::SHR => b::shr(ctx),
-            op::SAR => b::sar(ctx),
-            op::CLZ => b::clz(ctx),
-            op::KECCAK256 => tri!(s::keccak(ctx)),
-            op::ADDRESS => ctx.stack.push(ctx.address.into_word().into()),
-            op::BALANCE => tri!(h::balance(ctx, host)),
-            op::ORIGIN => ctx.stack.push(host.tx.caller.into_word().into()),
-            op::CALLER => ctx.stack.push(ctx.caller.into_word().into()),
-            op::CALLVALUE => ctx.stack.push(ctx.value),
-            op::CALLDATALOAD => s::calldataload(ctx),
-            op::CALLDATASIZE => ctx.stack.push(U256::from(ctx.input.len())),
-            op::CALLDATACOPY => tri!(s::calldatacopy(ctx)),
-            op::CODESIZE => ctx.stack.push(U256::from(ctx.code.len())),
-            op::CODECOPY => tri!(s::codecopy(ctx)),
-            op::GASPRICE => ctx.stack.push(host.effective_gas_price),
-            op::EXTCODESIZE => tri!(h::extcodesize(ctx, host)),
-            op::EXTCODECOPY => tri!(h::extcodecopy(ctx, host)),
-            op::RETURNDATASIZE => ctx.stack.push(U256::from(ctx.return_data.len())),
-            op::RETURNDATACOPY => tri!(s::returndatacopy(ctx)),
-            op::EXTCODEHASH => tri!(h::extcodehash(ctx, host)),
-            op::BLOCKHASH => tri!(h::blockhash(ctx, host)),
-            op::COINBASE => ctx.stack.push(host.block.coinbase.into_word().into()),
-            op::TIMESTAMP => ctx.stack.push(host.block.timestamp),
-            op::NUMBER => ctx.stack.push(host.block.number),
-            op::PREVRANDAO => ctx.stack.push(host.block.prevrandao.into()),
-            op::GASLIMIT => ctx.stack.push(U256::from(host.block.gas_limit)),
-            op::CHAINID => ctx.stack.push(U256::from(host.cfg.chain_id)),
-            op::SELFBALANCE => tri!(h::selfbalance(ctx, host)),
-            op::BASEFEE => ctx.stack.push(U256::from(host.block.basefee)),
-            op::BLOBHASH => {
-                let top = ctx.stack.top();
-                let hashes = &host.tx.blob_hashes;
-                *top = match usize::try_from(*top) {
-                    Ok(i) if i < hashes.len() => hashes[i].into(),
-                    _ => U256::ZERO,
-                };
-            }
-            op::BLOBBASEFEE => ctx.stack.push(host.blob_base_fee),
-            op::POP => {
-                ctx.stack.pop();
-            }
-            op::MLOAD => tri!(m::mload(ctx)),
-            op::MSTORE => tri!(m::mstore(ctx)),
-            op::MSTORE8 => tri!(m::mstore8(ctx)),
-            op::SLOAD => tri!(h::sload(ctx, host)),
-            op::SSTORE => tri!(h::sstore(ctx, host)),
-            op::JUMP => tri!(control::jump(ctx)),
-            op::JUMPI => tri!(control::jumpi(ctx)),
-            op::PC => ctx.stack.push(U256::from(pc)),
-            op::MSIZE => m::msize(ctx),
-            op::GAS => ctx.stack.push(U256::from(ctx.gas)),
-            op::JUMPDEST => {}
-            op::TLOAD => h::tload(ctx, host),
-            op::TSTORE => tri!(h::tstore(ctx, host)),
-            op::MCOPY => tri!(m::mcopy(ctx)),
-            op::PUSH0 => ctx.stack.push(U256::ZERO),
-            op::PUSH1 => {
-                ctx.stack.push(U256::from(bytes[pc + 1]));
-                ctx.pc = pc + 2;
-            }
-            op::PUSH2..=op::PUSH32 => {
-                let n = (opcode - op::PUSH1 + 1) as usize;
-                ctx.stack.push(U256::from_be_slice(&bytes[pc + 1..pc + 1 + n]));
-                ctx.pc = pc + 1 + n;
-            }
-            op::DUP1..=op::DUP16 => ctx.stack.dup((opcode - op::DUP1 + 1) as usize),
-            op::SWAP1..=op::SWAP16 => ctx.stack.swap((opcode - op::SWAP1 + 1) as usize),
-            op::LOG0..=op::LOG4 => tri!(h::log(ctx, host, (opcode - op::LOG0) as usize)),
-            op::CREATE => tri!(contract::create(ctx, host, false)),
-            op::CREATE2 => tri!(contract::create(ctx, host, true)),
-            op::CALL => tri!(contract::call(ctx, host, CallKind::Call)),
-            op::CALLCODE => tri!(contract::call(ctx, host, CallKind::CallCode)),
-            op::DELEGATECALL => tri!(contract::call(ctx, host, CallKind::DelegateCall)),
-            op::STATICCALL => tri!(contract::call(ctx, host, CallKind::StaticCall)),
-            op::RETURN => tri!(control::ret(ctx, Status::Return)),
-            op::REVERT => tri!(control::ret(ctx, Status::Revert)),
-            op::SELFDESTRUCT => tri!(h::selfdestruct(ctx, host)),
-            // INVALID and every byte the table defines but this loop does not know.
-            _ => return Status::InvalidOpcode,
+        if let Err(status) = execute(ctx, host, opcode, pc, bytes) {
+            return status;
         }
     }
+}
+
+/// Executes one instruction whose static gas and stack bounds were already checked. `pc` is
+/// the instruction's offset and `bytes` the padded code (for PUSH immediates); `ctx.pc` already
+/// points past the opcode. Compiled code reaches the same function through the builtin table,
+/// so every opcode has one implementation.
+#[inline(always)]
+pub fn execute(
+    ctx: &mut Context,
+    host: &mut Host,
+    opcode: u8,
+    pc: usize,
+    bytes: &[u8],
+) -> OpResult {
+    match opcode {
+        op::STOP => return Err(Status::Stop),
+        op::ADD => a::add(ctx),
+        op::MUL => a::mul(ctx),
+        op::SUB => a::sub(ctx),
+        op::DIV => a::div(ctx),
+        op::SDIV => a::sdiv(ctx),
+        op::MOD => a::rem(ctx),
+        op::SMOD => a::smod(ctx),
+        op::ADDMOD => a::addmod(ctx),
+        op::MULMOD => a::mulmod(ctx),
+        op::EXP => a::exp(ctx)?,
+        op::SIGNEXTEND => a::signextend(ctx),
+        op::LT => b::lt(ctx),
+        op::GT => b::gt(ctx),
+        op::SLT => b::slt(ctx),
+        op::SGT => b::sgt(ctx),
+        op::EQ => b::eq(ctx),
+        op::ISZERO => b::iszero(ctx),
+        op::AND => b::and(ctx),
+        op::OR => b::or(ctx),
+        op::XOR => b::xor(ctx),
+        op::NOT => b::not(ctx),
+        op::BYTE => b::byte(ctx),
+        op::SHL => b::shl(ctx),
+        op::SHR => b::shr(ctx),
+        op::SAR => b::sar(ctx),
+        op::CLZ => b::clz(ctx),
+        op::KECCAK256 => s::keccak(ctx)?,
+        op::ADDRESS => ctx.stack.push(ctx.address.into_word().into()),
+        op::BALANCE => h::balance(ctx, host)?,
+        op::ORIGIN => ctx.stack.push(host.tx.caller.into_word().into()),
+        op::CALLER => ctx.stack.push(ctx.caller.into_word().into()),
+        op::CALLVALUE => ctx.stack.push(ctx.value),
+        op::CALLDATALOAD => s::calldataload(ctx),
+        op::CALLDATASIZE => ctx.stack.push(U256::from(ctx.input.len())),
+        op::CALLDATACOPY => s::calldatacopy(ctx)?,
+        op::CODESIZE => ctx.stack.push(U256::from(ctx.code.len())),
+        op::CODECOPY => s::codecopy(ctx)?,
+        op::GASPRICE => ctx.stack.push(host.effective_gas_price),
+        op::EXTCODESIZE => h::extcodesize(ctx, host)?,
+        op::EXTCODECOPY => h::extcodecopy(ctx, host)?,
+        op::RETURNDATASIZE => ctx.stack.push(U256::from(ctx.return_data.len())),
+        op::RETURNDATACOPY => s::returndatacopy(ctx)?,
+        op::EXTCODEHASH => h::extcodehash(ctx, host)?,
+        op::BLOCKHASH => h::blockhash(ctx, host)?,
+        op::COINBASE => ctx.stack.push(host.block.coinbase.into_word().into()),
+        op::TIMESTAMP => ctx.stack.push(host.block.timestamp),
+        op::NUMBER => ctx.stack.push(host.block.number),
+        op::PREVRANDAO => ctx.stack.push(host.block.prevrandao.into()),
+        op::GASLIMIT => ctx.stack.push(U256::from(host.block.gas_limit)),
+        op::CHAINID => ctx.stack.push(U256::from(host.cfg.chain_id)),
+        op::SELFBALANCE => h::selfbalance(ctx, host)?,
+        op::BASEFEE => ctx.stack.push(U256::from(host.block.basefee)),
+        op::BLOBHASH => {
+            let top = ctx.stack.top();
+            let hashes = &host.tx.blob_hashes;
+            *top = match usize::try_from(*top) {
+                Ok(i) if i < hashes.len() => hashes[i].into(),
+                _ => U256::ZERO,
+            };
+        }
+        op::BLOBBASEFEE => ctx.stack.push(host.blob_base_fee),
+        op::POP => {
+            ctx.stack.pop();
+        }
+        op::MLOAD => m::mload(ctx)?,
+        op::MSTORE => m::mstore(ctx)?,
+        op::MSTORE8 => m::mstore8(ctx)?,
+        op::SLOAD => h::sload(ctx, host)?,
+        op::SSTORE => h::sstore(ctx, host)?,
+        op::JUMP => control::jump(ctx)?,
+        op::JUMPI => control::jumpi(ctx)?,
+        op::PC => ctx.stack.push(U256::from(pc)),
+        op::MSIZE => m::msize(ctx),
+        op::GAS => ctx.stack.push(U256::from(ctx.gas)),
+        op::JUMPDEST => {}
+        op::TLOAD => h::tload(ctx, host),
+        op::TSTORE => h::tstore(ctx, host)?,
+        op::MCOPY => m::mcopy(ctx)?,
+        op::PUSH0 => ctx.stack.push(U256::ZERO),
+        op::PUSH1 => {
+            ctx.stack.push(U256::from(bytes[pc + 1]));
+            ctx.pc = pc + 2;
+        }
+        op::PUSH2..=op::PUSH32 => {
+            let n = (opcode - op::PUSH1 + 1) as usize;
+            ctx.stack.push(U256::from_be_slice(&bytes[pc + 1..pc + 1 + n]));
+            ctx.pc = pc + 1 + n;
+        }
+        op::DUP1..=op::DUP16 => ctx.stack.dup((opcode - op::DUP1 + 1) as usize),
+        op::SWAP1..=op::SWAP16 => ctx.stack.swap((opcode - op::SWAP1 + 1) as usize),
+        op::LOG0..=op::LOG4 => h::log(ctx, host, (opcode - op::LOG0) as usize)?,
+        op::CREATE => contract::create(ctx, host, false)?,
+        op::CREATE2 => contract::create(ctx, host, true)?,
+        op::CALL => contract::call(ctx, host, CallKind::Call)?,
+        op::CALLCODE => contract::call(ctx, host, CallKind::CallCode)?,
+        op::DELEGATECALL => contract::call(ctx, host, CallKind::DelegateCall)?,
+        op::STATICCALL => contract::call(ctx, host, CallKind::StaticCall)?,
+        op::RETURN => control::ret(ctx, Status::Return)?,
+        op::REVERT => control::ret(ctx, Status::Revert)?,
+        op::SELFDESTRUCT => h::selfdestruct(ctx, host)?,
+        // INVALID and every byte the table defines but this loop does not know.
+        _ => return Err(Status::InvalidOpcode),
+    }
+    Ok(())
 }

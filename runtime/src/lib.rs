@@ -5,6 +5,7 @@
 //! - [`result`]: execution results and invalid-transaction kinds;
 //! - [`handler`]: transaction processing (validation, intrinsic gas, fees, refunds).
 
+pub mod builtins;
 pub mod code;
 pub mod context;
 pub mod db;
@@ -22,6 +23,7 @@ pub mod result;
 pub mod stack;
 pub mod tracer;
 
+pub use builtins::{NativeCode, NativeFn};
 pub use code::CodeCache;
 pub use db::{
     AccountChange, AccountInfo, Database, DatabaseCommit, DbError, InMemoryDb, StateChanges,
@@ -29,7 +31,7 @@ pub use db::{
 pub use env::{
     AccessListItem, Authorization, BlobSchedule, BlockEnv, CfgEnv, TxEnv, TxKind, TxType,
 };
-pub use handler::{transact, transact_commit, transact_with};
+pub use handler::{transact, transact_commit, transact_native, transact_with};
 pub use interpreter::{NoTracer, Tracer};
 pub use kiln_frontend::SpecId;
 pub use result::{logs_hash, EvmError, ExecutionResult, HaltReason, InvalidTransaction, Log};

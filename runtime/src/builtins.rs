@@ -1,0 +1,100 @@
+//! The builtin table: how native code calls back into the runtime.
+//!
+//! Compiled code never calls runtime functions by symbol: it loads `Context::builtins` and
+//! calls through this table, so an AOT shared object needs no symbols from the host binary.
+//! The table's layout is part of the ABI ([`ABI_VERSION`]).
+
+use crate::code::AnalyzedCode;
+use crate::context::{Context, Status, ABI_VERSION};
+use crate::host::Host;
+use crate::interpreter;
+use kiln_frontend::{opcode as op, SpecId};
+use std::ffi::c_void;
+
+/// A compiled contract: runs (or resumes, at `ctx.pc`) one frame and returns a [`Status`] as
+/// its `u8` discriminant. `host` is a `*mut Host`.
+pub type NativeFn = unsafe extern "C" fn(ctx: *mut Context, host: *mut c_void) -> u8;
+
+/// Executes one instruction for native code, whose static gas and stack bounds the caller has
+/// already checked; operands are on `ctx.stack`, results are pushed there.
+pub type ExecOpFn = unsafe extern "C" fn(ctx: *mut Context, host: *mut c_void, opcode: u32) -> u8;
+
+/// Native code's way back into the runtime.
+#[repr(C)]
+pub struct BuiltinTable {
+    pub abi_version: u32,
+    pub exec_op: ExecOpFn,
+}
+
+/// The one table, shared by every frame.
+pub static BUILTINS: BuiltinTable = BuiltinTable { abi_version: ABI_VERSION, exec_op };
+
+unsafe extern "C" fn exec_op(ctx: *mut Context, host: *mut c_void, opcode: u32) -> u8 {
+    // SAFETY: native code passes the context and host the frame loop gave it, both live and
+    // exclusively borrowed for the duration of the native call.
+    let (ctx, host) = unsafe { (&mut *ctx, &mut *(host as *mut Host<'_>)) };
+    let Ok(opcode) = u8::try_from(opcode) else { return Status::InvalidOpcode as u8 };
+    // Instructions that read the code or move the program counter are always compiled inline;
+    // refusing them here keeps a wrong caller from corrupting the frame.
+    if matches!(opcode, op::PUSH1..=op::PUSH32 | op::JUMP | op::JUMPI | op::PC) {
+        return Status::InvalidOpcode as u8;
+    }
+    match interpreter::execute(ctx, host, opcode, 0, &[]) {
+        Ok(()) => Status::Continue as u8,
+        Err(status) => status as u8,
+    }
+}
+
+impl Status {
+    /// The status a native function returned, if it is one.
+    pub fn from_u8(raw: u8) -> Option<Status> {
+        const ALL: [Status; 23] = [
+            Status::Continue,
+            Status::Stop,
+            Status::Return,
+            Status::Revert,
+            Status::SelfDestruct,
+            Status::Suspend,
+            Status::OutOfGas,
+            Status::StackUnderflow,
+            Status::StackOverflow,
+            Status::InvalidJump,
+            Status::InvalidOpcode,
+            Status::StaticViolation,
+            Status::ReturnDataOutOfBounds,
+            Status::CreateInitCodeSizeLimit,
+            Status::CreateContractSizeLimit,
+            Status::CreateContractStartingWithEF,
+            Status::PrecompileFailure,
+            Status::CreateCollision,
+            Status::CallTooDeep,
+            Status::OutOfFunds,
+            Status::NonceOverflow,
+            Status::Fatal,
+            Status::Fatal,
+        ];
+        ALL.get(raw as usize).copied().filter(|s| *s as u8 == raw)
+    }
+}
+
+/// Where the frame loop finds native code: a JIT compiler, an AOT library, or a tier policy.
+/// Returning `None` runs the interpreter.
+pub trait NativeCode {
+    fn lookup(&mut self, code: &AnalyzedCode, spec: SpecId) -> Option<NativeFn>;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn status_round_trips_through_u8() {
+        for raw in 0..=255u8 {
+            if let Some(s) = Status::from_u8(raw) {
+                assert_eq!(s as u8, raw);
+            }
+        }
+        assert_eq!(Status::from_u8(Status::Fatal as u8), Some(Status::Fatal));
+        assert_eq!(Status::from_u8(200), None);
+    }
+}
