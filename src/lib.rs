@@ -4,11 +4,15 @@
 //! - [`statetest`]: runs execution-spec-tests state-test fixtures;
 //! - [`disasm`]: a bytecode disassembler;
 //! - [`input`]: reading bytecode given on the command line;
-//! - [`mode`]: how code is executed (interpreter today; JIT, AOT and tiered later).
+//! - [`mode`]: how code is executed (interpreter today; JIT, AOT and tiered later);
+//! - [`run`]: running bytecode as a contract called by a funded sender (`kiln run`).
 
 pub use kiln_frontend::disasm;
+pub mod exec;
+pub mod fixture;
 pub mod input;
 pub mod mode;
+pub mod run;
 pub mod statetest;
 
 pub use mode::Mode;

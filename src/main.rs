@@ -23,6 +23,8 @@ enum Command {
     Statetest(cli::statetest::Args),
     /// Disassemble bytecode given as hex, or as a file holding hex.
     Disasm(cli::disasm::Args),
+    /// Run bytecode as a contract called by a funded sender; print status, gas, output, logs.
+    Run(cli::run::Args),
 }
 
 fn main() -> ExitCode {
@@ -32,6 +34,7 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Command::Statetest(args) => cli::statetest::run(args),
         Command::Disasm(args) => cli::disasm::run(args),
+        Command::Run(args) => cli::run::run(args),
     };
     result.unwrap_or_else(|e| {
         cli::print_error(&e);

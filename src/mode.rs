@@ -36,7 +36,7 @@ impl Mode {
     }
 
     pub fn is_built(self) -> bool {
-        matches!(self, Mode::Interp)
+        matches!(self, Mode::Interp | Mode::Jit)
     }
 
     /// `Ok(self)` if this mode can run, so callers can refuse early rather than per test.
@@ -64,9 +64,10 @@ mod tests {
     use super::*;
 
     #[test]
-    fn only_interp_is_built() {
+    fn interp_and_jit_are_built() {
         assert_eq!(Mode::Interp.ensure_built(), Ok(Mode::Interp));
-        let err = Mode::Jit.ensure_built().unwrap_err();
-        assert_eq!(err.to_string(), "mode jit is not built yet (available: interp)");
+        assert_eq!(Mode::Jit.ensure_built(), Ok(Mode::Jit));
+        let err = Mode::Tiered.ensure_built().unwrap_err();
+        assert_eq!(err.to_string(), "mode tiered is not built yet (available: interp, jit)");
     }
 }

@@ -119,9 +119,9 @@ fn statetest_unknown_fork_is_a_usage_error() {
 #[test]
 fn statetest_unbuilt_mode_is_a_usage_error() {
     let dir = TempDir::new("mode");
-    let out = kiln(&["statetest", "--mode", "jit", dir.path()]);
+    let out = kiln(&["statetest", "--mode", "tiered", dir.path()]);
     assert_eq!(out.status.code(), Some(2));
-    assert!(stderr(&out).contains("error: mode jit is not built yet"));
+    assert!(stderr(&out).contains("error: mode tiered is not built yet"));
 }
 
 #[test]

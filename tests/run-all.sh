@@ -15,3 +15,6 @@ cargo test --release --locked --workspace
 
 echo "== state tests (interp) =="
 ./target/release/kiln statetest --mode interp --known-failures tests/known-failures.txt "$fixtures"
+
+echo "== state tests (jit) =="
+./target/release/kiln statetest --mode jit --known-failures tests/known-failures.txt "$fixtures"

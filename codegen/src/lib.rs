@@ -1,1 +1,15 @@
+//! Kiln's code generator: IR to Cranelift, finished by the JIT (in memory) or as an object
+//! file linked into a shared library (AOT).
 
+pub mod jit;
+pub mod lower;
+pub mod word;
+
+pub use jit::{JitCompiler, JitStats};
+
+/// Why a contract could not be compiled.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum CompileError {
+    #[error("code generation failed: {0}")]
+    Backend(String),
+}

@@ -58,7 +58,8 @@ pub enum Terminator {
     /// Falls into the next block (which starts at a JUMPDEST).
     FallThrough(usize),
     Jump(JumpTarget),
-    /// Conditional jump; otherwise falls through to the block given.
+    /// Conditional jump; otherwise falls through to the block given, which is
+    /// `blocks.len()` when the JUMPI is the last instruction (the end of code is STOP).
     JumpI(JumpTarget, usize),
     /// STOP, RETURN, REVERT, INVALID, SELFDESTRUCT, an undefined opcode, or the end of code.
     Exit,
@@ -110,8 +111,7 @@ impl Cfg {
         // Pass 1: block boundaries.
         let mut blocks = Vec::new();
         let mut start = 0;
-        for i in 0..instructions.len() {
-            let ins = instructions[i];
+        for (i, ins) in instructions.iter().enumerate() {
             if ins.opcode == opcode::JUMPDEST && i > start {
                 blocks.push((start, i));
                 start = i;

@@ -147,6 +147,11 @@ pub fn lift(code: &[u8], spec: SpecId) -> Function {
             .filter(|i| suspends(i.opcode) && info_in(i.opcode, spec).is_some())
             .count();
     }
+    // A JUMPI that is the last instruction falls through past the end of the code, which is
+    // STOP: one extra block stands for that.
+    first_ir_block.push(n);
+    let end_block = n;
+    n += 1;
     let map_target = |t: JumpTarget, v: Value| match t {
         JumpTarget::Block(b) => Target::Block(first_ir_block[b]),
         JumpTarget::Invalid => Target::Invalid,
@@ -273,7 +278,9 @@ pub fn lift(code: &[u8], spec: SpecId) -> Function {
         });
         blocks.push(bb.finish(term));
     }
+    blocks.push(BlockBuilder::new(code.len() as u32, false, None).finish(Terminator::Stop));
     debug_assert_eq!(blocks.len(), n);
+    debug_assert_eq!(end_block, n - 1);
 
     let jumpdests = jumps.iter().map(|pc| cfg.block_at(pc).map(|b| first_ir_block[b])).collect();
     Function { blocks, num_values: values, code_len: code.len(), jumpdests, resumes }

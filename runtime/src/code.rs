@@ -57,6 +57,10 @@ impl AnalyzedCode {
         self.jumps.is_valid(pc)
     }
 
+    pub fn jumps(&self) -> &JumpTable {
+        &self.jumps
+    }
+
     pub fn hash(&self) -> B256 {
         self.hash
     }

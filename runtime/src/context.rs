@@ -148,6 +148,11 @@ pub struct Context {
     /// Interpreter: byte offset of the next instruction. Compiled code: resume point index.
     pub pc: usize,
     pub builtins: *const crate::builtins::BuiltinTable,
+    /// The running code's JUMPDEST bitmap, per-word ranks and length: how native code turns
+    /// a dynamic jump target into a block index without calling out.
+    pub jump_bits: *const u64,
+    pub jump_ranks: *const u32,
+    pub code_len: usize,
     pub is_static: bool,
     // ---- Runtime only. ----
     pub gas_limit: u64,
@@ -185,6 +190,9 @@ impl Context {
             memory: Memory::new(),
             pc: 0,
             builtins: &crate::builtins::BUILTINS,
+            jump_bits: code.jumps().bits().as_ptr(),
+            jump_ranks: code.jumps().ranks().as_ptr(),
+            code_len: code.len(),
             is_static,
             gas_limit,
             code,
@@ -240,6 +248,30 @@ impl Context {
     pub fn spend_refund(&mut self, amount: i64) {
         self.refund += amount;
     }
+}
+
+/// Byte offsets of the ABI fields, for code generation.
+pub mod offsets {
+    use super::Context;
+    use crate::builtins::BuiltinTable;
+    use std::mem::offset_of;
+
+    pub const GAS: i32 = offset_of!(Context, gas) as i32;
+    pub const REFUND: i32 = offset_of!(Context, refund) as i32;
+    pub const STACK_PTR: i32 =
+        (offset_of!(Context, stack) + crate::stack::Stack::PTR_OFFSET) as i32;
+    pub const STACK_LEN: i32 =
+        (offset_of!(Context, stack) + crate::stack::Stack::LEN_OFFSET) as i32;
+    pub const MEMORY_PTR: i32 =
+        (offset_of!(Context, memory) + crate::memory::Memory::PTR_OFFSET) as i32;
+    pub const MEMORY_LEN: i32 =
+        (offset_of!(Context, memory) + crate::memory::Memory::LEN_OFFSET) as i32;
+    pub const PC: i32 = offset_of!(Context, pc) as i32;
+    pub const BUILTINS: i32 = offset_of!(Context, builtins) as i32;
+    pub const JUMP_BITS: i32 = offset_of!(Context, jump_bits) as i32;
+    pub const JUMP_RANKS: i32 = offset_of!(Context, jump_ranks) as i32;
+    pub const CODE_LEN: i32 = offset_of!(Context, code_len) as i32;
+    pub const EXEC_OP: i32 = offset_of!(BuiltinTable, exec_op) as i32;
 }
 
 /// What a finished frame hands back to its parent (or to the transaction).

@@ -27,6 +27,9 @@ impl Default for Memory {
 pub const MAX_MEMORY: u64 = 1 << 32;
 
 impl Memory {
+    pub const PTR_OFFSET: usize = std::mem::offset_of!(Memory, ptr);
+    pub const LEN_OFFSET: usize = std::mem::offset_of!(Memory, len);
+
     pub fn new() -> Self {
         let mut buf = Vec::with_capacity(4096);
         Self { ptr: buf.as_mut_ptr(), len: 0, buf }

@@ -31,6 +31,9 @@ impl std::fmt::Debug for Stack {
 }
 
 impl Stack {
+    pub const PTR_OFFSET: usize = std::mem::offset_of!(Stack, ptr);
+    pub const LEN_OFFSET: usize = std::mem::offset_of!(Stack, len);
+
     pub fn new() -> Self {
         let mut buf = vec![U256::ZERO; STACK_LIMIT];
         Self { ptr: buf.as_mut_ptr(), len: 0, buf }

@@ -4,6 +4,7 @@
 //! (bad arguments, missing files); the latter always prints `error: ...` to stderr.
 
 pub mod disasm;
+pub mod run;
 pub mod statetest;
 
 use std::fmt::Display;

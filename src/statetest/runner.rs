@@ -6,16 +6,14 @@ use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};
 
-use kiln_runtime::{
-    transact_commit, BlockEnv, CfgEnv, EvmError, ExecutionResult, InMemoryDb, SpecId, TxEnv,
-};
+use kiln_runtime::{BlockEnv, CfgEnv, EvmError, ExecutionResult, InMemoryDb, SpecId, TxEnv};
 
 use super::check::judge;
 use super::env::{block_env, cfg_env, pre_state, tx_env};
 use super::fixture::{FixtureFile, PostCase, StateTest};
 use super::known::{case_id, KnownFailures};
 use super::report::{Failure, Report, Verdict};
-use crate::mode::{Mode, ModeNotBuilt};
+use crate::mode::Mode;
 
 /// Worker threads get a generous stack: a debug build of a runtime bug that recurses should
 /// still reach a panic or a result, and the memory is only reserved, not touched.
@@ -297,10 +295,7 @@ fn execute(
     block: &BlockEnv,
     tx: &TxEnv,
 ) -> Result<Result<ExecutionResult, EvmError>, String> {
-    match mode {
-        Mode::Interp => Ok(transact_commit(db, cfg, block, tx)),
-        Mode::Jit | Mode::Aot | Mode::Tiered => Err(ModeNotBuilt(mode).to_string()),
-    }
+    crate::exec::transact_commit(mode, db, cfg, block, tx)
 }
 
 thread_local! {
@@ -462,7 +457,7 @@ mod tests {
 
     #[test]
     fn unbuilt_mode_fails_cases() {
-        let opts = RunOptions { mode: Mode::Jit, ..RunOptions::default() };
+        let opts = RunOptions { mode: Mode::Tiered, ..RunOptions::default() };
         let report = run_text(
             fixture(&format!(r#"{{"Cancun": [{CASE}]}}"#)),
             &opts,

@@ -1,0 +1,134 @@
+//! The JIT: compiles contracts into executable memory with `cranelift-jit` and keeps them,
+//! keyed by (code hash, fork), for reuse across calls and transactions.
+
+use crate::lower::{lower, native_signature};
+use crate::CompileError;
+use alloy_primitives::{keccak256, B256};
+use cranelift_codegen::settings::{self, Configurable};
+use cranelift_frontend::FunctionBuilderContext;
+use cranelift_jit::{JITBuilder, JITModule};
+use cranelift_module::{default_libcall_names, Linkage, Module};
+use kiln_frontend::SpecId;
+use kiln_runtime::code::AnalyzedCode;
+use kiln_runtime::{NativeCode, NativeFn};
+use std::collections::HashMap;
+use std::time::{Duration, Instant};
+
+/// Counters for what the JIT did.
+#[derive(Clone, Debug, Default)]
+pub struct JitStats {
+    pub compiled: usize,
+    pub failed: usize,
+    pub cache_hits: usize,
+    pub compile_time: Duration,
+    pub code_bytes: usize,
+}
+
+/// A JIT compiler with its code cache. Not `Send`: each thread that runs compiled code owns
+/// one (compiled code is tied to the module's memory).
+pub struct JitCompiler {
+    module: JITModule,
+    ctx: cranelift_codegen::Context,
+    fctx: FunctionBuilderContext,
+    cache: HashMap<(B256, SpecId), Option<NativeFn>>,
+    stats: JitStats,
+    next_id: u32,
+}
+
+/// The Cranelift ISA for this machine. `pic` for code that goes into shared objects.
+pub(crate) fn host_isa(
+    pic: bool,
+) -> Result<std::sync::Arc<dyn cranelift_codegen::isa::TargetIsa>, CompileError> {
+    let mut flags = settings::builder();
+    let set = |flags: &mut settings::Builder, k: &str, v: &str| {
+        flags.set(k, v).map_err(|e| CompileError::Backend(format!("setting {k}={v}: {e}")))
+    };
+    // Compile time is the budget a JIT lives by: Cranelift's single-pass register allocator
+    // and no mid-end optimization cut it about 4x against `speed` with backtracking (measured
+    // on snailtracer: 91 ms against 443 ms). KILN_OPT / KILN_REGALLOC override for experiments.
+    let opt = std::env::var("KILN_OPT").unwrap_or_else(|_| "none".into());
+    set(&mut flags, "opt_level", &opt)?;
+    let ra = std::env::var("KILN_REGALLOC").unwrap_or_else(|_| "single_pass".into());
+    set(&mut flags, "regalloc_algorithm", &ra)?;
+    set(&mut flags, "is_pic", if pic { "true" } else { "false" })?;
+    set(&mut flags, "use_colocated_libcalls", "false")?;
+    set(&mut flags, "enable_verifier", if cfg!(debug_assertions) { "true" } else { "false" })?;
+    let isa = cranelift_native::builder()
+        .map_err(|e| CompileError::Backend(format!("host not supported: {e}")))?
+        .finish(settings::Flags::new(flags))
+        .map_err(|e| CompileError::Backend(e.to_string()))?;
+    Ok(isa)
+}
+
+impl JitCompiler {
+    pub fn new() -> Result<Self, CompileError> {
+        let isa = host_isa(false)?;
+        let module = JITModule::new(JITBuilder::with_isa(isa, default_libcall_names()));
+        let ctx = module.make_context();
+        Ok(Self {
+            module,
+            ctx,
+            fctx: FunctionBuilderContext::new(),
+            cache: HashMap::new(),
+            stats: JitStats::default(),
+            next_id: 0,
+        })
+    }
+
+    pub fn stats(&self) -> &JitStats {
+        &self.stats
+    }
+
+    /// Compiles `code` for `spec` (uncached).
+    pub fn compile(&mut self, code: &[u8], spec: SpecId) -> Result<NativeFn, CompileError> {
+        let start = Instant::now();
+        let f = kiln_ir::build(code, spec);
+        let sig = native_signature(self.module.isa().default_call_conv());
+        let name = format!("kiln_{}", self.next_id);
+        self.next_id += 1;
+        let id = self
+            .module
+            .declare_function(&name, Linkage::Local, &sig)
+            .map_err(|e| CompileError::Backend(e.to_string()))?;
+        self.module.clear_context(&mut self.ctx);
+        self.ctx.func.signature = sig;
+        lower(&f, &mut self.ctx.func, &mut self.fctx, self.module.target_config());
+        self.module
+            .define_function(id, &mut self.ctx)
+            .map_err(|e| CompileError::Backend(format!("{e:?}")))?;
+        let size = self.ctx.compiled_code().map_or(0, |c| c.code_buffer().len());
+        self.module.clear_context(&mut self.ctx);
+        self.module.finalize_definitions().map_err(|e| CompileError::Backend(e.to_string()))?;
+        let ptr = self.module.get_finalized_function(id);
+        self.stats.compile_time += start.elapsed();
+        self.stats.code_bytes += size;
+        self.stats.compiled += 1;
+        // SAFETY: `ptr` is the entry of a function just compiled with `native_signature`,
+        // which is the C ABI of `NativeFn`; the module keeps the memory alive as long as self.
+        Ok(unsafe { std::mem::transmute::<*const u8, NativeFn>(ptr) })
+    }
+
+    /// The compiled function for `code`, compiling it on first use.
+    pub fn get(&mut self, code: &AnalyzedCode, spec: SpecId) -> Option<NativeFn> {
+        let hash = if code.hash() == B256::ZERO { keccak256(code.bytes()) } else { code.hash() };
+        if let Some(f) = self.cache.get(&(hash, spec)) {
+            self.stats.cache_hits += 1;
+            return *f;
+        }
+        let compiled = match self.compile(code.bytes(), spec) {
+            Ok(f) => Some(f),
+            Err(_) => {
+                self.stats.failed += 1;
+                None
+            }
+        };
+        self.cache.insert((hash, spec), compiled);
+        compiled
+    }
+}
+
+impl NativeCode for JitCompiler {
+    fn lookup(&mut self, code: &AnalyzedCode, spec: SpecId) -> Option<NativeFn> {
+        self.get(code, spec)
+    }
+}

@@ -1,0 +1,188 @@
+//! 256-bit arithmetic on four i64 limbs (least significant first): Cranelift has no i256.
+
+use cranelift_codegen::ir::{condcodes::IntCC, types, InstBuilder, Value};
+use cranelift_frontend::FunctionBuilder;
+
+/// A 256-bit EVM word as four little-endian 64-bit limbs.
+pub type Word = [Value; 4];
+
+pub fn constant(b: &mut FunctionBuilder, limbs: [u64; 4]) -> Word {
+    limbs.map(|l| b.ins().iconst(types::I64, l as i64))
+}
+
+pub fn from_flag(b: &mut FunctionBuilder, flag: Value) -> Word {
+    let lo = b.ins().uextend(types::I64, flag);
+    let zero = b.ins().iconst(types::I64, 0);
+    [lo, zero, zero, zero]
+}
+
+pub fn add(b: &mut FunctionBuilder, x: Word, y: Word) -> Word {
+    let (r0, c0) = b.ins().uadd_overflow(x[0], y[0]);
+    let (t1, o1) = b.ins().uadd_overflow(x[1], y[1]);
+    let c0 = b.ins().uextend(types::I64, c0);
+    let (r1, o1b) = b.ins().uadd_overflow(t1, c0);
+    let c1 = b.ins().bor(o1, o1b);
+    let (t2, o2) = b.ins().uadd_overflow(x[2], y[2]);
+    let c1 = b.ins().uextend(types::I64, c1);
+    let (r2, o2b) = b.ins().uadd_overflow(t2, c1);
+    let c2 = b.ins().bor(o2, o2b);
+    let t3 = b.ins().iadd(x[3], y[3]);
+    let c2 = b.ins().uextend(types::I64, c2);
+    let r3 = b.ins().iadd(t3, c2);
+    [r0, r1, r2, r3]
+}
+
+pub fn sub(b: &mut FunctionBuilder, x: Word, y: Word) -> Word {
+    let (r0, c0) = b.ins().usub_overflow(x[0], y[0]);
+    let (t1, o1) = b.ins().usub_overflow(x[1], y[1]);
+    let c0 = b.ins().uextend(types::I64, c0);
+    let (r1, o1b) = b.ins().usub_overflow(t1, c0);
+    let c1 = b.ins().bor(o1, o1b);
+    let (t2, o2) = b.ins().usub_overflow(x[2], y[2]);
+    let c1 = b.ins().uextend(types::I64, c1);
+    let (r2, o2b) = b.ins().usub_overflow(t2, c1);
+    let c2 = b.ins().bor(o2, o2b);
+    let t3 = b.ins().isub(x[3], y[3]);
+    let c2 = b.ins().uextend(types::I64, c2);
+    let r3 = b.ins().isub(t3, c2);
+    [r0, r1, r2, r3]
+}
+
+/// The low 256 bits of the product, schoolbook over 64-bit limbs with 128-bit partial sums.
+pub fn mul(b: &mut FunctionBuilder, x: Word, y: Word) -> Word {
+    let zero = b.ins().iconst(types::I64, 0);
+    let mut r = [zero; 4];
+    for (i, &xi) in x.iter().enumerate() {
+        let mut carry = zero;
+        for (j, &yj) in y.iter().enumerate().take(4 - i) {
+            let k = i + j;
+            if k == 3 {
+                let lo = b.ins().imul(xi, yj);
+                let s = b.ins().iadd(r[3], lo);
+                r[3] = b.ins().iadd(s, carry);
+            } else {
+                let lo = b.ins().imul(xi, yj);
+                let hi = b.ins().umulhi(xi, yj);
+                let p = b.ins().iconcat(lo, hi);
+                let rk = b.ins().uextend(types::I128, r[k]);
+                let p = b.ins().iadd(p, rk);
+                let c = b.ins().uextend(types::I128, carry);
+                let p = b.ins().iadd(p, c);
+                let (lo, hi) = b.ins().isplit(p);
+                r[k] = lo;
+                carry = hi;
+            }
+        }
+    }
+    r
+}
+
+pub fn and(b: &mut FunctionBuilder, x: Word, y: Word) -> Word {
+    [0, 1, 2, 3].map(|i| b.ins().band(x[i], y[i]))
+}
+
+pub fn or(b: &mut FunctionBuilder, x: Word, y: Word) -> Word {
+    [0, 1, 2, 3].map(|i| b.ins().bor(x[i], y[i]))
+}
+
+pub fn xor(b: &mut FunctionBuilder, x: Word, y: Word) -> Word {
+    [0, 1, 2, 3].map(|i| b.ins().bxor(x[i], y[i]))
+}
+
+pub fn not(b: &mut FunctionBuilder, x: Word) -> Word {
+    x.map(|l| b.ins().bnot(l))
+}
+
+/// Non-zero test as an i8 flag.
+pub fn is_nonzero(b: &mut FunctionBuilder, x: Word) -> Value {
+    let a = b.ins().bor(x[0], x[1]);
+    let c = b.ins().bor(x[2], x[3]);
+    let all = b.ins().bor(a, c);
+    b.ins().icmp_imm_s(IntCC::NotEqual, all, 0)
+}
+
+pub fn is_zero(b: &mut FunctionBuilder, x: Word) -> Value {
+    let a = b.ins().bor(x[0], x[1]);
+    let c = b.ins().bor(x[2], x[3]);
+    let all = b.ins().bor(a, c);
+    b.ins().icmp_imm_s(IntCC::Equal, all, 0)
+}
+
+pub fn eq(b: &mut FunctionBuilder, x: Word, y: Word) -> Value {
+    let d = xor(b, x, y);
+    is_zero(b, d)
+}
+
+/// `x < y` as an i8 flag; `top` is the comparison for the most significant limb
+/// (unsigned or signed).
+fn less_than(b: &mut FunctionBuilder, x: Word, y: Word, top: IntCC) -> Value {
+    let mut lt = b.ins().icmp(IntCC::UnsignedLessThan, x[0], y[0]);
+    for i in 1..4 {
+        let cc = if i == 3 { top } else { IntCC::UnsignedLessThan };
+        let li = b.ins().icmp(cc, x[i], y[i]);
+        let ei = b.ins().icmp(IntCC::Equal, x[i], y[i]);
+        let carry = b.ins().band(ei, lt);
+        lt = b.ins().bor(li, carry);
+    }
+    lt
+}
+
+pub fn ult(b: &mut FunctionBuilder, x: Word, y: Word) -> Value {
+    less_than(b, x, y, IntCC::UnsignedLessThan)
+}
+
+pub fn slt(b: &mut FunctionBuilder, x: Word, y: Word) -> Value {
+    less_than(b, x, y, IntCC::SignedLessThan)
+}
+
+/// Shift left by a constant `s < 256`.
+pub fn shl_const(b: &mut FunctionBuilder, x: Word, s: u32) -> Word {
+    let zero = b.ins().iconst(types::I64, 0);
+    let (k, r) = ((s / 64) as usize, (s % 64) as i64);
+    let mut out = [zero; 4];
+    for i in k..4 {
+        let lo = x[i - k];
+        out[i] = if r == 0 { lo } else { b.ins().ishl_imm_s(lo, r) };
+        if r != 0 && i > k {
+            let carry = b.ins().ushr_imm_s(x[i - k - 1], 64 - r);
+            out[i] = b.ins().bor(out[i], carry);
+        }
+    }
+    out
+}
+
+/// Logical (or, with `arith`, arithmetic) shift right by a constant `s < 256`.
+pub fn shr_const(b: &mut FunctionBuilder, x: Word, s: u32, arith: bool) -> Word {
+    let fill = if arith { b.ins().sshr_imm_s(x[3], 63) } else { b.ins().iconst(types::I64, 0) };
+    let (k, r) = ((s / 64) as usize, (s % 64) as i64);
+    let mut out = [fill; 4];
+    for i in 0..4 - k {
+        let hi_src = x[i + k];
+        let last = i + k == 3;
+        out[i] = if r == 0 {
+            hi_src
+        } else if last && arith {
+            b.ins().sshr_imm_s(hi_src, r)
+        } else {
+            b.ins().ushr_imm_s(hi_src, r)
+        };
+        if r != 0 {
+            let next = if last { fill } else { x[i + k + 1] };
+            if !last || arith {
+                let carry = b.ins().ishl_imm_s(next, 64 - r);
+                out[i] = b.ins().bor(out[i], carry);
+            }
+        }
+    }
+    out
+}
+
+/// BYTE with a constant index `i < 32` (0 is the most significant byte).
+pub fn byte_const(b: &mut FunctionBuilder, x: Word, i: u32) -> Word {
+    let from_lsb = 31 - i;
+    let limb = x[(from_lsb / 8) as usize];
+    let shifted = b.ins().ushr_imm_s(limb, ((from_lsb % 8) * 8) as i64);
+    let v = b.ins().band_imm_s(shifted, 0xff);
+    let zero = b.ins().iconst(types::I64, 0);
+    [v, zero, zero, zero]
+}

@@ -1,0 +1,85 @@
+//! The JIT against the interpreter on small programs.
+
+use alloy_primitives::{Address, Bytes, U256};
+use kiln_codegen::JitCompiler;
+use kiln_runtime::handler::transact_native;
+use kiln_runtime::{
+    BlockEnv, CfgEnv, CodeCache, ExecutionResult, InMemoryDb, NoTracer, SpecId, TxEnv, TxKind,
+};
+
+fn run(code: &[u8], calldata: &[u8], jit: bool) -> (ExecutionResult, alloy_primitives::B256) {
+    let contract = Address::repeat_byte(0xcc);
+    let sender = Address::repeat_byte(0x11);
+    let mut db = InMemoryDb::new();
+    db.insert_account(contract, U256::ZERO, 1, Bytes::copy_from_slice(code), []);
+    db.insert_account(sender, U256::from(1u128 << 100), 0, Bytes::new(), []);
+    let cfg = CfgEnv::new(SpecId::Prague);
+    let block = BlockEnv { gas_limit: 30_000_000, number: U256::from(1), ..Default::default() };
+    let tx = TxEnv {
+        caller: sender,
+        kind: TxKind::Call(contract),
+        data: Bytes::copy_from_slice(calldata),
+        gas_limit: 1_000_000,
+        ..Default::default()
+    };
+    let mut cache = CodeCache::default();
+    let mut compiler = JitCompiler::new().unwrap();
+    let native: Option<&mut dyn kiln_runtime::NativeCode> =
+        if jit { Some(&mut compiler) } else { None };
+    let (result, changes) =
+        transact_native(&mut db, &cfg, &block, &tx, &mut cache, native, &mut NoTracer).unwrap();
+    kiln_runtime::DatabaseCommit::commit(&mut db, changes);
+    (result, db.state_root())
+}
+
+fn same(code: &[u8], calldata: &[u8]) -> ExecutionResult {
+    let interp = run(code, calldata, false);
+    let jit = run(code, calldata, true);
+    assert_eq!(interp, jit, "code {}", alloy_primitives::hex::encode(code));
+    interp.0
+}
+
+#[test]
+fn stop() {
+    same(&[0x00], &[]);
+}
+
+#[test]
+fn add_and_return() {
+    // PUSH1 2 PUSH1 3 ADD PUSH0 MSTORE PUSH1 32 PUSH0 RETURN
+    let r = same(&[0x60, 0x02, 0x60, 0x03, 0x01, 0x5f, 0x52, 0x60, 0x20, 0x5f, 0xf3], &[]);
+    assert_eq!(r.output()[31], 5);
+}
+
+#[test]
+fn calldata_arith() {
+    // x = calldataload(0); y = calldataload(32); return x*y - x + (x<y)
+    let code = [
+        0x5f, 0x35, // x
+        0x60, 0x20, 0x35, // y x
+        0x81, 0x81, // x y x ... DUP2 DUP2 -> y x y x? keep simple
+        0x02, // x*y
+        0x03, // -
+        0x5f, 0x52, 0x60, 0x20, 0x5f, 0xf3,
+    ];
+    let mut data = vec![0u8; 64];
+    data[31] = 7;
+    data[63] = 9;
+    same(&code, &data);
+}
+
+#[test]
+fn loop_with_sstore() {
+    // i = 10; while i != 0 { sstore(i, i); i -= 1 }
+    let code = [
+        0x60, 0x0a, // PUSH1 10
+        0x5b, // 2: JUMPDEST
+        0x80, 0x15, 0x60, 0x13, 0x57, // DUP1 ISZERO PUSH1 19 JUMPI
+        0x80, 0x80, 0x55, // DUP1 DUP1 SSTORE
+        0x60, 0x01, 0x90, 0x03, // PUSH1 1 SWAP1 SUB
+        0x60, 0x02, 0x56, // PUSH1 2 JUMP
+        0x00, // 18: STOP (unreached)
+        0x5b, 0x00, // 19: JUMPDEST STOP
+    ];
+    same(&code, &[]);
+}

@@ -1,0 +1,95 @@
+//! `kiln run CODE`
+
+use std::io::{self, BufWriter};
+use std::process::ExitCode;
+
+use alloy_primitives::U256;
+use kiln::input::{parse_hex, read_code};
+use kiln::run::{self, parse_u256, parse_u64, RunRequest};
+use kiln::Mode;
+use kiln_runtime::SpecId;
+
+use super::{emit, CliError};
+
+const AFTER_HELP: &str = "\
+The code runs as the contract 0x1000000000000000000000000000000000000000 (nonce 1, no balance),
+called by 0x2000000000000000000000000000000000000000 (balance 2^128 wei, nonce 0) in a legacy
+transaction with gas price 0 and base fee 0, in block 1 at timestamp 1 with coinbase
+0x3000000000000000000000000000000000000000.
+
+Output: `status: success|revert|halt (REASON)`, `gas used: N` (as a receipt reports it: 21000
+plus calldata plus execution, after refunds), `execution gas: N` (gas used minus the intrinsic
+21000 plus calldata), `output: 0x...`, `logs: N` and a `log I: ...` line each, and `state root:
+0x...`. With --json, one JSON object instead. With --trace, the EIP-3155 trace lines come
+first, on stdout, and the summary (text, or the JSON object as the last line) follows.
+
+Exit status: 0 when the code ran, whatever its status (a revert or halt is a result); 2 when it
+could not run (bad input, unsupported fork, a gas limit the fork refuses).";
+
+#[derive(clap::Args)]
+#[command(after_help = AFTER_HELP)]
+pub struct Args {
+    /// Bytecode as hex (`0x` optional, whitespace ignored), or a file holding hex text.
+    #[arg(value_name = "CODE")]
+    code: String,
+    /// Call data as hex (`0x` optional).
+    #[arg(long, value_name = "HEX")]
+    calldata: Option<String>,
+    /// Wei sent with the call, decimal or 0x-hex.
+    #[arg(long, value_name = "N", value_parser = parse_u256, default_value = "0")]
+    value: U256,
+    /// Transaction gas limit, decimal or 0x-hex, including the intrinsic 21000 plus calldata
+    /// [default: 16777216 (the EIP-7825 cap) under Osaka, 10000000 under Cancun and Prague].
+    #[arg(long, value_name = "N", value_parser = parse_u64)]
+    gas: Option<u64>,
+    /// Fork whose rules apply: Cancun, Prague or Osaka [default: Osaka].
+    #[arg(long, value_name = "NAME", value_parser = parse_fork)]
+    fork: Option<SpecId>,
+    /// How the code is executed.
+    #[arg(long, value_enum, default_value_t = Mode::Interp)]
+    mode: Mode,
+    /// Print the summary as one JSON object.
+    #[arg(long)]
+    json: bool,
+    /// Print an EIP-3155 trace (one JSON line per executed instruction) to stdout before the
+    /// summary. Only the interpreter traces: needs `--mode interp`.
+    #[arg(long)]
+    trace: bool,
+}
+
+fn parse_fork(name: &str) -> Result<SpecId, kiln_frontend::UnknownFork> {
+    name.parse()
+}
+
+pub fn run(args: Args) -> Result<ExitCode, CliError> {
+    let mode = args.mode.ensure_built()?;
+    let code = read_code(&args.code)?;
+    let calldata = match &args.calldata {
+        Some(text) => parse_hex(text).map_err(|e| format!("invalid --calldata: {e}"))?,
+        None => Vec::new(),
+    };
+    let mut req = RunRequest::new(code);
+    req.calldata = calldata;
+    req.value = args.value;
+    req.gas = args.gas;
+    req.spec = args.fork.unwrap_or(SpecId::LATEST);
+    req.mode = mode;
+    if args.trace {
+        req.trace = Some(Box::new(BufWriter::new(io::stdout())));
+    }
+
+    let outcome = run::run(req)?;
+    if let Some(e) = &outcome.trace_error {
+        // A reader that closed the pipe has what it wanted; anything else is lost output.
+        if e.kind() != io::ErrorKind::BrokenPipe {
+            return Err(format!("cannot write the trace: {e}").into());
+        }
+    }
+    let mut text =
+        if args.json { serde_json::to_string(&outcome.to_json())? } else { outcome.to_text() };
+    if !text.ends_with('\n') {
+        text.push('\n');
+    }
+    emit(text.as_bytes())?;
+    Ok(ExitCode::SUCCESS)
+}

@@ -1,0 +1,334 @@
+//! End-to-end tests of `kiln run`. Every expected gas figure is derived by hand from the EVM
+//! rules (opcode costs, memory expansion, EIP-2929 access costs), not taken from Kiln's output.
+
+use std::path::PathBuf;
+use std::process::{Command, Output};
+
+fn kiln(args: &[&str]) -> Output {
+    let mut all = vec!["run"];
+    all.extend_from_slice(args);
+    Command::new(env!("CARGO_BIN_EXE_kiln")).args(&all).output().expect("run kiln")
+}
+
+fn stdout(out: &Output) -> String {
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+fn stderr(out: &Output) -> String {
+    String::from_utf8_lossy(&out.stderr).into_owned()
+}
+
+/// Runs and expects exit 0; returns stdout.
+fn ok(args: &[&str]) -> String {
+    let out = kiln(args);
+    assert_eq!(out.status.code(), Some(0), "kiln run {args:?}: {}", stderr(&out));
+    stdout(&out)
+}
+
+/// Runs and expects exit 2 with `error: ` on stderr; returns stderr.
+fn usage_error(args: &[&str]) -> String {
+    let out = kiln(args);
+    let err = stderr(&out);
+    assert_eq!(out.status.code(), Some(2), "kiln run {args:?}: {err}");
+    assert!(err.starts_with("error: "), "{err}");
+    assert!(!err.contains("panicked"), "{err}");
+    err
+}
+
+fn json(args: &[&str]) -> serde_json::Value {
+    let mut all = args.to_vec();
+    all.push("--json");
+    let text = ok(&all);
+    assert_eq!(text.lines().count(), 1, "{text}");
+    serde_json::from_str(&text).expect("one JSON object")
+}
+
+/// The value of the `key: value` line of a text summary.
+fn field<'a>(text: &'a str, key: &str) -> &'a str {
+    let prefix = format!("{key}: ");
+    text.lines()
+        .find_map(|l| l.strip_prefix(&prefix))
+        .unwrap_or_else(|| panic!("no `{key}` line in {text}"))
+}
+
+fn word_hex(v: u64) -> String {
+    format!("0x{v:064x}")
+}
+
+/// PUSH1 1, PUSH1 2, ADD, PUSH1 0, MSTORE, PUSH1 32, PUSH1 0, RETURN.
+const ADD_RETURN: &str = "6001600201600052 60206000f3";
+/// Six PUSH1/ADD at 3 each, MSTORE 3 plus one word of memory (3 * 1 + 1 / 512 = 3),
+/// RETURN 0 with the memory already paid for.
+const ADD_RETURN_GAS: u64 = 6 * 3 + 3 + 3;
+
+#[test]
+fn add_and_return_text() {
+    let text = ok(&[ADD_RETURN]);
+    assert_eq!(field(&text, "status"), "success");
+    assert_eq!(field(&text, "gas used"), (21_000 + ADD_RETURN_GAS).to_string());
+    assert_eq!(field(&text, "gas used"), "21024");
+    assert_eq!(field(&text, "execution gas"), "24");
+    assert_eq!(field(&text, "output"), word_hex(3));
+    assert_eq!(field(&text, "logs"), "0");
+    let root = field(&text, "state root");
+    assert!(root.starts_with("0x") && root.len() == 66, "{root}");
+}
+
+#[test]
+fn add_and_return_json() {
+    let v = json(&[ADD_RETURN]);
+    assert_eq!(v["status"], "success");
+    assert!(v["halt_reason"].is_null());
+    assert_eq!(v["gas_used"], 21_024);
+    assert_eq!(v["output"], word_hex(3));
+    assert_eq!(v["logs"], serde_json::json!([]));
+    assert_eq!(v["state_root"].as_str().unwrap().len(), 66);
+    // The same run under every supported fork gives the same result.
+    for fork in ["Cancun", "prague", "OSAKA"] {
+        let w = json(&[ADD_RETURN, "--fork", fork]);
+        assert_eq!(w["gas_used"], 21_024, "{fork}");
+        assert_eq!(w["output"], word_hex(3), "{fork}");
+    }
+}
+
+#[test]
+fn code_from_a_file_with_whitespace() {
+    let dir = std::env::temp_dir().join(format!("kiln-run-cli-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let path: PathBuf = dir.join("code.hex");
+    std::fs::write(&path, "0x6001 6002 01\n  600052\n\t60206000\nf3\n").unwrap();
+    let v = json(&[path.to_str().unwrap()]);
+    std::fs::remove_dir_all(&dir).unwrap();
+    assert_eq!(v["gas_used"], 21_024);
+    assert_eq!(v["output"], word_hex(3));
+}
+
+#[test]
+fn revert_is_a_result() {
+    // As ADD_RETURN but REVERT: same gas, output kept, exit 0.
+    let text = ok(&["6001600201600052 60206000fd"]);
+    assert_eq!(field(&text, "status"), "revert");
+    assert_eq!(field(&text, "gas used"), "21024");
+    assert_eq!(field(&text, "output"), word_hex(3));
+    let v = json(&["6001600201600052 60206000fd"]);
+    assert_eq!(v["status"], "revert");
+    assert!(v["halt_reason"].is_null());
+}
+
+#[test]
+fn invalid_opcode_consumes_all_gas() {
+    let text = ok(&["fe", "--gas", "100000"]);
+    assert_eq!(field(&text, "status"), "halt (InvalidOpcode)");
+    assert_eq!(field(&text, "gas used"), "100000");
+    assert_eq!(field(&text, "output"), "0x");
+
+    // The default gas under Osaka is the EIP-7825 cap, 2^24; before Osaka it is 10,000,000.
+    let v = json(&["0xfe"]);
+    assert_eq!(v["status"], "halt");
+    assert_eq!(v["halt_reason"], "InvalidOpcode");
+    assert_eq!(v["gas_used"], 16_777_216);
+    let v = json(&["0xfe", "--fork", "Prague"]);
+    assert_eq!(v["gas_used"], 10_000_000);
+    // Hex gas.
+    let v = json(&["0xfe", "--gas", "0x10000"]);
+    assert_eq!(v["gas_used"], 0x10000);
+}
+
+#[test]
+fn stack_underflow_halts() {
+    // ADD on an empty stack.
+    let v = json(&["01", "--gas", "50000"]);
+    assert_eq!(v["status"], "halt");
+    assert_eq!(v["halt_reason"], "StackUnderflow");
+    assert_eq!(v["gas_used"], 50_000);
+}
+
+#[test]
+fn sstore_cold_slot() {
+    // PUSH1 1, PUSH1 0, SSTORE to a cold zero slot: 20000 (set) + 2100 (cold) = 22100.
+    let v = json(&["6001600055"]);
+    assert_eq!(v["status"], "success");
+    assert_eq!(v["gas_used"], 21_000 + 3 + 3 + 22_100);
+    // The write changes the state root.
+    let empty = json(&["00"]);
+    assert_ne!(v["state_root"], empty["state_root"]);
+}
+
+#[test]
+fn log1_topic_and_data() {
+    // PUSH1 0xaa, PUSH1 0, MSTORE8 (3 + 3 memory); PUSH1 0x42 (topic), PUSH1 1 (size),
+    // PUSH1 0 (offset), LOG1: 375 + 375 per topic + 8 per data byte.
+    let code = "60aa600053 604260016000a1";
+    let v = json(&[code]);
+    assert_eq!(v["gas_used"], 21_000 + 3 + 3 + 6 + 3 + 3 + 3 + 375 + 375 + 8);
+    assert_eq!(
+        v["logs"],
+        serde_json::json!([{
+            "address": "0x1000000000000000000000000000000000000000",
+            "topics": [word_hex(0x42)],
+            "data": "0xaa",
+        }])
+    );
+    let text = ok(&[code]);
+    assert_eq!(field(&text, "logs"), "1");
+    assert_eq!(
+        field(&text, "log 0"),
+        format!(
+            "address 0x1000000000000000000000000000000000000000 topics [{}] data 0xaa",
+            word_hex(0x42)
+        )
+    );
+}
+
+#[test]
+fn calldata_and_value() {
+    // PUSH1 0, CALLDATALOAD, PUSH1 0, MSTORE, PUSH1 32, PUSH1 0, RETURN: 3+3+3+6+3+3 = 21.
+    // Under Cancun the gas is 21000 + 16 * 2 non-zero bytes + 21.
+    let v = json(&["600035600052 60206000f3", "--calldata", "0xbeef", "--fork", "Cancun"]);
+    assert_eq!(v["output"], format!("0xbeef{}", "0".repeat(60)));
+    assert_eq!(v["gas_used"], 21_000 + 32 + 21);
+    // Under Osaka the EIP-7623 floor applies: 21000 + 10 * (4 tokens per non-zero byte) * 2.
+    let v = json(&["600035600052 60206000f3", "--calldata", "0xbeef"]);
+    assert_eq!(v["gas_used"], 21_000 + 80);
+
+    // CALLVALUE, PUSH1 0, MSTORE, PUSH1 32, PUSH1 0, RETURN.
+    let v = json(&["34600052 60206000f3", "--value", "1000000"]);
+    assert_eq!(v["output"], word_hex(1_000_000));
+    let v = json(&["34600052 60206000f3", "--value", "0xff"]);
+    assert_eq!(v["output"], word_hex(255));
+}
+
+#[test]
+fn trace_has_one_line_per_instruction() {
+    let out = kiln(&[ADD_RETURN, "--trace", "--gas", "100000"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let text = stdout(&out);
+    let lines: Vec<&str> = text.lines().collect();
+    let trace: Vec<serde_json::Value> = lines
+        .iter()
+        .take_while(|l| l.starts_with('{'))
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    // PUSH1 PUSH1 ADD PUSH1 MSTORE PUSH1 PUSH1 RETURN.
+    assert_eq!(trace.len(), 8, "{text}");
+    let pcs: Vec<u64> = trace.iter().map(|t| t["pc"].as_u64().unwrap()).collect();
+    assert_eq!(pcs, [0, 2, 4, 5, 7, 8, 10, 12]);
+    let ops: Vec<u64> = trace.iter().map(|t| t["op"].as_u64().unwrap()).collect();
+    assert_eq!(ops, [0x60, 0x60, 0x01, 0x60, 0x52, 0x60, 0x60, 0xf3]);
+    let names: Vec<&str> = trace.iter().map(|t| t["opName"].as_str().unwrap()).collect();
+    assert_eq!(names, ["PUSH1", "PUSH1", "ADD", "PUSH1", "MSTORE", "PUSH1", "PUSH1", "RETURN"]);
+    // Gas left before each instruction: 100000 - 21000 = 79000, less what ran before.
+    let spent_before = [0u64, 3, 6, 9, 12, 18, 21, 24];
+    for (t, spent) in trace.iter().zip(spent_before) {
+        assert_eq!(t["gas"], format!("{:#x}", 79_000 - spent), "{t}");
+    }
+    // Then the summary.
+    let summary = lines[trace.len()..].join("\n");
+    assert_eq!(field(&summary, "status"), "success");
+    assert_eq!(field(&summary, "gas used"), "21024");
+
+    // With --json the JSON summary is the last line, after the trace.
+    let out = kiln(&[ADD_RETURN, "--trace", "--json"]);
+    assert!(out.status.success());
+    let text = stdout(&out);
+    let lines: Vec<&str> = text.lines().collect();
+    assert_eq!(lines.len(), 9, "{text}");
+    let last: serde_json::Value = serde_json::from_str(lines[8]).unwrap();
+    assert_eq!(last["gas_used"], 21_024);
+    assert!(lines[..8]
+        .iter()
+        .all(|l| serde_json::from_str::<serde_json::Value>(l).unwrap().get("opName").is_some()));
+}
+
+#[test]
+fn truncated_push_runs() {
+    // PUSH2 with one byte of data: the missing byte reads as zero, then the code ends.
+    let v = json(&["6101"]);
+    assert_eq!(v["status"], "success");
+    assert_eq!(v["gas_used"], 21_003);
+    // PUSH32 with no data at all.
+    let v = json(&["7f"]);
+    assert_eq!(v["status"], "success");
+    // Empty code.
+    let v = json(&["0x"]);
+    assert_eq!(v["status"], "success");
+    assert_eq!(v["gas_used"], 21_000);
+}
+
+#[test]
+fn malformed_code_or_calldata() {
+    let err = usage_error(&["0x60zz"]);
+    assert!(err.contains("invalid hex character 'z' at position 4"), "{err}");
+    let err = usage_error(&["600"]);
+    assert!(err.contains("odd number of hex digits"), "{err}");
+    let err = usage_error(&["00", "--calldata", "12g4"]);
+    assert!(err.contains("--calldata"), "{err}");
+    assert!(err.contains("'g' at position 2"), "{err}");
+    let err = usage_error(&["no/such/file.hex"]);
+    assert!(err.contains("neither an existing file nor valid hex"), "{err}");
+}
+
+#[test]
+fn bad_numbers() {
+    let err = usage_error(&["00", "--value", "12abc"]);
+    assert!(err.contains("12abc") && err.contains("not a number"), "{err}");
+    let err = usage_error(&["00", "--value=-1"]);
+    assert!(err.contains("--value"), "{err}");
+    let too_big = format!("0x1{}", "0".repeat(64));
+    let err = usage_error(&["00", "--value", &too_big]);
+    assert!(err.contains("does not fit in 256 bits"), "{err}");
+    // More than the sender's 2^128 wei.
+    let err = usage_error(&["00", "--value", "0x100000000000000000000000000000001"]);
+    assert!(err.contains("exceeds what the sender can pay"), "{err}");
+    let err = usage_error(&["00", "--gas", "lots"]);
+    assert!(err.contains("--gas"), "{err}");
+    let err = usage_error(&["00", "--gas", "20999"]);
+    assert!(err.contains("intrinsic gas 21000"), "{err}");
+}
+
+#[test]
+fn forks() {
+    let err = usage_error(&["00", "--fork", "Amsterdamm"]);
+    assert!(err.contains("unknown fork `Amsterdamm`"), "{err}");
+    let err = usage_error(&["00", "--fork", "shanghai"]);
+    assert!(
+        err.contains("fork Shanghai is not supported; Kiln executes Cancun, Prague, Osaka"),
+        "{err}"
+    );
+}
+
+#[test]
+fn modes() {
+    // Every mode either gives the interpreter's result, state root included, or is refused
+    // by name.
+    let interp = json(&[ADD_RETURN, "--mode", "interp", "--calldata", "01", "--value", "7"]);
+    assert_eq!(interp["output"], word_hex(3));
+    for mode in ["jit", "aot", "tiered"] {
+        let out = kiln(&[ADD_RETURN, "--mode", mode, "--calldata", "01", "--value", "7", "--json"]);
+        match out.status.code() {
+            Some(0) => {
+                let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+                assert_eq!(v, interp, "{mode}");
+                let err = usage_error(&["00", "--mode", mode, "--trace"]);
+                assert!(err.contains("a trace needs the interpreter"), "{err}");
+            }
+            Some(2) => {
+                let err = stderr(&out);
+                assert!(err.contains(&format!("error: mode {mode} is not built yet")), "{err}");
+            }
+            code => panic!("{mode}: exit {code:?}: {}", stderr(&out)),
+        }
+    }
+}
+
+#[test]
+fn gas_over_the_osaka_cap() {
+    let err = usage_error(&["00", "--gas", "16777217"]);
+    assert!(err.contains("16777216"), "{err}");
+    assert!(err.contains("EIP-7825"), "{err}");
+    // Exactly the cap is fine, and Prague has no cap.
+    let v = json(&["fe", "--gas", "16777216"]);
+    assert_eq!(v["gas_used"], 16_777_216);
+    let v = json(&["fe", "--gas", "50000000", "--fork", "Prague"]);
+    assert_eq!(v["gas_used"], 50_000_000);
+}
