@@ -1,17 +1,51 @@
 //! Running a transaction in a chosen [`Mode`]: the one place modes map to executors.
 
 use crate::mode::{Mode, ModeNotBuilt};
-use kiln_codegen::JitCompiler;
+use kiln_codegen::{AotCompiler, AotLibrary, JitCompiler};
 use kiln_runtime::handler::transact_native;
+use kiln_runtime::SpecId;
 use kiln_runtime::{
     BlockEnv, CfgEnv, CodeCache, DatabaseCommit, EvmError, ExecutionResult, InMemoryDb, NoTracer,
     TxEnv,
 };
 use std::cell::RefCell;
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicUsize, Ordering};
 
 thread_local! {
     /// One JIT per thread: compiled code is reused across every transaction the thread runs.
     static JIT: RefCell<Option<JitCompiler>> = const { RefCell::new(None) };
+    /// The AOT library `Mode::Aot` runs from on this thread (see [`with_aot_library`]).
+    static AOT: RefCell<Option<AotLibrary>> = const { RefCell::new(None) };
+}
+
+/// Compiles `codes` (each for its fork) into a temporary shared library and loads it. The file
+/// is removed once loaded: the mapping stays valid.
+pub fn build_aot_library(
+    codes: impl IntoIterator<Item = (Vec<u8>, SpecId)>,
+) -> Result<AotLibrary, String> {
+    static COUNTER: AtomicUsize = AtomicUsize::new(0);
+    let mut compiler = AotCompiler::new().map_err(|e| e.to_string())?;
+    for (code, spec) in codes {
+        if !code.is_empty() {
+            compiler.add(&code, spec).map_err(|e| e.to_string())?;
+        }
+    }
+    let n = COUNTER.fetch_add(1, Ordering::Relaxed);
+    let path: PathBuf =
+        std::env::temp_dir().join(format!("kiln-aot-{}-{n}.so", std::process::id()));
+    compiler.write_library(&path).map_err(|e| e.to_string())?;
+    let lib = AotLibrary::open(&path).map_err(|e| e.to_string());
+    let _ = std::fs::remove_file(&path);
+    lib
+}
+
+/// Runs `f` with `lib` as this thread's AOT library for [`Mode::Aot`].
+pub fn with_aot_library<R>(lib: AotLibrary, f: impl FnOnce() -> R) -> R {
+    let previous = AOT.with(|a| a.borrow_mut().replace(lib));
+    let out = f();
+    AOT.with(|a| *a.borrow_mut() = previous);
+    out
 }
 
 /// Runs `tx` against `db` in `mode` and commits it. The outer error means the mode cannot run
@@ -42,7 +76,20 @@ pub fn transact_commit(
                 &mut NoTracer,
             ))
         })?,
-        Mode::Aot | Mode::Tiered => return Err(ModeNotBuilt(mode).to_string()),
+        Mode::Aot => AOT.with(|aot| {
+            let mut aot = aot.borrow_mut();
+            let lib = aot.as_mut().ok_or("no AOT library is loaded for this run")?;
+            Ok::<_, String>(transact_native(
+                db,
+                cfg,
+                block,
+                tx,
+                &mut cache,
+                Some(lib),
+                &mut NoTracer,
+            ))
+        })?,
+        Mode::Tiered => return Err(ModeNotBuilt(mode).to_string()),
     };
     Ok(outcome.map(|(result, changes)| {
         db.commit(changes);

@@ -21,6 +21,10 @@ struct Cli {
 enum Command {
     /// Run execution-spec-tests state-test fixtures.
     Statetest(cli::statetest::Args),
+    /// Print Kiln's SSA IR for bytecode.
+    Ir(cli::ir::Args),
+    /// Compile contracts ahead of time into one shared object.
+    Compile(cli::compile::Args),
     /// Disassemble bytecode given as hex, or as a file holding hex.
     Disasm(cli::disasm::Args),
     /// Run bytecode as a contract called by a funded sender; print status, gas, output, logs.
@@ -34,6 +38,8 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Command::Statetest(args) => cli::statetest::run(args),
         Command::Disasm(args) => cli::disasm::run(args),
+        Command::Compile(args) => cli::compile::run(args),
+        Command::Ir(args) => cli::ir::run(args),
         Command::Run(args) => cli::run::run(args),
     };
     result.unwrap_or_else(|e| {

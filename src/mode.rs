@@ -36,7 +36,7 @@ impl Mode {
     }
 
     pub fn is_built(self) -> bool {
-        matches!(self, Mode::Interp | Mode::Jit)
+        matches!(self, Mode::Interp | Mode::Jit | Mode::Aot)
     }
 
     /// `Ok(self)` if this mode can run, so callers can refuse early rather than per test.
@@ -68,6 +68,6 @@ mod tests {
         assert_eq!(Mode::Interp.ensure_built(), Ok(Mode::Interp));
         assert_eq!(Mode::Jit.ensure_built(), Ok(Mode::Jit));
         let err = Mode::Tiered.ensure_built().unwrap_err();
-        assert_eq!(err.to_string(), "mode tiered is not built yet (available: interp, jit)");
+        assert_eq!(err.to_string(), "mode tiered is not built yet (available: interp, jit, aot)");
     }
 }

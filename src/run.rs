@@ -58,6 +58,9 @@ pub struct RunRequest {
     /// Where to write an EIP-3155 trace (one JSON line per executed instruction), if anywhere.
     /// Only [`Mode::Interp`] traces.
     pub trace: Option<Box<dyn Write>>,
+    /// With [`Mode::Aot`]: the shared object to run from (built by `kiln compile`). `None`
+    /// compiles the code into a temporary one first.
+    pub aot: Option<std::path::PathBuf>,
 }
 
 impl RunRequest {
@@ -72,6 +75,7 @@ impl RunRequest {
             spec: SpecId::LATEST,
             mode: Mode::Interp,
             trace: None,
+            aot: None,
         }
     }
 }
@@ -176,7 +180,7 @@ pub fn run(req: RunRequest) -> Result<RunOutcome, RunError> {
 
     let mut db = InMemoryDb::new();
     db.insert_account(SENDER, SENDER_BALANCE, 0, Bytes::new(), []);
-    db.insert_account(CONTRACT, U256::ZERO, CONTRACT_NONCE, Bytes::from(req.code), []);
+    db.insert_account(CONTRACT, U256::ZERO, CONTRACT_NONCE, Bytes::from(req.code.clone()), []);
 
     let cfg = CfgEnv::new(spec);
     let block = BlockEnv {
@@ -225,6 +229,18 @@ pub fn run(req: RunRequest) -> Result<RunOutcome, RunError> {
         }
         // Compiled code does not step through the tracer: a trace would be silently empty.
         (mode, Some(_)) => return Err(RunError::TraceNeedsInterp(mode)),
+        (Mode::Aot, None) => {
+            let lib = match &req.aot {
+                Some(path) => kiln_codegen::AotLibrary::open(path).map_err(|e| e.to_string()),
+                None => crate::exec::build_aot_library([(req.code.clone(), spec)]),
+            }
+            .map_err(RunError::ModeFailed)?;
+            crate::exec::with_aot_library(lib, || {
+                crate::exec::transact_commit(Mode::Aot, &mut db, &cfg, &block, &tx)
+            })
+            .map_err(RunError::ModeFailed)?
+            .map_err(|e| request_error(e, &tx, spec))?
+        }
         (mode, None) => crate::exec::transact_commit(mode, &mut db, &cfg, &block, &tx)
             .map_err(RunError::ModeFailed)?
             .map_err(|e| request_error(e, &tx, spec))?,

@@ -18,3 +18,6 @@ echo "== state tests (interp) =="
 
 echo "== state tests (jit) =="
 ./target/release/kiln statetest --mode jit --known-failures tests/known-failures.txt "$fixtures"
+
+echo "== state tests (aot: one shared object per fixture file) =="
+./target/release/kiln statetest --mode aot --known-failures tests/known-failures.txt "$fixtures"

@@ -1,10 +1,12 @@
 //! Kiln's code generator: IR to Cranelift, finished by the JIT (in memory) or as an object
 //! file linked into a shared library (AOT).
 
+pub mod aot;
 pub mod jit;
 pub mod lower;
 pub mod word;
 
+pub use aot::{AotCompiler, AotLibrary, LoadError};
 pub use jit::{JitCompiler, JitStats};
 
 /// Why a contract could not be compiled.
@@ -12,4 +14,6 @@ pub use jit::{JitCompiler, JitStats};
 pub enum CompileError {
     #[error("code generation failed: {0}")]
     Backend(String),
+    #[error("linking failed: {0}")]
+    Link(String),
 }

@@ -244,11 +244,34 @@ impl Lower<'_, '_> {
         self.store_ctx(rest, offsets::GAS);
     }
 
-    /// Writes the block's exit stack to memory and stores the new length.
+    /// Writes the block's exit stack to memory and stores the new length. Slots that still
+    /// hold the entry value they were read from, below anything a runtime call wrote, are
+    /// left alone: memory already has them.
     fn flush_exit(&mut self, id: usize, len: Value, stack: Value) {
         let block = &self.f.blocks[id];
+        // Lowest slot (relative to the entry height) a runtime call may have written.
+        let lowest_write = block
+            .insts
+            .iter()
+            .filter(|i| matches!(i.kind, InstKind::Op(_)))
+            .map(|i| i.sp - i.args.len() as i32)
+            .min()
+            .unwrap_or(i32::MAX);
+        let input_depth: HashMap<u32, u16> = block
+            .insts
+            .iter()
+            .filter_map(|i| match (i.kind.clone(), i.result) {
+                (InstKind::Input(d), Some(r)) => Some((r.0, d)),
+                _ => None,
+            })
+            .collect();
         let base = self.b.ins().iadd_imm_s(len, -(block.stack_in as i64));
         for (i, v) in block.exit.iter().enumerate() {
+            let rel = i as i32 - block.stack_in as i32;
+            let in_place = input_depth.get(&v.0).is_some_and(|&d| rel == -(d as i32) - 1);
+            if in_place && rel < lowest_write {
+                continue;
+            }
             let w = self.word(*v);
             let idx = self.b.ins().iadd_imm_s(base, i as i64);
             let addr = self.slot_addr(stack, idx);

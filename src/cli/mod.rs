@@ -3,7 +3,9 @@
 //! Exit codes: 0 success, 1 the command ran and found failures, 2 the command could not run
 //! (bad arguments, missing files); the latter always prints `error: ...` to stderr.
 
+pub mod compile;
 pub mod disasm;
+pub mod ir;
 pub mod run;
 pub mod statetest;
 

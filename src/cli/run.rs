@@ -48,6 +48,9 @@ pub struct Args {
     /// How the code is executed.
     #[arg(long, value_enum, default_value_t = Mode::Interp)]
     mode: Mode,
+    /// Run from this shared object (built by `kiln compile`); implies `--mode aot`.
+    #[arg(long, value_name = "LIB.so")]
+    aot: Option<std::path::PathBuf>,
     /// Print the summary as one JSON object.
     #[arg(long)]
     json: bool,
@@ -62,7 +65,7 @@ fn parse_fork(name: &str) -> Result<SpecId, kiln_frontend::UnknownFork> {
 }
 
 pub fn run(args: Args) -> Result<ExitCode, CliError> {
-    let mode = args.mode.ensure_built()?;
+    let mode = if args.aot.is_some() { Mode::Aot } else { args.mode.ensure_built()? };
     let code = read_code(&args.code)?;
     let calldata = match &args.calldata {
         Some(text) => parse_hex(text).map_err(|e| format!("invalid --calldata: {e}"))?,
@@ -74,6 +77,7 @@ pub fn run(args: Args) -> Result<ExitCode, CliError> {
     req.gas = args.gas;
     req.spec = args.fork.unwrap_or(SpecId::LATEST);
     req.mode = mode;
+    req.aot = args.aot.clone();
     if args.trace {
         req.trace = Some(Box::new(BufWriter::new(io::stdout())));
     }

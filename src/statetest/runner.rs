@@ -184,18 +184,55 @@ pub fn run_fixture_text(
             }
         };
         drop(text);
-        for (name, test) in &fixture {
-            let selected =
-                opts.filter.as_deref().is_none_or(|f| file.contains(f) || name.contains(f));
-            if selected {
-                run_test(&mut report, file, name, test, opts, known);
+        let run_all = |report: &mut Report| {
+            for (name, test) in &fixture {
+                let selected =
+                    opts.filter.as_deref().is_none_or(|f| file.contains(f) || name.contains(f));
+                if selected {
+                    run_test(report, file, name, test, opts, known);
+                }
             }
+        };
+        if opts.mode == Mode::Aot {
+            // One shared object per file, holding every contract and initcode in it.
+            match crate::exec::build_aot_library(aot_codes(&fixture, opts)) {
+                Ok(lib) => crate::exec::with_aot_library(lib, || run_all(&mut report)),
+                Err(e) => report
+                    .record_failure(file_failure(Path::new(file), format!("AOT compile: {e}"))),
+            }
+        } else {
+            run_all(&mut report);
         }
     });
     if let Err(panic) = outcome {
         report.record_failure(file_failure(Path::new(file), panic));
     }
     report
+}
+
+/// Every contract of a fixture file for every fork it runs under: pre-state code, and the
+/// initcode of create transactions.
+fn aot_codes(fixture: &FixtureFile, opts: &RunOptions) -> Vec<(Vec<u8>, SpecId)> {
+    let mut out = Vec::new();
+    for test in fixture.values() {
+        let specs: Vec<SpecId> = test
+            .post
+            .keys()
+            .filter_map(|f| f.parse::<SpecId>().ok())
+            .filter(|s| s.is_supported() && opts.fork.is_none_or(|want| want == *s))
+            .collect();
+        for spec in specs {
+            for account in test.pre.values() {
+                out.push((account.code.0.to_vec(), spec));
+            }
+            if test.transaction.to.is_none() {
+                for data in &test.transaction.data {
+                    out.push((data.0.to_vec(), spec));
+                }
+            }
+        }
+    }
+    out
 }
 
 fn file_failure(path: &Path, reason: String) -> Failure {

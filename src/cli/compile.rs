@@ -1,0 +1,77 @@
+//! `kiln compile INPUT... -o OUT.so [--fork NAME]`
+
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::time::Instant;
+
+use kiln::input::read_code;
+use kiln_codegen::AotCompiler;
+use kiln_runtime::{SpecId, TxKind};
+
+use super::{emit, CliError};
+
+#[derive(clap::Args)]
+pub struct Args {
+    /// Hex files (one contract each) or fixture JSON files (state tests or transaction
+    /// fixtures: every contract in the pre-state and every create transaction's initcode).
+    #[arg(value_name = "INPUT", required = true)]
+    inputs: Vec<String>,
+    /// The shared object to write.
+    #[arg(short, long, value_name = "OUT.so")]
+    output: PathBuf,
+    /// Fork the code is compiled for [default: Osaka]. Compiled code only runs under its fork.
+    #[arg(long, value_name = "NAME", value_parser = parse_fork)]
+    fork: Option<SpecId>,
+}
+
+fn parse_fork(name: &str) -> Result<SpecId, String> {
+    let spec: SpecId = name.parse().map_err(|e: kiln_frontend::UnknownFork| e.to_string())?;
+    if !spec.is_supported() {
+        return Err(format!("fork {spec} is not supported; Kiln executes Cancun, Prague, Osaka"));
+    }
+    Ok(spec)
+}
+
+/// The contracts an input holds.
+fn contracts(input: &str) -> Result<Vec<Vec<u8>>, CliError> {
+    let path = Path::new(input);
+    if path.extension().is_some_and(|e| e == "json") {
+        let fixtures = kiln::fixture::load_file(path).map_err(|e| e.to_string())?;
+        let mut out = Vec::new();
+        for f in fixtures {
+            out.extend(
+                f.pre.accounts().filter_map(|(_, a)| a.info.code.clone()).map(|c| c.to_vec()),
+            );
+            out.extend(f.txs.iter().filter(|t| t.kind == TxKind::Create).map(|t| t.data.to_vec()));
+        }
+        return Ok(out);
+    }
+    Ok(vec![read_code(input)?])
+}
+
+pub fn run(args: Args) -> Result<ExitCode, CliError> {
+    let spec = args.fork.unwrap_or(SpecId::LATEST);
+    let start = Instant::now();
+    let mut compiler = AotCompiler::new()?;
+    let mut bytes = 0usize;
+    for input in &args.inputs {
+        for code in contracts(input)? {
+            if code.is_empty() {
+                continue;
+            }
+            bytes += code.len();
+            compiler.add(&code, spec)?;
+        }
+    }
+    let n = compiler.len();
+    compiler.write_library(&args.output)?;
+    emit(
+        format!(
+            "compiled {n} contracts ({bytes} bytes of code) for {spec} into {} in {:.1} ms\n",
+            args.output.display(),
+            start.elapsed().as_secs_f64() * 1e3
+        )
+        .as_bytes(),
+    )?;
+    Ok(ExitCode::SUCCESS)
+}
