@@ -10,6 +10,7 @@ fn main() {
         let text = std::fs::read_to_string(&path).expect("read file");
         let text = text.trim().trim_start_matches("0x");
         let code = alloy_primitives::hex::decode(text).expect("hex");
+        phases(&code);
         let mut best = f64::MAX;
         for _ in 0..5 {
             let mut jit = JitCompiler::new().expect("jit");
@@ -23,4 +24,11 @@ fn main() {
             best / (code.len() as f64 / 1024.0)
         );
     }
+}
+
+#[allow(dead_code)]
+fn phases(code: &[u8]) {
+    let t = Instant::now();
+    let f = kiln_ir::build(code, SpecId::Prague);
+    eprintln!("  ir: {:.2} ms ({} blocks)", t.elapsed().as_secs_f64() * 1e3, f.blocks.len());
 }

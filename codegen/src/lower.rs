@@ -48,8 +48,11 @@ struct Lower<'a, 'b> {
     host: Value,
     exec_sig: SigRef,
     blocks: Vec<Block>,
-    /// Returns its i8 parameter.
+    /// Returns its i8 parameter (a status computed at run time).
     exit: Block,
+    /// One parameterless block per constant status, so the many exits of a large function
+    /// do not all merge into one block with an argument (costly for register allocation).
+    exits: HashMap<u8, Block>,
     /// Dynamic jump dispatch; takes the target pc (already range-checked) as an i64.
     dispatch: Option<Block>,
     values: Vec<Option<Word>>,
@@ -101,6 +104,7 @@ pub fn lower(
         exec_sig,
         blocks,
         exit,
+        exits: HashMap::new(),
         dispatch,
         values: vec![None; f.num_values as usize],
         consts: HashMap::new(),
@@ -112,6 +116,7 @@ pub fn lower(
     if let Some(d) = lw.dispatch {
         lw.dynamic_dispatch(d);
     }
+    lw.fill_exits();
     lw.b.switch_to_block(exit);
     let status = lw.b.block_params(exit)[0];
     lw.b.ins().return_(&[status]);
@@ -124,16 +129,37 @@ impl Lower<'_, '_> {
         self.b.ins().iconst(types::I8, s as i64)
     }
 
+    /// The block that returns status `s`.
+    fn exit_block(&mut self, s: Status) -> Block {
+        if let Some(&b) = self.exits.get(&(s as u8)) {
+            return b;
+        }
+        // Filled in at the end (`fill_exits`): a builder may not leave a block half built.
+        let block = self.b.create_block();
+        self.exits.insert(s as u8, block);
+        block
+    }
+
+    fn fill_exits(&mut self) {
+        let mut exits: Vec<(u8, Block)> = self.exits.iter().map(|(k, v)| (*k, *v)).collect();
+        exits.sort();
+        for (s, block) in exits {
+            self.b.switch_to_block(block);
+            let v = self.b.ins().iconst(types::I8, s as i64);
+            self.b.ins().return_(&[v]);
+        }
+    }
+
     fn exit_with(&mut self, s: Status) {
-        let v = self.status(s);
-        self.b.ins().jump(self.exit, &[BlockArg::Value(v)]);
+        let target = self.exit_block(s);
+        self.b.ins().jump(target, &[]);
     }
 
     /// Continues in a fresh block if `cond` is false; otherwise leaves with `s`.
     fn exit_if(&mut self, cond: Value, s: Status) {
         let cont = self.b.create_block();
-        let v = self.status(s);
-        self.b.ins().brif(cond, self.exit, &[BlockArg::Value(v)], cont, &[]);
+        let target = self.exit_block(s);
+        self.b.ins().brif(cond, target, &[], cont, &[]);
         self.b.switch_to_block(cont);
     }
 

@@ -83,3 +83,56 @@ fn loop_with_sstore() {
     ];
     same(&code, &[]);
 }
+
+/// A contract that counts its depth in storage and calls itself with all its gas: under the
+/// JIT the chain reaches the 1024 limit on an ordinary 8 MiB thread stack, because calls
+/// suspend compiled frames instead of recursing natively.
+#[test]
+fn call_chain_of_1024_compiled_frames_on_8mib_stack() {
+    let handle = std::thread::Builder::new()
+        .stack_size(8 << 20)
+        .spawn(|| {
+            // PUSH1 1 PUSH0 SLOAD ADD PUSH0 SSTORE
+            // PUSH0 PUSH0 PUSH0 PUSH0 PUSH0 ADDRESS GAS CALL STOP
+            let code = [
+                0x60, 0x01, 0x5f, 0x54, 0x01, 0x5f, 0x55, 0x5f, 0x5f, 0x5f, 0x5f, 0x5f, 0x30, 0x5a,
+                0xf1, 0x00,
+            ];
+            let contract = Address::repeat_byte(0xcc);
+            let sender = Address::repeat_byte(0x11);
+            let mut db = InMemoryDb::new();
+            db.insert_account(contract, U256::ZERO, 1, Bytes::copy_from_slice(&code), []);
+            db.insert_account(sender, U256::ZERO, 0, Bytes::new(), []);
+            let cfg = CfgEnv::new(SpecId::Prague);
+            let block = BlockEnv { gas_limit: u64::MAX / 2, ..Default::default() };
+            let tx = TxEnv {
+                caller: sender,
+                kind: TxKind::Call(contract),
+                gas_limit: 1 << 40,
+                ..Default::default()
+            };
+            let mut cache = CodeCache::default();
+            let mut jit = JitCompiler::new().unwrap();
+            let (result, changes) = transact_native(
+                &mut db,
+                &cfg,
+                &block,
+                &tx,
+                &mut cache,
+                Some(&mut jit),
+                &mut NoTracer,
+            )
+            .unwrap();
+            assert!(result.is_success(), "{result:?}");
+            kiln_runtime::DatabaseCommit::commit(&mut db, changes);
+            let depth = db.account(&contract).unwrap().storage[&U256::ZERO];
+            assert_eq!(
+                depth,
+                U256::from(1025),
+                "frames at depths 0 through 1024 each counted once"
+            );
+            assert_eq!(jit.stats().compiled, 1);
+        })
+        .unwrap();
+    handle.join().expect("no stack overflow");
+}
