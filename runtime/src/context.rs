@@ -7,7 +7,7 @@
 
 use crate::code::AnalyzedCode;
 use crate::gas;
-use crate::memory::{Memory, MAX_MEMORY};
+use crate::memory::Memory;
 use crate::stack::Stack;
 use alloy_primitives::{Address, Bytes, U256};
 use std::sync::Arc;
@@ -221,21 +221,7 @@ impl Context {
     /// range as host integers. A zero length touches nothing, whatever the offset.
     #[inline]
     pub fn memory_range(&mut self, offset: U256, len: U256) -> Result<(usize, usize), Status> {
-        if len.is_zero() {
-            return Ok((0, 0));
-        }
-        let (Ok(offset), Ok(len)) = (u64::try_from(offset), u64::try_from(len)) else {
-            return Err(Status::OutOfGas);
-        };
-        if offset > MAX_MEMORY || len > MAX_MEMORY || offset + len > MAX_MEMORY {
-            return Err(Status::OutOfGas);
-        }
-        let end = offset + len;
-        if let Some(cost) = self.memory.expansion_cost(end) {
-            self.spend(cost)?;
-            self.memory.grow(end);
-        }
-        Ok((offset as usize, len as usize))
+        self.memory.range(&mut self.gas, offset, len)
     }
 
     /// Charges the per-word cost of copying `len` bytes.

@@ -44,7 +44,7 @@ pub fn execute<T: Tracer>(
 ) -> FrameResult {
     let mut frames: Vec<Frame> = Vec::new();
     let started = match first {
-        Action::Call(inputs) => start_call(host, &inputs, 0),
+        Action::Call(mut inputs) => start_call(host, &mut inputs, 0),
         Action::Create(inputs) => start_create(host, &inputs, 0, tx_level_create),
     };
     let mut pending: Option<FrameResult> = match started {
@@ -71,12 +71,12 @@ pub fn execute<T: Tracer>(
             let action = frame.ctx.action.take().expect("suspended frames carry an action");
             let depth = frame.ctx.depth + 1;
             let started = match action {
-                Action::Call(inputs) => {
+                Action::Call(mut inputs) => {
                     frame.awaiting = Awaiting::Call {
                         return_offset: inputs.return_offset,
                         return_len: inputs.return_len,
                     };
-                    start_call(host, &inputs, depth)
+                    start_call(host, &mut inputs, depth)
                 }
                 Action::Create(inputs) => {
                     frame.awaiting = Awaiting::Create;
@@ -129,7 +129,19 @@ macro_rules! db {
     };
 }
 
-fn start_call(host: &mut Host, inputs: &CallInputs, depth: usize) -> Result<Frame, FrameResult> {
+/// Every precompile sits below address 2^16: addresses with a non-zero byte among the first
+/// 18 are rejected without asking the precompile set.
+#[inline(always)]
+fn may_be_precompile(address: &Address) -> bool {
+    address.0[..18] == [0; 18]
+}
+
+/// Starts a call frame; takes the call data out of `inputs`.
+fn start_call(
+    host: &mut Host,
+    inputs: &mut CallInputs,
+    depth: usize,
+) -> Result<Frame, FrameResult> {
     if depth > gas::CALL_DEPTH_LIMIT {
         return Err(early_failure(Status::CallTooDeep, inputs.gas_limit));
     }
@@ -138,7 +150,7 @@ fn start_call(host: &mut Host, inputs: &CallInputs, depth: usize) -> Result<Fram
     if !db!(host, host.journal.transfer(inputs.caller, inputs.target, value)) {
         return Err(early_failure(Status::OutOfFunds, inputs.gas_limit));
     }
-    if host.precompiles.contains(&inputs.code_address) {
+    if may_be_precompile(&inputs.code_address) && host.precompiles.contains(&inputs.code_address) {
         let outcome = host.precompiles.run(&inputs.code_address, &inputs.input, inputs.gas_limit);
         return Err(match outcome {
             Ok(PrecompileOutcome::Success { gas_used, output }) => FrameResult {
@@ -164,7 +176,7 @@ fn start_call(host: &mut Host, inputs: &CallInputs, depth: usize) -> Result<Fram
     }
     let ctx = Context::new(
         code,
-        inputs.input.clone(),
+        std::mem::take(&mut inputs.input),
         inputs.target,
         inputs.caller,
         inputs.value,

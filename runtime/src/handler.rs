@@ -248,10 +248,9 @@ pub fn transact_native<'a, DB: Database + 'a, T: Tracer>(
     journal.set_balance(sender, balance - upfront).map_err(db_err)?;
     journal.set_nonce(sender, nonce + 1).map_err(db_err)?;
 
+    // Precompiles are warm without being loaded: the journal recognises their addresses.
     let precompiles = PrecompileSet::for_spec(spec);
-    for address in precompiles.addresses() {
-        journal.warm_permanently(*address).map_err(db_err)?;
-    }
+    journal.set_precompiles(precompiles);
     journal.warm_permanently(sender).map_err(db_err)?;
     journal.warm_permanently(block.coinbase).map_err(db_err)?;
     let target = match tx.kind {

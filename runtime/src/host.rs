@@ -48,8 +48,7 @@ impl<'a> Host<'a> {
 
     /// The analyzed code of `address`.
     pub fn analyzed_code(&mut self, address: Address) -> Result<Arc<AnalyzedCode>, DbError> {
-        let code = self.journal.code(address)?;
-        let hash = self.journal.load(address)?.info.code_hash;
+        let (code, hash) = self.journal.code_with_hash(address)?;
         Ok(self.code_cache.get_or_analyze(hash, &code))
     }
 

@@ -9,36 +9,72 @@ use alloy_primitives::U256;
 use kiln_frontend::{opcode as op, SpecId};
 use std::sync::OnceLock;
 
+/// One opcode's facts for the hot loop, packed in one word so that one load fetches them:
+/// bits 0..16 static gas, 16..32 the stack items needed (`u16::MAX` for an undefined opcode,
+/// so that the one stack-bounds compare also rejects it), 32..48 the span of allowed stack
+/// heights above that (the height is in bounds exactly when `len - min <= span`, unsigned),
+/// bit 48 set for a defined opcode.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[repr(transparent)]
+pub struct OpInfo(u64);
+
+impl OpInfo {
+    const UNDEFINED: OpInfo = OpInfo((u16::MAX as u64) << 16);
+
+    fn new(gas: u16, min_stack: u16, max_stack: u16) -> Self {
+        let span = max_stack - min_stack;
+        OpInfo(gas as u64 | (min_stack as u64) << 16 | (span as u64) << 32 | 1 << 48)
+    }
+
+    /// Static gas.
+    #[inline(always)]
+    pub fn gas(self) -> u64 {
+        self.0 & 0xffff
+    }
+
+    /// Stack items the opcode needs.
+    #[inline(always)]
+    pub fn min_stack(self) -> usize {
+        (self.0 >> 16) as u16 as usize
+    }
+
+    #[inline(always)]
+    pub fn defined(self) -> bool {
+        self.0 >> 48 != 0
+    }
+
+    /// Whether the opcode may run at stack height `len`; false for undefined opcodes.
+    #[inline(always)]
+    pub fn stack_ok(self, len: usize) -> bool {
+        len.wrapping_sub(self.min_stack()) <= (self.0 >> 32) as u16 as usize
+    }
+
+    /// Why [`OpInfo::stack_ok`] failed.
+    #[cold]
+    pub fn fault(self, len: usize) -> Status {
+        if !self.defined() {
+            Status::InvalidOpcode
+        } else if len < self.min_stack() {
+            Status::StackUnderflow
+        } else {
+            Status::StackOverflow
+        }
+    }
+}
+
 /// Per-fork facts from the opcode table, arranged for one load each in the hot loop.
 pub struct OpTables {
-    /// Static gas; undefined opcodes are flagged in `defined`.
-    pub gas: [u16; 256],
-    /// Stack items the opcode needs.
-    pub min_stack: [u16; 256],
-    /// The largest stack height at which the opcode may run without overflowing.
-    pub max_stack: [u16; 256],
-    pub defined: [bool; 256],
+    pub ops: [OpInfo; 256],
 }
 
 impl OpTables {
     fn build(spec: SpecId) -> Self {
-        let mut t = OpTables {
-            gas: [0; 256],
-            min_stack: [0; 256],
-            max_stack: [0; 256],
-            defined: [false; 256],
-        };
+        let mut t = OpTables { ops: [OpInfo::UNDEFINED; 256] };
         for code in 0..=255u8 {
-            let i = code as usize;
-            match op::info_in(code, spec) {
-                Some(info) => {
-                    t.gas[i] = info.static_gas;
-                    t.min_stack[i] = info.inputs as u16;
-                    t.max_stack[i] =
-                        (crate::gas::STACK_LIMIT as i32 - info.stack_delta().max(0)) as u16;
-                    t.defined[i] = true;
-                }
-                None => t.max_stack[i] = crate::gas::STACK_LIMIT as u16,
+            if let Some(info) = op::info_in(code, spec) {
+                let min = info.inputs as u16;
+                let max = (crate::gas::STACK_LIMIT as i32 - info.stack_delta().max(0)) as u16;
+                t.ops[code as usize] = OpInfo::new(info.static_gas, min, max);
             }
         }
         t
@@ -68,40 +104,234 @@ impl Tracer for NoTracer {
 }
 
 /// Runs `ctx` from `ctx.pc` until it ends or suspends for a call.
+///
+/// The program counter (as a pointer into the code) and the gas counter live in locals for
+/// the whole loop; they are written back to `ctx` before anything that can observe them (the
+/// tracer, every instruction that goes through [`execute`]) and read back after it, and on
+/// exit. The loop keeps few values live so that the compiler can hold them all in registers:
+/// the code's base address is reloaded from `ctx` where it is needed (jumps, PC).
 pub fn run<T: Tracer>(ctx: &mut Context, host: &mut Host, tracer: &mut T) -> Status {
-    let tables = OpTables::get(host.spec);
-    let code = ctx.code.clone();
-    let bytes = code.padded();
-    loop {
-        let pc = ctx.pc;
-        // SAFETY: `pc` is at most the code length plus 32: it only advances past instructions
-        // that start inside the code, and jumps land on JUMPDESTs inside it. The padding of
-        // 33 zero bytes keeps the fetch and any PUSH immediate inside `bytes`.
-        let opcode = unsafe { *bytes.get_unchecked(pc) };
-        let i = opcode as usize;
-        let len = ctx.stack.len() as u16;
-        if !tables.defined[i] {
-            return Status::InvalidOpcode;
+    let tables = &OpTables::get(host.spec).ops;
+    let mut gas = ctx.gas;
+    // SAFETY (for every `ip` dereference and offset below): `ip` points into the padded code
+    // of `ctx.code`, which the context keeps alive and nothing mutates while the frame runs.
+    // Its offset is at most the code length plus 32: it only advances past instructions that
+    // start inside the code, and jumps land on JUMPDESTs inside it. The padding of 33 zero
+    // bytes keeps the fetch and any PUSH immediate inside the allocation.
+    let mut ip = unsafe { code_base(ctx).add(ctx.pc) };
+
+    macro_rules! pc {
+        () => {
+            // SAFETY: `ip` and the base are in the same allocation, `ip` at or above the base.
+            unsafe { ip.offset_from(code_base(ctx)) as usize }
+        };
+    }
+    // Executes an instruction on `ctx` with `ctx.pc` and `ctx.gas` in sync, then reloads them.
+    macro_rules! synced {
+        ($e:expr) => {{
+            ctx.gas = gas;
+            ctx.pc = pc!() + 1;
+            let r = $e;
+            gas = ctx.gas;
+            // SAFETY: the instruction leaves `ctx.pc` past itself, inside the padded code.
+            ip = unsafe { code_base(ctx).add(ctx.pc) };
+            if let Err(status) = r {
+                break status;
+            }
+        }};
+    }
+    macro_rules! fallible {
+        ($e:expr) => {{
+            if let Err(status) = $e {
+                break status;
+            }
+        }};
+    }
+    macro_rules! jump {
+        ($target:expr) => {{
+            let target = $target;
+            match control::jump_dest(ctx, target) {
+                // SAFETY: `dest` is a JUMPDEST inside the code.
+                Some(dest) => ip = unsafe { code_base(ctx).add(dest) },
+                None => break Status::InvalidJump,
+            }
+        }};
+    }
+
+    macro_rules! push {
+        ($n:literal) => {{
+            // SAFETY: see `ip` above: the immediate and the 32 bytes after its start are
+            // inside the padded code.
+            unsafe {
+                ctx.stack.push(push_value::<$n>(ip.add(1)));
+                ip = ip.add(1 + $n);
+            }
+            continue;
+        }};
+    }
+
+    let status = loop {
+        // SAFETY: see `ip` above.
+        let opcode = unsafe { *ip };
+        let info = tables[opcode as usize];
+        let len = ctx.stack.len();
+        if !info.stack_ok(len) {
+            break info.fault(len);
         }
-        if len < tables.min_stack[i] {
-            return Status::StackUnderflow;
-        }
-        if len > tables.max_stack[i] {
-            return Status::StackOverflow;
-        }
-        let static_gas = tables.gas[i] as u64;
+        let static_gas = info.gas();
         if T::ENABLED {
+            ctx.pc = pc!();
+            ctx.gas = gas;
             tracer.step(ctx, opcode, static_gas);
         }
-        if ctx.gas < static_gas {
-            return Status::OutOfGas;
+        if gas < static_gas {
+            break Status::OutOfGas;
         }
-        ctx.gas -= static_gas;
-        ctx.pc = pc + 1;
-        if let Err(status) = execute(ctx, host, opcode, pc, bytes) {
-            return status;
+        gas -= static_gas;
+        match opcode {
+            op::STOP => break Status::Stop,
+            op::ADD => a::add(ctx),
+            op::MUL => a::mul(ctx),
+            op::SUB => a::sub(ctx),
+            op::DIV => a::div(ctx),
+            op::SDIV => a::sdiv(ctx),
+            op::MOD => a::rem(ctx),
+            op::SMOD => a::smod(ctx),
+            op::ADDMOD => a::addmod(ctx),
+            op::MULMOD => a::mulmod(ctx),
+            op::SIGNEXTEND => a::signextend(ctx),
+            op::LT => b::lt(ctx),
+            op::GT => b::gt(ctx),
+            op::SLT => b::slt(ctx),
+            op::SGT => b::sgt(ctx),
+            op::EQ => b::eq(ctx),
+            op::ISZERO => b::iszero(ctx),
+            op::AND => b::and(ctx),
+            op::OR => b::or(ctx),
+            op::XOR => b::xor(ctx),
+            op::NOT => b::not(ctx),
+            op::BYTE => b::byte(ctx),
+            op::SHL => b::shl(ctx),
+            op::SHR => b::shr(ctx),
+            op::SAR => b::sar(ctx),
+            op::CLZ => b::clz(ctx),
+            op::ADDRESS => ctx.stack.push(ctx.address.into_word().into()),
+            op::CALLER => ctx.stack.push(ctx.caller.into_word().into()),
+            op::CALLVALUE => ctx.stack.push(ctx.value),
+            op::CALLDATALOAD => s::calldataload(ctx),
+            op::CALLDATASIZE => ctx.stack.push(U256::from(ctx.input.len())),
+            op::POP => {
+                ctx.stack.pop();
+            }
+            op::MLOAD => fallible!(m::mload_gas(ctx, &mut gas)),
+            op::MSTORE => fallible!(m::mstore_gas(ctx, &mut gas)),
+            op::MSTORE8 => fallible!(m::mstore8_gas(ctx, &mut gas)),
+            op::JUMP => {
+                jump!(ctx.stack.pop());
+                continue;
+            }
+            op::JUMPI => {
+                let [target, cond] = ctx.stack.popn::<2>();
+                if !cond.is_zero() {
+                    jump!(target);
+                    continue;
+                }
+            }
+            op::PC => ctx.stack.push(U256::from(pc!())),
+            op::GAS => ctx.stack.push(U256::from(gas)),
+            op::JUMPDEST => {}
+            op::PUSH0 => ctx.stack.push(U256::ZERO),
+            op::PUSH1 => {
+                // SAFETY: see `ip` above: the immediate is inside the padded code.
+                unsafe {
+                    ctx.stack.push(U256::from(*ip.add(1)));
+                    ip = ip.add(2);
+                }
+                continue;
+            }
+            // One arm per width, so that each reads its immediate with constant shifts
+            // (PUSH3..PUSH31 by value: the opcode table names only the ends of the range).
+            op::PUSH2 => push!(2),
+            0x62 => push!(3),
+            0x63 => push!(4),
+            0x64 => push!(5),
+            0x65 => push!(6),
+            0x66 => push!(7),
+            0x67 => push!(8),
+            0x68 => push!(9),
+            0x69 => push!(10),
+            0x6a => push!(11),
+            0x6b => push!(12),
+            0x6c => push!(13),
+            0x6d => push!(14),
+            0x6e => push!(15),
+            0x6f => push!(16),
+            0x70 => push!(17),
+            0x71 => push!(18),
+            0x72 => push!(19),
+            0x73 => push!(20),
+            0x74 => push!(21),
+            0x75 => push!(22),
+            0x76 => push!(23),
+            0x77 => push!(24),
+            0x78 => push!(25),
+            0x79 => push!(26),
+            0x7a => push!(27),
+            0x7b => push!(28),
+            0x7c => push!(29),
+            0x7d => push!(30),
+            0x7e => push!(31),
+            op::PUSH32 => push!(32),
+            op::DUP1..=op::DUP16 => ctx.stack.dup((opcode - op::DUP1 + 1) as usize),
+            op::SWAP1..=op::SWAP16 => ctx.stack.swap((opcode - op::SWAP1 + 1) as usize),
+            _ => {
+                synced!(execute_outlined(ctx, host, opcode));
+                continue;
+            }
         }
+        // SAFETY: see `ip` above.
+        ip = unsafe { ip.add(1) };
+    };
+    ctx.pc = pc!();
+    ctx.gas = gas;
+    status
+}
+
+/// The start of the running code, padding included.
+#[inline(always)]
+fn code_base(ctx: &Context) -> *const u8 {
+    ctx.code.padded().as_ptr()
+}
+
+/// The `N`-byte big-endian immediate at `p` (1 <= N <= 32).
+///
+/// # Safety
+/// 32 bytes from `p` must be readable.
+#[inline(always)]
+unsafe fn push_value<const N: usize>(p: *const u8) -> U256 {
+    const { assert!(N >= 1 && N <= 32) };
+    // The bytes read hold the immediate first; shifting drops the bytes after it.
+    if N <= 8 {
+        // SAFETY: the caller guarantees 32 readable bytes.
+        let v = u64::from_be_bytes(unsafe { p.cast::<[u8; 8]>().read_unaligned() });
+        U256::from_limbs([v >> (64 - 8 * N), 0, 0, 0])
+    } else {
+        // SAFETY: the caller guarantees 32 readable bytes.
+        let word: [u8; 32] = unsafe { p.cast::<[u8; 32]>().read_unaligned() };
+        U256::from_be_bytes(word) >> (256 - 8 * N)
     }
+}
+
+/// [`execute`] out of line, for the instructions the interpreter loop does not inline.
+/// Marked cold so that the register allocator keeps the loop's state in registers and
+/// spills around this call instead.
+#[cold]
+#[inline(never)]
+fn execute_outlined(ctx: &mut Context, host: &mut Host, opcode: u8) -> OpResult {
+    // The loop runs PUSH*, JUMP, JUMPI and PC itself: nothing here reads the code or the
+    // instruction's offset, as for compiled code's calls through the builtin table.
+    debug_assert!(!matches!(opcode, op::PUSH0..=op::PUSH32 | op::JUMP | op::JUMPI | op::PC));
+    execute(ctx, host, opcode, 0, &[])
 }
 
 /// Executes one instruction whose static gas and stack bounds were already checked. `pc` is

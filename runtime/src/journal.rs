@@ -2,8 +2,35 @@
 //! checkpoint, and the net effect of the transaction is read off at the end.
 
 use crate::db::{AccountChange, AccountInfo, Database, DbError, StateChanges};
+use crate::precompiles::PrecompileSet;
 use crate::result::Log;
-use alloy_primitives::{map::HashMap, Address, Bytes, B256, KECCAK256_EMPTY, U256};
+use alloy_primitives::map::{
+    hash_map::Entry as MapEntry, AddressMap, FbBuildHasher, HashMap, U256Map,
+};
+use alloy_primitives::{Address, Bytes, B256, KECCAK256_EMPTY, U256};
+use std::cell::RefCell;
+
+/// Accounts a transaction usually reaches (sender, target, coinbase, a few callees): the
+/// account map starts this large so it rarely rehashes.
+const ACCOUNTS_CAPACITY: usize = 16;
+/// Slots a contract's storage map starts with once its first slot is read.
+const SLOTS_CAPACITY: usize = 16;
+/// A dropped journal's account map, order and entry buffers are kept for the thread's next
+/// transaction unless they grew beyond these sizes.
+const SPARE_MAX_ACCOUNTS: usize = 1024;
+const SPARE_MAX_ENTRIES: usize = 4096;
+
+/// The emptied buffers of a dropped journal.
+struct Spare {
+    accounts: AddressMap<Account>,
+    slot_hasher: FbBuildHasher<32>,
+    order: Vec<Address>,
+    entries: Vec<Entry>,
+}
+
+thread_local! {
+    static SPARE: RefCell<Option<Spare>> = const { RefCell::new(None) };
+}
 
 /// A storage slot as seen during a transaction.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -18,7 +45,7 @@ pub struct Slot {
 #[derive(Clone, Debug, Default)]
 pub struct Account {
     pub info: AccountInfo,
-    pub storage: HashMap<U256, Slot>,
+    pub storage: U256Map<Slot>,
     /// The database had no such account.
     pub not_existing: bool,
     /// Created by CREATE/CREATE2 or a create transaction in this transaction (EIP-6780).
@@ -67,7 +94,13 @@ const RIPEMD160: Address = Address::with_last_byte(3);
 /// The state of one transaction over a database.
 pub struct Journal<'db> {
     db: &'db mut dyn Database,
-    accounts: HashMap<Address, Account>,
+    accounts: AddressMap<Account>,
+    /// One hasher for every account's storage map, so loading an account does not draw a
+    /// new random seed.
+    slot_hasher: FbBuildHasher<32>,
+    /// Precompiles are warm from the start of the transaction (EIP-2929). They are not loaded
+    /// up front: an access finds them warm by this set instead.
+    precompiles: Option<PrecompileSet>,
     /// First-touch order, so the state changes come out deterministically.
     order: Vec<Address>,
     entries: Vec<Entry>,
@@ -77,11 +110,24 @@ pub struct Journal<'db> {
 
 impl<'db> Journal<'db> {
     pub fn new(db: &'db mut dyn Database) -> Self {
+        let spare = SPARE
+            .try_with(|spare| spare.try_borrow_mut().ok().and_then(|mut s| s.take()))
+            .ok()
+            .flatten();
+        let Spare { accounts, slot_hasher, order, entries } = spare.unwrap_or_else(|| Spare {
+            accounts: AddressMap::with_capacity_and_hasher(ACCOUNTS_CAPACITY, Default::default()),
+            slot_hasher: Default::default(),
+            order: Vec::with_capacity(ACCOUNTS_CAPACITY),
+            entries: Vec::with_capacity(32),
+        });
+        debug_assert!(accounts.is_empty() && order.is_empty() && entries.is_empty());
         Self {
             db,
-            accounts: HashMap::default(),
-            order: Vec::new(),
-            entries: Vec::new(),
+            accounts,
+            slot_hasher,
+            precompiles: None,
+            order,
+            entries,
             logs: Vec::new(),
             transient: HashMap::default(),
         }
@@ -89,6 +135,21 @@ impl<'db> Journal<'db> {
 
     pub fn db(&mut self) -> &mut dyn Database {
         self.db
+    }
+
+    /// Treats the addresses of `precompiles` as warm from the start, as EIP-2929 requires,
+    /// without loading them.
+    pub fn set_precompiles(&mut self, precompiles: PrecompileSet) {
+        self.precompiles = Some(precompiles);
+    }
+
+    /// Whether `address` is warm by being a precompile.
+    #[inline]
+    fn is_precompile(&self, address: &Address) -> bool {
+        // Every precompile address is below 2^16: the 18 leading zero bytes reject all other
+        // addresses before the set is asked.
+        self.precompiles
+            .is_some_and(|p| address.0[..18].iter().all(|&b| b == 0) && p.contains(address))
     }
 
     pub fn checkpoint(&self) -> Checkpoint {
@@ -145,29 +206,23 @@ impl<'db> Journal<'db> {
     }
 
     /// Loads an account without changing its warmth.
+    #[inline]
     pub fn load(&mut self, address: Address) -> Result<&mut Account, DbError> {
-        if !self.accounts.contains_key(&address) {
-            let account = match self.db.basic(address)? {
-                Some(info) => Account { info, ..Default::default() },
-                None => Account {
-                    info: AccountInfo { code: Some(Bytes::new()), ..Default::default() },
-                    not_existing: true,
-                    ..Default::default()
-                },
-            };
-            self.accounts.insert(address, account);
-            self.order.push(address);
-        }
-        Ok(self.acc(address))
+        load_in(&mut self.accounts, &mut self.order, &mut *self.db, &self.slot_hasher, address)
     }
 
     /// Loads an account and marks it warm. Returns whether it was cold.
     pub fn load_warm(&mut self, address: Address) -> Result<bool, DbError> {
+        let is_precompile = self.is_precompile(&address);
         let acc = self.load(address)?;
         if acc.warm {
             return Ok(false);
         }
         acc.warm = true;
+        if is_precompile {
+            // Warm for the whole transaction: no journal entry, no revert undoes it.
+            return Ok(false);
+        }
         self.entries.push(Entry::AccountWarmed(address));
         Ok(true)
     }
@@ -189,33 +244,54 @@ impl<'db> Journal<'db> {
     }
 
     pub fn is_warm(&self, address: &Address) -> bool {
-        self.accounts.get(address).is_some_and(|a| a.warm)
+        self.accounts.get(address).is_some_and(|a| a.warm) || self.is_precompile(address)
     }
 
     /// The account's code, loading it from the database if needed.
     pub fn code(&mut self, address: Address) -> Result<Bytes, DbError> {
-        let acc = self.load(address)?;
-        if let Some(code) = &acc.info.code {
-            return Ok(code.clone());
-        }
+        Ok(self.code_with_hash(address)?.0)
+    }
+
+    /// The account's code and code hash, in one lookup.
+    pub fn code_with_hash(&mut self, address: Address) -> Result<(Bytes, B256), DbError> {
+        let db = &mut *self.db;
+        let acc = load_in(&mut self.accounts, &mut self.order, db, &self.slot_hasher, address)?;
         let hash = acc.info.code_hash;
-        let code = self.db.code_by_hash(hash)?;
-        self.acc(address).info.code = Some(code.clone());
-        Ok(code)
+        let code = match &acc.info.code {
+            Some(code) => code.clone(),
+            None => {
+                let code = db.code_by_hash(hash)?;
+                acc.info.code = Some(code.clone());
+                code
+            }
+        };
+        Ok((code, hash))
     }
 
     pub fn touch(&mut self, address: Address) -> Result<(), DbError> {
-        let acc = self.load(address)?;
+        self.load_touched(address)?;
+        Ok(())
+    }
+
+    /// Loads and touches an account in one lookup.
+    #[inline]
+    fn load_touched(&mut self, address: Address) -> Result<&mut Account, DbError> {
+        let acc = load_in(
+            &mut self.accounts,
+            &mut self.order,
+            &mut *self.db,
+            &self.slot_hasher,
+            address,
+        )?;
         if !acc.touched {
             acc.touched = true;
             self.entries.push(Entry::AccountTouched(address));
         }
-        Ok(())
+        Ok(acc)
     }
 
     pub fn set_balance(&mut self, address: Address, balance: U256) -> Result<(), DbError> {
-        self.touch(address)?;
-        let acc = self.acc(address);
+        let acc = self.load_touched(address)?;
         let old = std::mem::replace(&mut acc.info.balance, balance);
         self.entries.push(Entry::BalanceChanged(address, old));
         Ok(())
@@ -246,8 +322,7 @@ impl<'db> Journal<'db> {
     }
 
     pub fn set_nonce(&mut self, address: Address, nonce: u64) -> Result<(), DbError> {
-        self.touch(address)?;
-        let acc = self.acc(address);
+        let acc = self.load_touched(address)?;
         let old = std::mem::replace(&mut acc.info.nonce, nonce);
         self.entries.push(Entry::NonceChanged(address, old));
         Ok(())
@@ -291,20 +366,11 @@ impl<'db> Journal<'db> {
         self.db.has_storage(address)
     }
 
+    #[inline]
     fn sload_inner(&mut self, address: Address, key: U256) -> Result<&mut Slot, DbError> {
-        let acc = self.load(address)?;
-        if !acc.storage.contains_key(&key) {
-            // A contract created in this transaction starts with empty storage whatever the
-            // database says (EIP-7610 makes the two agree on mainnet).
-            let value = if acc.created || acc.not_existing {
-                U256::ZERO
-            } else {
-                self.db.storage(address, key)?
-            };
-            let slot = Slot { original: value, present: value, warm: false };
-            self.acc(address).storage.insert(key, slot);
-        }
-        Ok(self.acc(address).storage.get_mut(&key).expect("inserted above"))
+        let db = &mut *self.db;
+        let acc = load_in(&mut self.accounts, &mut self.order, db, &self.slot_hasher, address)?;
+        slot_in(acc, db, address, key)
     }
 
     /// Reads a slot and warms it. Returns the slot and whether it was cold.
@@ -319,15 +385,45 @@ impl<'db> Journal<'db> {
         Ok((copy, cold))
     }
 
-    /// Writes a slot that [`Journal::sload`] has loaded.
+    /// Writes a slot.
     pub fn sstore(&mut self, address: Address, key: U256, value: U256) -> Result<(), DbError> {
-        self.touch(address)?;
-        let slot = self.sload_inner(address, key)?;
-        let old = std::mem::replace(&mut slot.present, value);
-        if old != value {
-            self.entries.push(Entry::StorageChanged(address, key, old));
-        }
+        self.sstore_warm(address, key, value)?;
         Ok(())
+    }
+
+    /// SSTORE's state access in one lookup: reads and warms the slot, then writes `value`
+    /// (touching the account if the value changes). Returns the slot as it was before the
+    /// write and whether it was cold.
+    pub fn sstore_warm(
+        &mut self,
+        address: Address,
+        key: U256,
+        value: U256,
+    ) -> Result<(Slot, bool), DbError> {
+        let db = &mut *self.db;
+        let acc = load_in(&mut self.accounts, &mut self.order, db, &self.slot_hasher, address)?;
+        let slot = slot_in(acc, db, address, key)?;
+        let before = *slot;
+        let cold = !slot.warm;
+        slot.warm = true;
+        let changed = before.present != value;
+        if changed {
+            slot.present = value;
+        }
+        let touched = changed && !acc.touched;
+        if touched {
+            acc.touched = true;
+        }
+        if cold {
+            self.entries.push(Entry::StorageWarmed(address, key));
+        }
+        if touched {
+            self.entries.push(Entry::AccountTouched(address));
+        }
+        if changed {
+            self.entries.push(Entry::StorageChanged(address, key, before.present));
+        }
+        Ok((before, cold))
     }
 
     pub fn tload(&self, address: Address, key: U256) -> U256 {
@@ -353,9 +449,10 @@ impl<'db> Journal<'db> {
     /// The net changes of the transaction, with EIP-161 cleanup and EIP-6780 destruction
     /// applied. Consumes the journal's accounts.
     pub fn finalize(&mut self) -> StateChanges {
-        let mut out = Vec::new();
-        for address in std::mem::take(&mut self.order) {
-            let Some(acc) = self.accounts.remove(&address) else { continue };
+        let mut out = Vec::with_capacity(self.order.len());
+        for &address in &self.order {
+            // Looked up in place rather than removed: the map is cleared whole below.
+            let Some(acc) = self.accounts.get_mut(&address) else { continue };
             if !acc.touched {
                 continue;
             }
@@ -382,16 +479,110 @@ impl<'db> Journal<'db> {
             out.push((
                 address,
                 AccountChange {
-                    info: acc.info,
+                    info: std::mem::take(&mut acc.info),
                     storage_cleared: acc.created,
                     storage,
                     removed: false,
                 },
             ));
         }
+        self.accounts.clear();
+        self.order.clear();
         self.entries.clear();
         self.transient.clear();
         out
+    }
+}
+
+impl Drop for Journal<'_> {
+    fn drop(&mut self) {
+        if self.accounts.capacity() > SPARE_MAX_ACCOUNTS
+            || self.entries.capacity() > SPARE_MAX_ENTRIES
+        {
+            return;
+        }
+        let mut spare = Spare {
+            accounts: std::mem::take(&mut self.accounts),
+            slot_hasher: self.slot_hasher.clone(),
+            order: std::mem::take(&mut self.order),
+            entries: std::mem::take(&mut self.entries),
+        };
+        spare.accounts.clear();
+        spare.order.clear();
+        spare.entries.clear();
+        // During thread teardown the slot may be gone; the buffers are then simply freed.
+        let _ = SPARE.try_with(|slot| {
+            if let Ok(mut slot) = slot.try_borrow_mut() {
+                *slot = Some(spare);
+            }
+        });
+    }
+}
+
+/// The account at `address`, loaded from `db` on first access: one hash lookup either way.
+#[inline]
+fn load_in<'a>(
+    accounts: &'a mut AddressMap<Account>,
+    order: &mut Vec<Address>,
+    db: &mut dyn Database,
+    slot_hasher: &FbBuildHasher<32>,
+    address: Address,
+) -> Result<&'a mut Account, DbError> {
+    match accounts.entry(address) {
+        MapEntry::Occupied(e) => Ok(e.into_mut()),
+        MapEntry::Vacant(e) => {
+            let account = fetch(db, slot_hasher, address)?;
+            order.push(address);
+            Ok(e.insert(account))
+        }
+    }
+}
+
+#[inline(never)]
+fn fetch(
+    db: &mut dyn Database,
+    slot_hasher: &FbBuildHasher<32>,
+    address: Address,
+) -> Result<Account, DbError> {
+    let storage = U256Map::with_hasher(slot_hasher.clone());
+    let (info, not_existing) = match db.basic(address)? {
+        Some(info) => (info, false),
+        None => (AccountInfo { code: Some(Bytes::new()), ..Default::default() }, true),
+    };
+    Ok(Account {
+        info,
+        storage,
+        not_existing,
+        created: false,
+        destroyed: false,
+        touched: false,
+        warm: false,
+    })
+}
+
+/// The slot `key` of `acc` (at `address`), read from `db` on first access.
+#[inline]
+fn slot_in<'a>(
+    acc: &'a mut Account,
+    db: &mut dyn Database,
+    address: Address,
+    key: U256,
+) -> Result<&'a mut Slot, DbError> {
+    if acc.storage.capacity() == 0 {
+        acc.storage.reserve(SLOTS_CAPACITY);
+    }
+    match acc.storage.entry(key) {
+        MapEntry::Occupied(e) => Ok(e.into_mut()),
+        MapEntry::Vacant(e) => {
+            // A contract created in this transaction starts with empty storage whatever the
+            // database says (EIP-7610 makes the two agree on mainnet).
+            let value = if acc.created || acc.not_existing {
+                U256::ZERO
+            } else {
+                db.storage(address, key)?
+            };
+            Ok(e.insert(Slot { original: value, present: value, warm: false }))
+        }
     }
 }
 
@@ -465,6 +656,42 @@ mod tests {
         let changes = j.finalize();
         assert_eq!(changes.len(), 1, "a nonexistent touched account stays nonexistent");
         assert!(changes[0].1.removed);
+    }
+
+    #[test]
+    fn precompiles_are_warm_without_being_loaded() {
+        let mut db = InMemoryDb::new();
+        let mut j = Journal::new(&mut db);
+        j.set_precompiles(PrecompileSet::for_spec(crate::SpecId::Prague));
+        assert!(j.is_warm(&addr(1)) && j.is_warm(&addr(0x11)));
+        assert!(!j.is_warm(&addr(0x12)), "0x12 is not a precompile in Prague");
+        assert!(j.accounts.is_empty(), "nothing is loaded up front");
+        let cp = j.checkpoint();
+        assert!(!j.load_warm(addr(2)).unwrap(), "a precompile is never cold");
+        assert!(j.load_warm(addr(0x12)).unwrap());
+        j.revert(cp);
+        assert!(j.is_warm(&addr(2)), "a revert does not cool a precompile");
+        assert!(!j.is_warm(&addr(0x12)));
+        assert!(j.finalize().is_empty());
+    }
+
+    #[test]
+    fn sstore_warm_reads_warms_and_writes_once() {
+        let mut db = InMemoryDb::new();
+        db.insert_account(addr(1), U256::ZERO, 1, Bytes::new(), [(U256::from(5), U256::from(7))]);
+        let mut j = Journal::new(&mut db);
+        let cp = j.checkpoint();
+        let (before, cold) = j.sstore_warm(addr(1), U256::from(5), U256::from(8)).unwrap();
+        assert!(cold);
+        assert_eq!((before.original, before.present), (U256::from(7), U256::from(7)));
+        let (before, cold) = j.sstore_warm(addr(1), U256::from(5), U256::from(8)).unwrap();
+        assert!(!cold);
+        assert_eq!((before.original, before.present), (U256::from(7), U256::from(8)));
+        j.revert(cp);
+        let (slot, cold) = j.sload(addr(1), U256::from(5)).unwrap();
+        assert!(cold, "the revert undoes the warming");
+        assert_eq!(slot.present, U256::from(7), "and the write");
+        assert!(j.finalize().is_empty(), "and the touch");
     }
 
     #[test]

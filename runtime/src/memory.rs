@@ -1,6 +1,20 @@
 //! Frame memory: a byte array that grows in 32-byte words and is paid for quadratically.
 
+use crate::context::Status;
 use crate::gas;
+use alloy_primitives::U256;
+use std::cell::RefCell;
+
+/// Memory buffers kept per thread for reuse, so a frame does not allocate its first pages.
+/// A pooled buffer is emptied; growing zero-fills, so stale bytes are never visible.
+const POOL_LIMIT: usize = 32;
+/// Buffers larger than this are freed rather than pooled.
+const POOL_MAX_CAPACITY: usize = 128 << 10;
+const INITIAL_CAPACITY: usize = 4096;
+
+thread_local! {
+    static POOL: RefCell<Vec<Vec<u8>>> = const { RefCell::new(Vec::new()) };
+}
 
 /// Memory of one frame. `ptr` and `len` are mirrored for native code (ABI), `buf` owns the
 /// bytes. `len` is always a multiple of 32.
@@ -14,6 +28,24 @@ pub struct Memory {
 
 // SAFETY: `ptr` points into `buf`, which the Memory owns.
 unsafe impl Send for Memory {}
+
+impl Drop for Memory {
+    fn drop(&mut self) {
+        let mut buf = std::mem::take(&mut self.buf);
+        if buf.capacity() > POOL_MAX_CAPACITY || buf.capacity() < INITIAL_CAPACITY {
+            return;
+        }
+        buf.clear();
+        // During thread teardown the pool may be gone; the buffer is then simply freed.
+        let _ = POOL.try_with(|pool| {
+            if let Ok(mut pool) = pool.try_borrow_mut() {
+                if pool.len() < POOL_LIMIT {
+                    pool.push(buf);
+                }
+            }
+        });
+    }
+}
 
 impl Default for Memory {
     fn default() -> Self {
@@ -31,7 +63,12 @@ impl Memory {
     pub const LEN_OFFSET: usize = std::mem::offset_of!(Memory, len);
 
     pub fn new() -> Self {
-        let mut buf = Vec::with_capacity(4096);
+        let pooled = POOL
+            .try_with(|pool| pool.try_borrow_mut().ok().and_then(|mut p| p.pop()))
+            .ok()
+            .flatten();
+        let mut buf = pooled.unwrap_or_else(|| Vec::with_capacity(INITIAL_CAPACITY));
+        debug_assert!(buf.is_empty());
         Self { ptr: buf.as_mut_ptr(), len: 0, buf }
     }
 
@@ -60,6 +97,74 @@ impl Memory {
         }
         let new_words = gas::words(end);
         Some(gas::memory_cost(new_words) - gas::memory_cost(self.words()))
+    }
+
+    /// Makes `[offset, offset+len)` addressable, charging expansion gas to `gas`, and returns
+    /// the range as host integers. A zero length touches nothing, whatever the offset.
+    #[inline(always)]
+    pub fn range(
+        &mut self,
+        gas: &mut u64,
+        offset: U256,
+        len: U256,
+    ) -> Result<(usize, usize), Status> {
+        if len.is_zero() {
+            return Ok((0, 0));
+        }
+        let (Ok(offset), Ok(len)) = (u64::try_from(offset), u64::try_from(len)) else {
+            return Err(Status::OutOfGas);
+        };
+        if offset > MAX_MEMORY || len > MAX_MEMORY || offset + len > MAX_MEMORY {
+            return Err(Status::OutOfGas);
+        }
+        let end = offset + len;
+        if end > self.len as u64 {
+            *gas = self.expand(*gas, end)?;
+        }
+        Ok((offset as usize, len as usize))
+    }
+
+    /// [`Memory::range`] for a fixed length of 1 to 32 bytes (MLOAD, MSTORE, MSTORE8):
+    /// returns the offset.
+    #[inline(always)]
+    pub fn range_fixed(&mut self, gas: &mut u64, offset: U256, len: u64) -> Result<usize, Status> {
+        let limbs = offset.as_limbs();
+        if (limbs[1] | limbs[2] | limbs[3]) != 0 || limbs[0] > MAX_MEMORY {
+            return Err(Status::OutOfGas);
+        }
+        let end = limbs[0] + len;
+        if end > self.len as u64 {
+            if end > MAX_MEMORY {
+                return Err(Status::OutOfGas);
+            }
+            *gas = self.expand(*gas, end)?;
+        }
+        Ok(limbs[0] as usize)
+    }
+
+    /// Charges for and performs growth to `end` bytes (`end` above the current length and at
+    /// most [`MAX_MEMORY`]). Takes and returns the gas left by value, so that a caller's gas
+    /// counter can stay in a register.
+    #[inline(never)]
+    fn expand(&mut self, gas: u64, end: u64) -> Result<u64, Status> {
+        let cost = gas::memory_cost(gas::words(end)) - gas::memory_cost(self.words());
+        if gas < cost {
+            return Err(Status::OutOfGas);
+        }
+        self.grow(end);
+        Ok(gas - cost)
+    }
+
+    /// The 32 bytes at `offset`, which [`Memory::range_fixed`] made addressable.
+    #[inline(always)]
+    pub fn word(&self, offset: usize) -> &[u8; 32] {
+        self.buf[offset..offset + 32].try_into().expect("32 bytes")
+    }
+
+    /// The 32 bytes at `offset`, mutable.
+    #[inline(always)]
+    pub fn word_mut(&mut self, offset: usize) -> &mut [u8; 32] {
+        (&mut self.buf[offset..offset + 32]).try_into().expect("32 bytes")
     }
 
     /// Grows to hold `end` bytes (rounded up to a word), zero-filled.
@@ -121,6 +226,34 @@ mod tests {
         assert_eq!(m.expansion_cost(64), Some(3));
         // 724 words cost 3*724 + 724²/512 = 2172 + 1023.
         assert_eq!(m.expansion_cost(724 * 32), Some(2172 + 1023 - 3));
+    }
+
+    #[test]
+    fn a_reused_buffer_grows_zeroed() {
+        let mut m = Memory::new();
+        m.grow(64);
+        m.slice_mut(0, 64).fill(0xff);
+        drop(m);
+        let mut m = Memory::new();
+        assert!(m.is_empty());
+        m.grow(64);
+        assert_eq!(m.as_slice(), &[0; 64]);
+    }
+
+    #[test]
+    fn range_charges_expansion_once() {
+        let mut m = Memory::new();
+        let mut gas = 100;
+        assert_eq!(m.range_fixed(&mut gas, U256::from(0), 32), Ok(0));
+        assert_eq!((gas, m.len()), (97, 32));
+        assert_eq!(m.range(&mut gas, U256::from(16), U256::from(16)), Ok((16, 16)));
+        assert_eq!(gas, 97, "inside paid memory");
+        assert_eq!(m.range(&mut gas, U256::MAX, U256::ZERO), Ok((0, 0)));
+        assert_eq!(m.range_fixed(&mut gas, U256::from(1) << 64, 32), Err(Status::OutOfGas));
+        assert_eq!(m.range_fixed(&mut gas, U256::from(MAX_MEMORY), 1), Err(Status::OutOfGas));
+        let mut little = 2;
+        assert_eq!(m.range_fixed(&mut little, U256::from(32), 32), Err(Status::OutOfGas));
+        assert_eq!(m.len(), 32, "nothing grows when the gas does not cover it");
     }
 
     #[test]

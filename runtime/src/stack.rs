@@ -2,16 +2,44 @@
 
 use crate::gas::STACK_LIMIT;
 use alloy_primitives::U256;
+use std::cell::RefCell;
+
+/// Stack buffers kept per thread for reuse: a frame's 32 KiB buffer is allocated once per
+/// thread rather than once per frame. Buffers are never zeroed; only slots below `len`,
+/// which were written by a push, are ever read.
+const POOL_LIMIT: usize = 32;
+
+thread_local! {
+    static POOL: RefCell<Vec<Vec<U256>>> = const { RefCell::new(Vec::new()) };
+}
 
 /// The operand stack. Compiled code reads `ptr` and `len` through the context, so the layout is
 /// part of the ABI. Bounds are checked once per instruction (interpreter) or per block
 /// (compiled code) against the opcode table's stack effects; the accessors here trust that
 /// check and only assert it in debug builds.
+///
+/// `buf` has a capacity of [`STACK_LIMIT`] and a length of zero: the slots are written and
+/// read through `ptr` only, below `len` for reads, so no slot is read before it is written and
+/// the buffer never needs zeroing.
 #[repr(C)]
 pub struct Stack {
     ptr: *mut U256,
     len: usize,
     buf: Vec<U256>,
+}
+
+impl Drop for Stack {
+    fn drop(&mut self) {
+        let buf = std::mem::take(&mut self.buf);
+        // During thread teardown the pool may be gone; the buffer is then simply freed.
+        let _ = POOL.try_with(|pool| {
+            if let Ok(mut pool) = pool.try_borrow_mut() {
+                if pool.len() < POOL_LIMIT {
+                    pool.push(buf);
+                }
+            }
+        });
+    }
 }
 
 // SAFETY: `ptr` points into `buf`, which the Stack owns; moving the Stack between threads moves
@@ -35,7 +63,12 @@ impl Stack {
     pub const LEN_OFFSET: usize = std::mem::offset_of!(Stack, len);
 
     pub fn new() -> Self {
-        let mut buf = vec![U256::ZERO; STACK_LIMIT];
+        let pooled = POOL
+            .try_with(|pool| pool.try_borrow_mut().ok().and_then(|mut p| p.pop()))
+            .ok()
+            .flatten();
+        let mut buf = pooled.unwrap_or_else(|| Vec::with_capacity(STACK_LIMIT));
+        debug_assert!(buf.is_empty() && buf.capacity() >= STACK_LIMIT);
         Self { ptr: buf.as_mut_ptr(), len: 0, buf }
     }
 
@@ -51,7 +84,9 @@ impl Stack {
 
     /// Bottom to top.
     pub fn as_slice(&self) -> &[U256] {
-        &self.buf[..self.len]
+        // SAFETY: `ptr` is the start of an allocation of STACK_LIMIT words, `len` is at most
+        // STACK_LIMIT, and every slot below `len` was written by a push before it is read.
+        unsafe { std::slice::from_raw_parts(self.ptr, self.len) }
     }
 
     /// Checked push for code paths outside the instruction loop.
@@ -59,7 +94,8 @@ impl Stack {
         if self.len == STACK_LIMIT {
             return false;
         }
-        self.buf[self.len] = value;
+        // SAFETY: `len < STACK_LIMIT`, within the buffer's capacity.
+        unsafe { self.ptr.add(self.len).write(value) };
         self.len += 1;
         true
     }
@@ -149,6 +185,17 @@ mod tests {
         let [a, b] = s.popn::<2>();
         assert_eq!((a, b), (U256::from(2), U256::from(3)));
         assert_eq!(s.len(), 2);
+    }
+
+    #[test]
+    fn a_reused_buffer_starts_empty() {
+        let mut s = Stack::new();
+        s.push(U256::from(7));
+        drop(s);
+        let mut s = Stack::new();
+        assert!(s.is_empty() && s.as_slice().is_empty());
+        s.push(U256::from(1));
+        assert_eq!(s.as_slice(), &[U256::from(1)]);
     }
 
     #[test]

@@ -73,21 +73,29 @@ pub fn exp(ctx: &mut Context) -> OpResult {
     Ok(())
 }
 
-#[inline]
+/// SIGNEXTEND(ext, x): extends the sign of byte `ext` of `x`. Writes the result in place
+/// through the limbs: building a new word and storing it whole after partial reads stalls
+/// store forwarding.
+#[inline(always)]
 pub fn signextend(ctx: &mut Context) {
-    binop!(ctx, |ext, x| {
-        if ext < U256::from(31) {
-            let bit = ext.as_limbs()[0] as usize * 8 + 7;
-            let mask = (U256::from(1) << bit) - U256::from(1);
-            if x.bit(bit) {
-                x | !mask
-            } else {
-                x & mask
-            }
-        } else {
-            x
+    let ext = ctx.stack.pop();
+    let e = ext.as_limbs();
+    if (e[1] | e[2] | e[3]) != 0 || e[0] >= 31 {
+        return;
+    }
+    let bit = e[0] as usize * 8 + 7;
+    let (li, bi) = (bit / 64, bit % 64);
+    // SAFETY: a U256 is exactly four fully used limbs; any limb values are a valid word.
+    let limbs = unsafe { ctx.stack.top().as_limbs_mut() };
+    let v = limbs[li & 3];
+    let fill = 0u64.wrapping_sub((v >> bi) & 1);
+    let low = u64::MAX >> (63 - bi);
+    limbs[li & 3] = (v & low) | (fill & !low);
+    for (j, limb) in limbs.iter_mut().enumerate() {
+        if j > li {
+            *limb = fill;
         }
-    });
+    }
 }
 
 #[inline(always)]
@@ -136,6 +144,57 @@ mod tests {
 
     fn neg(n: u64) -> U256 {
         U256::from(n).wrapping_neg()
+    }
+
+    fn signextend_ref(ext: U256, x: U256) -> U256 {
+        if ext < U256::from(31) {
+            let bit = ext.as_limbs()[0] as usize * 8 + 7;
+            let mask = (U256::from(1) << bit) - U256::from(1);
+            if x.bit(bit) {
+                x | !mask
+            } else {
+                x & mask
+            }
+        } else {
+            x
+        }
+    }
+
+    #[test]
+    fn signextend_matches_reference() {
+        let words = [
+            U256::ZERO,
+            U256::from(1),
+            U256::from(0x80),
+            U256::from(0x7f),
+            U256::from(0xff80),
+            U256::MAX,
+            U256::from_be_bytes([0xa5; 32]),
+            U256::from_be_bytes([0x5a; 32]),
+            U256::from(1) << 255,
+            U256::from(0x8000_0000_0000_0000u64),
+        ];
+        for ext in (0..40u64).map(U256::from).chain([U256::MAX, U256::from(1) << 64]) {
+            for &x in &words {
+                let mut ctx = crate::context::Context::new(
+                    std::sync::Arc::new(crate::code::AnalyzedCode::new(
+                        Default::default(),
+                        Default::default(),
+                    )),
+                    Default::default(),
+                    Default::default(),
+                    Default::default(),
+                    U256::ZERO,
+                    0,
+                    false,
+                    0,
+                );
+                ctx.stack.push(x);
+                ctx.stack.push(ext);
+                signextend(&mut ctx);
+                assert_eq!(ctx.stack.pop(), signextend_ref(ext, x), "ext {ext} x {x:#x}");
+            }
+        }
     }
 
     #[test]

@@ -3,12 +3,25 @@
 use crate::context::{Context, OpResult, Status};
 use alloy_primitives::{Bytes, U256};
 
+/// The offset `target` names if it is a valid jump destination (a JUMPDEST, not PUSH data).
+/// Reads the JUMPDEST bitmap through the context's ABI fields: two loads from the context.
+#[inline(always)]
+pub fn jump_dest(ctx: &Context, target: U256) -> Option<usize> {
+    let limbs = target.as_limbs();
+    if (limbs[1] | limbs[2] | limbs[3]) != 0 || limbs[0] >= ctx.code_len as u64 {
+        return None;
+    }
+    let dest = limbs[0] as usize;
+    // SAFETY: `jump_bits` points at the running code's bitmap, one bit per code byte, which
+    // `ctx.code` keeps alive; `dest < code_len` so word `dest / 64` is inside it.
+    let word = unsafe { *ctx.jump_bits.add(dest / 64) };
+    ((word >> (dest % 64)) & 1 != 0).then_some(dest)
+}
+
 #[inline]
 fn jump_to(ctx: &mut Context, target: U256) -> OpResult {
-    let dest = usize::try_from(target).map_err(|_| Status::InvalidJump)?;
-    if !ctx.code.is_jumpdest(dest) {
-        return Err(Status::InvalidJump);
-    }
+    let dest = jump_dest(ctx, target).ok_or(Status::InvalidJump)?;
+    debug_assert!(ctx.code.is_jumpdest(dest));
     ctx.pc = dest;
     Ok(())
 }

@@ -105,7 +105,9 @@ pub fn sstore(ctx: &mut Context, host: &mut Host) -> OpResult {
         return Err(Status::OutOfGas);
     }
     let [key, new] = ctx.stack.popn::<2>();
-    let r = host.journal.sload(ctx.address, key);
+    // One lookup reads, warms and writes the slot. The write happens before the gas is
+    // charged; running out of gas below halts the frame, whose revert undoes the write.
+    let r = host.journal.sstore_warm(ctx.address, key, new);
     let (slot, cold) = host.db(r)?;
     let (original, current) = (slot.original, slot.present);
     let mut cost = if cold { gas::COLD_SLOAD } else { 0 };
@@ -139,8 +141,6 @@ pub fn sstore(ctx: &mut Context, host: &mut Host) -> OpResult {
                 ctx.spend_refund((back - gas::WARM_STORAGE_READ) as i64);
             }
         }
-        let r = host.journal.sstore(ctx.address, key, new);
-        host.db(r)?;
     }
     Ok(())
 }

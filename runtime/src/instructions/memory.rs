@@ -4,29 +4,55 @@ use crate::context::{Context, OpResult};
 use crate::gas;
 use alloy_primitives::U256;
 
+/// MLOAD with the frame's gas counter passed explicitly (the interpreter keeps it in a
+/// register).
+#[inline(always)]
+pub fn mload_gas(ctx: &mut Context, gas: &mut u64) -> OpResult {
+    let top = ctx.stack.top();
+    let off = ctx.memory.range_fixed(gas, *top, 32)?;
+    *top = U256::from_be_bytes(*ctx.memory.word(off));
+    Ok(())
+}
+
+#[inline(always)]
+pub fn mstore_gas(ctx: &mut Context, gas: &mut u64) -> OpResult {
+    let [offset, value] = ctx.stack.popn::<2>();
+    let off = ctx.memory.range_fixed(gas, offset, 32)?;
+    *ctx.memory.word_mut(off) = value.to_be_bytes::<32>();
+    Ok(())
+}
+
+#[inline(always)]
+pub fn mstore8_gas(ctx: &mut Context, gas: &mut u64) -> OpResult {
+    let [offset, value] = ctx.stack.popn::<2>();
+    let off = ctx.memory.range_fixed(gas, offset, 1)?;
+    ctx.memory.slice_mut(off, 1)[0] = value.byte(0);
+    Ok(())
+}
+
+/// Runs an instruction written against an explicit gas counter on `ctx.gas`.
+macro_rules! with_ctx_gas {
+    ($ctx:ident, $f:ident) => {{
+        let mut gas = $ctx.gas;
+        let r = $f($ctx, &mut gas);
+        $ctx.gas = gas;
+        r
+    }};
+}
+
 #[inline]
 pub fn mload(ctx: &mut Context) -> OpResult {
-    let offset = *ctx.stack.peek(0);
-    let (off, _) = ctx.memory_range(offset, U256::from(32))?;
-    let word = U256::from_be_slice(ctx.memory.slice(off, 32));
-    *ctx.stack.top() = word;
-    Ok(())
+    with_ctx_gas!(ctx, mload_gas)
 }
 
 #[inline]
 pub fn mstore(ctx: &mut Context) -> OpResult {
-    let [offset, value] = ctx.stack.popn::<2>();
-    let (off, _) = ctx.memory_range(offset, U256::from(32))?;
-    ctx.memory.slice_mut(off, 32).copy_from_slice(&value.to_be_bytes::<32>());
-    Ok(())
+    with_ctx_gas!(ctx, mstore_gas)
 }
 
 #[inline]
 pub fn mstore8(ctx: &mut Context) -> OpResult {
-    let [offset, value] = ctx.stack.popn::<2>();
-    let (off, _) = ctx.memory_range(offset, U256::from(1))?;
-    ctx.memory.slice_mut(off, 1)[0] = value.byte(0);
-    Ok(())
+    with_ctx_gas!(ctx, mstore8_gas)
 }
 
 #[inline]
