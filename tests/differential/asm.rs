@@ -1,0 +1,110 @@
+//! A tiny assembler: opcodes, minimal PUSHes, and labels resolved when the code is finished.
+
+use alloy_primitives::U256;
+use kiln_frontend::opcode as op;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Label(usize);
+
+#[derive(Clone, Copy, Debug)]
+enum Fixup {
+    /// The label's position.
+    At(Label),
+    /// The label's position minus a base pc (for `PC PUSH2 d ADD JUMP`).
+    From(Label, usize),
+}
+
+#[derive(Default)]
+pub struct Asm {
+    code: Vec<u8>,
+    labels: Vec<Option<usize>>,
+    fixups: Vec<(usize, Fixup)>,
+}
+
+impl Asm {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    pub fn pc(&self) -> usize {
+        self.code.len()
+    }
+
+    pub fn op(&mut self, opcode: u8) {
+        self.code.push(opcode);
+    }
+
+    pub fn ops(&mut self, opcodes: &[u8]) {
+        self.code.extend_from_slice(opcodes);
+    }
+
+    /// Raw bytes (PUSH data, data sections, random bytes).
+    pub fn raw(&mut self, bytes: &[u8]) {
+        self.code.extend_from_slice(bytes);
+    }
+
+    /// The shortest PUSH of `v` (PUSH0 for zero).
+    pub fn push(&mut self, v: U256) {
+        if v.is_zero() {
+            self.op(op::PUSH0);
+        } else {
+            self.push_n(v, v.bit_len().div_ceil(8));
+        }
+    }
+
+    pub fn push_u(&mut self, v: u64) {
+        self.push(U256::from(v));
+    }
+
+    /// PUSHn of the low `n` bytes of `v`.
+    pub fn push_n(&mut self, v: U256, n: usize) {
+        assert!((1..=32).contains(&n));
+        self.op(op::PUSH1 + n as u8 - 1);
+        let be = v.to_be_bytes::<32>();
+        self.raw(&be[32 - n..]);
+    }
+
+    pub fn label(&mut self) -> Label {
+        self.labels.push(None);
+        Label(self.labels.len() - 1)
+    }
+
+    /// Binds `l` here and emits the JUMPDEST it names.
+    pub fn bind(&mut self, l: Label) {
+        self.place(l);
+        self.op(op::JUMPDEST);
+    }
+
+    /// Binds `l` here without a JUMPDEST (an invalid jump target).
+    pub fn place(&mut self, l: Label) {
+        assert!(self.labels[l.0].is_none(), "label bound twice");
+        self.labels[l.0] = Some(self.pc());
+    }
+
+    /// PUSH2 of the label's position.
+    pub fn push_label(&mut self, l: Label) {
+        self.op(op::PUSH2);
+        self.fixups.push((self.pc(), Fixup::At(l)));
+        self.raw(&[0, 0]);
+    }
+
+    /// PUSH2 of the label's position minus `base`.
+    pub fn push_label_from(&mut self, l: Label, base: usize) {
+        self.op(op::PUSH2);
+        self.fixups.push((self.pc(), Fixup::From(l, base)));
+        self.raw(&[0, 0]);
+    }
+
+    pub fn finish(mut self) -> Vec<u8> {
+        for (at, fix) in std::mem::take(&mut self.fixups) {
+            let (l, base) = match fix {
+                Fixup::At(l) => (l, 0),
+                Fixup::From(l, base) => (l, base),
+            };
+            let pos = self.labels[l.0].expect("label used but never bound");
+            let v = u16::try_from(pos.wrapping_sub(base)).expect("label out of PUSH2 range");
+            self.code[at..at + 2].copy_from_slice(&v.to_be_bytes());
+        }
+        self.code
+    }
+}
