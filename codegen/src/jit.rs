@@ -43,12 +43,16 @@ pub(crate) fn host_isa(
     let set = |flags: &mut settings::Builder, k: &str, v: &str| {
         flags.set(k, v).map_err(|e| CompileError::Backend(format!("setting {k}={v}: {e}")))
     };
-    // Compile time is the budget a JIT lives by: Cranelift's single-pass register allocator
-    // and no mid-end optimization cut it about 4x against `speed` with backtracking (measured
-    // on snailtracer: 91 ms against 443 ms). KILN_OPT / KILN_REGALLOC override for experiments.
+    // Cranelift's single-pass register allocator compiles about 3x faster but keeps every
+    // value in a stack slot across block boundaries, and compiled EVM code is all block
+    // boundaries (every gas and stack check branches): measured on snailtracer it made the
+    // JIT slower than the interpreter. The backtracking allocator keeps stack slots and gas
+    // in registers through loops; compile latency is what the tiered mode's background
+    // workers are for. The mid-end (`opt_level=speed`) adds compile time for little gain on
+    // code that is lowered already specialised. KILN_OPT / KILN_REGALLOC override both.
     let opt = std::env::var("KILN_OPT").unwrap_or_else(|_| "none".into());
     set(&mut flags, "opt_level", &opt)?;
-    let ra = std::env::var("KILN_REGALLOC").unwrap_or_else(|_| "single_pass".into());
+    let ra = std::env::var("KILN_REGALLOC").unwrap_or_else(|_| "backtracking".into());
     set(&mut flags, "regalloc_algorithm", &ra)?;
     set(&mut flags, "is_pic", if pic { "true" } else { "false" })?;
     set(&mut flags, "use_colocated_libcalls", "false")?;
@@ -131,4 +135,10 @@ impl NativeCode for JitCompiler {
     fn lookup(&mut self, code: &AnalyzedCode, spec: SpecId) -> Option<NativeFn> {
         self.get(code, spec)
     }
+}
+
+/// The JIT's target, for tools that drive Cranelift directly (the `disasm` example).
+pub fn host_isa_for_tools(
+) -> Result<std::sync::Arc<dyn cranelift_codegen::isa::TargetIsa>, CompileError> {
+    host_isa(false)
 }

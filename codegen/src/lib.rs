@@ -4,6 +4,7 @@
 pub mod aot;
 pub mod jit;
 pub mod lower;
+pub mod stack_plan;
 pub mod word;
 
 pub use aot::{AotCompiler, AotLibrary, LoadError};

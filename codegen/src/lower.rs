@@ -5,13 +5,14 @@
 //! four limbs; at block boundaries the stack lives in `ctx.stack`. Anything not inlined is a
 //! call through the builtin table's `exec_op`, with its operands written to the stack first.
 
+use crate::stack_plan::{self, StackPlan};
 use crate::word::{self, Word};
 use cranelift_codegen::ir::{
     condcodes::IntCC, types, AbiParam, Block, BlockArg, InstBuilder, JumpTableData, MemFlagsData,
     SigRef, Signature, Value,
 };
 use cranelift_codegen::isa::CallConv;
-use cranelift_frontend::{FunctionBuilder, FunctionBuilderContext};
+use cranelift_frontend::{FunctionBuilder, FunctionBuilderContext, Variable};
 use kiln_frontend::opcode as op;
 use kiln_ir::{Function, InstKind, Target, Terminator};
 use kiln_runtime::context::{offsets, Status};
@@ -47,7 +48,8 @@ struct Lower<'a, 'b> {
     ctx: Value,
     host: Value,
     exec_sig: SigRef,
-    blocks: Vec<Block>,
+    /// Cranelift block of each IR block; `None` for blocks no path reaches.
+    blocks: Vec<Option<Block>>,
     /// Returns its i8 parameter (a status computed at run time).
     exit: Block,
     /// One parameterless block per constant status, so the many exits of a large function
@@ -57,6 +59,33 @@ struct Lower<'a, 'b> {
     dispatch: Option<Block>,
     values: Vec<Option<Word>>,
     consts: HashMap<u32, U256>,
+    /// Values that are 0 or 1 from a comparison, with that comparison's i8 flag: a JUMPI or
+    /// ISZERO on them tests the flag instead of four limbs.
+    flags: HashMap<u32, Value>,
+    plan: StackPlan,
+    /// Per region: the base is zero (the entry region, entered only at frame start).
+    base_zero: Vec<bool>,
+    /// Landing pad of each block dynamic jumps reach without it being a head.
+    landings: Vec<Option<Block>>,
+    /// The stack buffer (fixed for the frame's lifetime).
+    stack: Value,
+    /// Remaining gas: kept in a variable, written to `ctx.gas` only where the runtime or the
+    /// frame loop reads it.
+    gas: Variable,
+    /// The current region's base height.
+    base: Variable,
+    /// Stack slots by height relative to the region base, four limbs each.
+    slots: HashMap<i32, [Variable; 4]>,
+    cur: Cur,
+}
+
+/// The block being lowered.
+#[derive(Clone, Copy, Default)]
+struct Cur {
+    entry: i32,
+    vars_from: i32,
+    /// Slots below are in memory (lowered as runtime calls write the stack).
+    synced: i32,
 }
 
 /// Lowers `f` into the builder's function, which must have [`native_signature`].
@@ -73,7 +102,24 @@ pub fn lower(
     let exit = b.create_block();
     b.append_block_param(exit, types::I8);
     let exec_sig = b.import_signature(exec_op_signature(call_conv));
-    let blocks: Vec<Block> = f.blocks.iter().map(|_| b.create_block()).collect();
+    // Only blocks some path reaches get Cranelift blocks: unreachable ones would cost compile
+    // time (Cranelift prunes them with work that grows with their number) and nothing else.
+    let live = reachable(f);
+    let blocks: Vec<Option<Block>> = live.iter().map(|&l| l.then(|| b.create_block())).collect();
+    let plan = stack_plan::plan(f, &live);
+    let landings: Vec<Option<Block>> =
+        plan.blocks.iter().map(|p| p.landing.then(|| b.create_block())).collect();
+    let mut static_into_entry = false;
+    for (i, block) in f.blocks.iter().enumerate() {
+        if live[i] && block.successors().contains(&0) {
+            static_into_entry = true;
+        }
+    }
+    let base_zero: Vec<bool> = (0..f.blocks.len())
+        .map(|r| r == 0 && !static_into_entry && !plan.region_has_landing[0])
+        .collect();
+    let gas = b.declare_var(types::I64);
+    let base = b.declare_var(types::I64);
     let dispatch = if f.has_dynamic_jumps() {
         let d = b.create_block();
         b.append_block_param(d, types::I64);
@@ -96,6 +142,9 @@ pub fn lower(
     }
     let ctx = b.block_params(entry)[0];
     let host = b.block_params(entry)[1];
+    let stack = b.ins().load(types::I64, flags(), ctx, offsets::STACK_PTR);
+    let g = b.ins().load(types::I64, flags(), ctx, offsets::GAS);
+    b.def_var(gas, g);
     let mut lw = Lower {
         b: &mut b,
         f,
@@ -108,10 +157,24 @@ pub fn lower(
         dispatch,
         values: vec![None; f.num_values as usize],
         consts: HashMap::new(),
+        flags: HashMap::new(),
+        plan,
+        base_zero,
+        landings,
+        stack,
+        gas,
+        base,
+        slots: HashMap::new(),
+        cur: Cur::default(),
     };
     lw.entry_dispatch();
-    for i in 0..f.blocks.len() {
-        lw.block(i);
+    for (i, &is_live) in live.iter().enumerate() {
+        if is_live {
+            lw.block(i);
+        }
+        if lw.landings[i].is_some() {
+            lw.landing(i);
+        }
     }
     if let Some(d) = lw.dispatch {
         lw.dynamic_dispatch(d);
@@ -124,7 +187,28 @@ pub fn lower(
     b.finalize(config);
 }
 
+/// Blocks reachable from the entry, a resume point or (with dynamic jumps) any JUMPDEST.
+fn reachable(f: &Function) -> Vec<bool> {
+    let mut live = vec![false; f.blocks.len()];
+    let mut work = vec![0];
+    work.extend(f.resumes.iter().copied());
+    if f.has_dynamic_jumps() {
+        work.extend(f.jumpdests.iter().flatten().copied());
+    }
+    while let Some(b) = work.pop() {
+        if b < live.len() && !std::mem::replace(&mut live[b], true) {
+            work.extend(f.blocks[b].successors());
+        }
+    }
+    live
+}
+
 impl Lower<'_, '_> {
+    /// The Cranelift block of a block that is reached.
+    fn cl_block(&self, id: usize) -> Block {
+        self.blocks[id].expect("successors of reachable blocks are reachable")
+    }
+
     fn status(&mut self, s: Status) -> Value {
         self.b.ins().iconst(types::I8, s as i64)
     }
@@ -151,6 +235,11 @@ impl Lower<'_, '_> {
     }
 
     fn exit_with(&mut self, s: Status) {
+        if s == Status::Stop {
+            // The one clean exit that is not the runtime's: the frame loop reads the gas left.
+            let g = self.b.use_var(self.gas);
+            self.store_ctx(g, offsets::GAS);
+        }
         let target = self.exit_block(s);
         self.b.ins().jump(target, &[]);
     }
@@ -173,15 +262,18 @@ impl Lower<'_, '_> {
 
     fn entry_dispatch(&mut self) {
         if self.f.resumes.is_empty() {
-            self.b.ins().jump(self.blocks[0], &[]);
+            let first = self.cl_block(0);
+            self.b.ins().jump(first, &[]);
             return;
         }
         let pc = self.load_ctx(types::I64, offsets::PC);
         let pc = self.b.ins().ireduce(types::I32, pc);
         let invalid = self.b.create_block();
-        let mut table = vec![self.b.func.dfg.block_call(self.blocks[0], &[])];
+        let first = self.cl_block(0);
+        let mut table = vec![self.b.func.dfg.block_call(first, &[])];
         for &r in &self.f.resumes {
-            table.push(self.b.func.dfg.block_call(self.blocks[r], &[]));
+            let target = self.cl_block(r);
+            table.push(self.b.func.dfg.block_call(target, &[]));
         }
         let default = self.b.func.dfg.block_call(invalid, &[]);
         let jt = self.b.create_jump_table(JumpTableData::new(default, &table));
@@ -210,27 +302,70 @@ impl Lower<'_, '_> {
         }
     }
 
+    fn slot_vars(&mut self, o: i32) -> [Variable; 4] {
+        if let Some(v) = self.slots.get(&o) {
+            return *v;
+        }
+        let vars = [(); 4].map(|_| self.b.declare_var(types::I64));
+        self.slots.insert(o, vars);
+        vars
+    }
+
+    fn use_slot(&mut self, o: i32) -> Word {
+        self.slot_vars(o).map(|v| self.b.use_var(v))
+    }
+
+    fn def_slot(&mut self, o: i32, w: Word) {
+        let vars = self.slot_vars(o);
+        for (v, x) in vars.into_iter().zip(w) {
+            self.b.def_var(v, x);
+        }
+    }
+
     fn block(&mut self, id: usize) {
         let block = &self.f.blocks[id];
-        let cl = self.blocks[id];
+        let p = self.plan.blocks[id];
+        let cl = self.cl_block(id);
         self.b.switch_to_block(cl);
-        let len = self.load_ctx(types::I64, offsets::STACK_LEN);
-        if block.stack_in > 0 {
-            let under =
-                self.b.ins().icmp_imm_s(IntCC::UnsignedLessThan, len, block.stack_in as i64);
+        let base_zero = self.base_zero[p.region];
+        let base = if p.head {
+            let v = if base_zero {
+                self.b.ins().iconst(types::I64, 0)
+            } else {
+                self.load_ctx(types::I64, offsets::STACK_LEN)
+            };
+            self.b.def_var(self.base, v);
+            v
+        } else {
+            self.b.use_var(self.base)
+        };
+        // Absolute height at entry.
+        let len = self.b.ins().iadd_imm_s(base, p.entry as i64);
+        let low = p.entry - block.stack_in as i32;
+        if base_zero {
+            if low < 0 {
+                self.exit_with(Status::StackUnderflow);
+                return;
+            }
+        } else if low < 0 || self.plan.region_has_landing[p.region] {
+            // A landing pad's base comes from a height the analysis did not see.
+            let under = self.b.ins().icmp_imm_s(IntCC::SignedLessThan, len, block.stack_in as i64);
             self.exit_if(under, Status::StackUnderflow);
         }
-        if block.stack_growth as usize > STACK_LIMIT {
+        if block.stack_growth as usize > STACK_LIMIT
+            || (base_zero && (p.entry + block.stack_growth as i32) as usize > STACK_LIMIT)
+        {
             // The block overflows whatever the entry height: no path through it completes.
             self.exit_with(Status::StackOverflow);
             return;
         }
-        if block.stack_growth > 0 {
+        if block.stack_growth > 0 && !base_zero {
             let limit = (STACK_LIMIT - block.stack_growth as usize) as i64;
-            let over = self.b.ins().icmp_imm_s(IntCC::UnsignedGreaterThan, len, limit);
+            let over = self.b.ins().icmp_imm_s(IntCC::SignedGreaterThan, len, limit);
             self.exit_if(over, Status::StackOverflow);
         }
-        let stack = self.load_ctx(types::I64, offsets::STACK_PTR);
+        self.cur = Cur { entry: p.entry, vars_from: p.vars_from, synced: p.synced };
+        let stack = self.stack;
         let mut sections = block.sections.iter().peekable();
         let n = block.insts.len();
         let suspend = matches!(block.term, Terminator::Suspend { .. });
@@ -239,8 +374,10 @@ impl Lower<'_, '_> {
                 self.charge(s.gas);
             }
             if suspend && i == n - 1 {
-                // Suspending call: flush the stack below the operands, then hand over.
-                self.flush_exit(id, len, stack);
+                // Suspending call: the stack below the operands goes to memory, then the
+                // frame loop takes over; the resume point reads it back.
+                let (x, synced) = self.exit_slots(id);
+                self.flush(synced, x);
                 let resume = match block.term {
                     Terminator::Suspend { resume } => resume,
                     _ => unreachable!(),
@@ -258,53 +395,96 @@ impl Lower<'_, '_> {
         for s in sections {
             self.charge(s.gas);
         }
-        self.flush_exit(id, len, stack);
         self.terminator(id);
     }
 
     fn charge(&mut self, gas: u64) {
-        let g = self.load_ctx(types::I64, offsets::GAS);
+        let g = self.b.use_var(self.gas);
         let short = self.b.ins().icmp_imm_s(IntCC::UnsignedLessThan, g, gas as i64);
         self.exit_if(short, Status::OutOfGas);
         let rest = self.b.ins().iadd_imm_s(g, -(gas as i64));
-        self.store_ctx(rest, offsets::GAS);
+        self.b.def_var(self.gas, rest);
     }
 
-    /// Writes the block's exit stack to memory and stores the new length. Slots that still
-    /// hold the entry value they were read from, below anything a runtime call wrote, are
-    /// left alone: memory already has them.
-    fn flush_exit(&mut self, id: usize, len: Value, stack: Value) {
+    /// Defines the variables of the block's exit slots and returns the exit height and the
+    /// `synced` watermark after the block.
+    fn exit_slots(&mut self, id: usize) -> (i32, i32) {
         let block = &self.f.blocks[id];
-        // Lowest slot (relative to the entry height) a runtime call may have written.
-        let lowest_write = block
-            .insts
-            .iter()
-            .filter(|i| matches!(i.kind, InstKind::Op(_)))
-            .map(|i| i.sp - i.args.len() as i32)
-            .min()
-            .unwrap_or(i32::MAX);
-        let input_depth: HashMap<u32, u16> = block
-            .insts
-            .iter()
-            .filter_map(|i| match (i.kind.clone(), i.result) {
-                (InstKind::Input(d), Some(r)) => Some((r.0, d)),
-                _ => None,
-            })
-            .collect();
-        let base = self.b.ins().iadd_imm_s(len, -(block.stack_in as i64));
+        let p = self.plan.blocks[id];
+        let low = p.entry - block.stack_in as i32;
         for (i, v) in block.exit.iter().enumerate() {
-            let rel = i as i32 - block.stack_in as i32;
-            let in_place = input_depth.get(&v.0).is_some_and(|&d| rel == -(d as i32) - 1);
-            if in_place && rel < lowest_write {
-                continue;
-            }
             let w = self.word(*v);
-            let idx = self.b.ins().iadd_imm_s(base, i as i64);
-            let addr = self.slot_addr(stack, idx);
+            self.def_slot(low + i as i32, w);
+        }
+        let x = p.exit_height(self.f, id);
+        let synced = stack_plan::exit_synced(self.f, id, p.entry, p.synced).min(x);
+        debug_assert!(self.cur.synced >= synced, "runtime writes are counted by the plan");
+        (x, synced)
+    }
+
+    /// Writes slots `[from, to)` (relative to the base) from their variables to memory.
+    fn flush(&mut self, from: i32, to: i32) {
+        if from >= to {
+            return;
+        }
+        let base = self.b.use_var(self.base);
+        for o in from..to {
+            let w = self.use_slot(o);
+            let idx = self.b.ins().iadd_imm_s(base, o as i64);
+            let addr = self.slot_addr(self.stack, idx);
             self.store_word(addr, w);
         }
-        let new_len = self.b.ins().iadd_imm_s(base, block.exit.len() as i64);
-        self.store_ctx(new_len, offsets::STACK_LEN);
+    }
+
+    /// Stores the absolute height `x` (relative to the base) in `ctx.stack_len`.
+    fn store_len(&mut self, x: i32) {
+        let base = self.b.use_var(self.base);
+        let len = self.b.ins().iadd_imm_s(base, x as i64);
+        self.store_ctx(len, offsets::STACK_LEN);
+    }
+
+    /// The Cranelift block an edge from `from` (exit height `x`, watermark `synced`) to `to`
+    /// branches to: the block itself, or an edge block that first writes what `to` expects in
+    /// memory. Edge blocks are filled at once; the caller then emits its branch.
+    fn edge(&mut self, x: i32, synced: i32, to: usize) -> Block {
+        let target = self.cl_block(to);
+        let q = self.plan.blocks[to];
+        if !(q.head || q.flush_entry && synced < x) {
+            return target;
+        }
+        let current = self.b.current_block().expect("inside a block");
+        let edge = self.b.create_block();
+        self.b.switch_to_block(edge);
+        self.flush(synced, x);
+        if q.head {
+            self.store_len(x);
+        }
+        self.b.ins().jump(target, &[]);
+        self.b.switch_to_block(current);
+        edge
+    }
+
+    /// Entry for dynamic jumps to a block of a region: derives the base from the height and
+    /// loads the slots the region keeps in variables.
+    fn landing(&mut self, id: usize) {
+        let pad = self.landings[id].expect("landing block");
+        let p = self.plan.blocks[id];
+        self.b.switch_to_block(pad);
+        let len = self.load_ctx(types::I64, offsets::STACK_LEN);
+        let base = self.b.ins().iadd_imm_s(len, -(p.entry as i64));
+        self.b.def_var(self.base, base);
+        let zero = self.b.ins().iconst(types::I64, 0);
+        for o in p.vars_from.max(p.entry - STACK_LIMIT as i32)..p.entry {
+            // A slot below the real stack is never read (the blocks' underflow checks stop
+            // first); clamping keeps its load inside the buffer.
+            let idx = self.b.ins().iadd_imm_s(base, o as i64);
+            let idx = self.b.ins().smax(idx, zero);
+            let addr = self.slot_addr(self.stack, idx);
+            let w = self.load_word(addr);
+            self.def_slot(o, w);
+        }
+        let target = self.cl_block(id);
+        self.b.ins().jump(target, &[]);
     }
 
     /// Calls the runtime for `opcode` with `args` (top first) at relative height `sp`.
@@ -325,11 +505,17 @@ impl Lower<'_, '_> {
             self.store_word(addr, w);
         }
         self.store_ctx(top, offsets::STACK_LEN);
+        self.cur.synced = self.cur.synced.min(self.cur.entry + sp - args.len() as i32);
+        let g = self.b.use_var(self.gas);
+        self.store_ctx(g, offsets::GAS);
         let table = self.load_ctx(types::I64, offsets::BUILTINS);
         let callee = self.b.ins().load(types::I64, flags(), table, offsets::EXEC_OP);
         let opv = self.b.ins().iconst(types::I32, opcode as i64);
         let call = self.b.ins().call_indirect(self.exec_sig, callee, &[self.ctx, self.host, opv]);
-        self.b.inst_results(call)[0]
+        let status = self.b.inst_results(call)[0];
+        let g = self.load_ctx(types::I64, offsets::GAS);
+        self.b.def_var(self.gas, g);
+        status
     }
 
     /// A runtime call that continues on success, with its result read back.
@@ -351,6 +537,25 @@ impl Lower<'_, '_> {
         })
     }
 
+    /// The word of comparison flag `f`, remembered for later tests of the result.
+    fn flag_word(&mut self, inst: &kiln_ir::Inst, f: Value) -> Word {
+        if let Some(r) = inst.result {
+            self.flags.insert(r.0, f);
+        }
+        word::from_flag(self.b, f)
+    }
+
+    /// Whether `v` is non-zero, as an i8 flag.
+    fn nonzero(&mut self, v: kiln_ir::Value) -> Value {
+        match self.flags.get(&v.0) {
+            Some(&f) => f,
+            None => {
+                let w = self.word(v);
+                word::is_nonzero(self.b, w)
+            }
+        }
+    }
+
     fn const_arg(&self, v: kiln_ir::Value) -> Option<U256> {
         self.consts.get(&v.0).copied()
     }
@@ -364,9 +569,14 @@ impl Lower<'_, '_> {
                 Some(word::constant(self.b, c.into_limbs()))
             }
             InstKind::Input(d) => {
-                let idx = self.b.ins().iadd_imm_s(len, -(d as i64) - 1);
-                let addr = self.slot_addr(stack, idx);
-                Some(self.load_word(addr))
+                let o = self.cur.entry - d as i32 - 1;
+                if o >= self.cur.vars_from {
+                    Some(self.use_slot(o))
+                } else {
+                    let idx = self.b.ins().iadd_imm_s(len, -(d as i64) - 1);
+                    let addr = self.slot_addr(stack, idx);
+                    Some(self.load_word(addr))
+                }
             }
             InstKind::Op(opcode) => self.op(inst, opcode, len, stack),
         };
@@ -407,14 +617,19 @@ impl Lower<'_, '_> {
                 Some(word::not(self.b, x))
             }
             op::ISZERO => {
-                let x = a(self, 0);
-                let f = word::is_zero(self.b, x);
-                Some(word::from_flag(self.b, f))
+                let f = match self.flags.get(&inst.args[0].0) {
+                    Some(&f) => self.b.ins().bxor_imm_s(f, 1),
+                    None => {
+                        let x = a(self, 0);
+                        word::is_zero(self.b, x)
+                    }
+                };
+                Some(self.flag_word(inst, f))
             }
             op::EQ => {
                 let (x, y) = (a(self, 0), a(self, 1));
                 let f = word::eq(self.b, x, y);
-                Some(word::from_flag(self.b, f))
+                Some(self.flag_word(inst, f))
             }
             op::LT | op::GT | op::SLT | op::SGT => {
                 let (mut x, mut y) = (a(self, 0), a(self, 1));
@@ -426,7 +641,7 @@ impl Lower<'_, '_> {
                 } else {
                     word::slt(self.b, x, y)
                 };
-                Some(word::from_flag(self.b, f))
+                Some(self.flag_word(inst, f))
             }
             op::SHL | op::SHR | op::SAR if self.const_arg(inst.args[0]).is_some() => {
                 let s = self.const_arg(inst.args[0]).expect("checked");
@@ -455,7 +670,7 @@ impl Lower<'_, '_> {
                 Some(word::byte_const(self.b, x, i.to::<u32>()))
             }
             op::GAS => {
-                let g = self.load_ctx(types::I64, offsets::GAS);
+                let g = self.b.use_var(self.gas);
                 let zero = self.b.ins().iconst(types::I64, 0);
                 Some([g, zero, zero, zero])
             }
@@ -544,13 +759,18 @@ impl Lower<'_, '_> {
         })
     }
 
-    fn jump_to(&mut self, t: Target) {
+    /// Jumps to `t` from a block whose exit height is `x` with watermark `synced`.
+    fn jump_to(&mut self, t: Target, x: i32, synced: i32) {
         match t {
             Target::Block(b) => {
-                self.b.ins().jump(self.blocks[b], &[]);
+                let target = self.edge(x, synced, b);
+                self.b.ins().jump(target, &[]);
             }
             Target::Invalid => self.exit_with(Status::InvalidJump),
             Target::Dynamic(v) => {
+                // The target's landing pad reads the stack from memory.
+                self.flush(synced, x);
+                self.store_len(x);
                 let w = self.word(v);
                 let high = self.b.ins().bor(w[1], w[2]);
                 let high = self.b.ins().bor(high, w[3]);
@@ -573,24 +793,38 @@ impl Lower<'_, '_> {
     }
 
     fn terminator(&mut self, id: usize) {
-        match self.f.blocks[id].term {
-            Terminator::Jump(t) => self.jump_to(t),
+        let term = self.f.blocks[id].term.clone();
+        if matches!(term, Terminator::Stop | Terminator::Exit | Terminator::InvalidOpcode) {
+            // The frame ends: its stack is dead.
+            match term {
+                Terminator::Stop => self.exit_with(Status::Stop),
+                // The runtime already returned RETURN/REVERT/SELFDESTRUCT's status.
+                Terminator::Exit => self.exit_with(Status::Fatal),
+                _ => self.exit_with(Status::InvalidOpcode),
+            }
+            return;
+        }
+        let (x, synced) = self.exit_slots(id);
+        match term {
+            Terminator::Jump(t) => self.jump_to(t, x, synced),
             Terminator::JumpI { cond, target, fallthrough } => {
-                let c = self.word(cond);
-                let nz = word::is_nonzero(self.b, c);
-                let taken = self.b.create_block();
-                self.b.ins().brif(nz, taken, &[], self.blocks[fallthrough], &[]);
-                self.b.switch_to_block(taken);
-                self.jump_to(target);
+                let nz = self.nonzero(cond);
+                let fallthrough = self.edge(x, synced, fallthrough);
+                let taken = match target {
+                    Target::Block(t) => self.edge(x, synced, t),
+                    _ => self.b.create_block(),
+                };
+                self.b.ins().brif(nz, taken, &[], fallthrough, &[]);
+                if !matches!(target, Target::Block(_)) {
+                    self.b.switch_to_block(taken);
+                    self.jump_to(target, x, synced);
+                }
             }
             Terminator::FallThrough(b) => {
-                self.b.ins().jump(self.blocks[b], &[]);
+                let target = self.edge(x, synced, b);
+                self.b.ins().jump(target, &[]);
             }
-            Terminator::Stop => self.exit_with(Status::Stop),
-            // The runtime already returned RETURN/REVERT/SELFDESTRUCT's status; never reached.
-            Terminator::Exit => self.exit_with(Status::Fatal),
-            Terminator::InvalidOpcode => self.exit_with(Status::InvalidOpcode),
-            Terminator::Suspend { .. } => unreachable!("handled with the call"),
+            _ => unreachable!("frame ends and suspension are handled above"),
         }
     }
 
@@ -625,7 +859,7 @@ impl Lower<'_, '_> {
             .jumpdests
             .iter()
             .map(|b| {
-                let target = b.map_or(invalid, |b| self.blocks[b]);
+                let target = b.and_then(|b| self.landings[b].or(self.blocks[b])).unwrap_or(invalid);
                 self.b.func.dfg.block_call(target, &[])
             })
             .collect();

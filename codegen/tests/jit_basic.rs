@@ -136,3 +136,25 @@ fn call_chain_of_1024_compiled_frames_on_8mib_stack() {
         .unwrap();
     handle.join().expect("no stack overflow");
 }
+
+/// Code no path reaches is not lowered, and fall-through chains become one block: 24 KiB of
+/// STOP (one reachable block), of JUMPDEST (one block after merging) or of PUSH2/JUMP to the
+/// next chunk (one block after jump resolution and merging) all make a few hundred bytes of
+/// machine code, where lowering every block made hundreds of kilobytes.
+#[test]
+fn degenerate_24k_contracts_compile_to_small_code() {
+    const N: usize = 24 * 1024;
+    let stops = vec![0x00u8; N];
+    let jumpdests = vec![0x5bu8; N];
+    let mut chain = Vec::with_capacity(N);
+    while chain.len() + 5 <= N {
+        let next = (chain.len() + 5) as u16;
+        chain.extend_from_slice(&[0x5b, 0x61, (next >> 8) as u8, next as u8, 0x56]);
+    }
+    for (name, code) in [("STOP", stops), ("JUMPDEST", jumpdests), ("PUSH2/JUMP", chain)] {
+        let mut jit = JitCompiler::new().unwrap();
+        jit.compile(&code, SpecId::Prague).unwrap();
+        let bytes = jit.stats().code_bytes;
+        assert!(bytes < 4096, "{name}: {bytes} bytes of machine code for {} bytes", code.len());
+    }
+}

@@ -7,7 +7,7 @@ use kiln_frontend::{JumpTable, SpecId};
 use ruint::aliases::U256;
 
 /// Whether remaining gas is observable right after `opcode`, so its gas section must end there.
-fn ends_gas_section(opcode: u8) -> bool {
+pub(crate) fn ends_gas_section(opcode: u8) -> bool {
     matches!(
         opcode,
         op::GAS

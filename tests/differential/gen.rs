@@ -133,9 +133,8 @@ pub struct Case {
 #[derive(Clone, Copy, Debug, Default)]
 pub struct Options {
     /// Let CREATE/CREATE2 take initcode of up to the EIP-3860 limit (49152 bytes) from
-    /// memory, which is mostly zeros: tens of thousands of STOP blocks. Off by default: the JIT
-    /// compiles such code in time quadratic in the number of blocks (see the ignored test
-    /// `jit_compiles_a_contract_of_stops_in_linear_time`), which would dominate the run.
+    /// memory, which is mostly zeros: tens of thousands of STOP blocks, all but the first
+    /// unreachable.
     pub big_initcode: bool,
 }
 

@@ -3,6 +3,7 @@
 pub mod const_fold;
 pub mod dead_blocks;
 pub mod jump_resolve;
+pub mod merge_blocks;
 
 use crate::function::Function;
 
@@ -10,5 +11,11 @@ use crate::function::Function;
 pub fn run_all(f: &mut Function) {
     const_fold::run(f);
     jump_resolve::run(f);
+    // Merging exposes constants across former block edges (a return address pushed in one
+    // block and jumped to in the next), so folding and resolution run again after it.
+    merge_blocks::run(f);
+    const_fold::run(f);
+    jump_resolve::run(f);
+    merge_blocks::run(f);
     dead_blocks::run(f);
 }

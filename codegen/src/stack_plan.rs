@@ -1,0 +1,237 @@
+//! Where the EVM stack lives between blocks: in Cranelift variables or in `ctx.stack`.
+//!
+//! Blocks joined by static edges form *regions*. A region starts at a *head* (the entry, a
+//! resume point, a block whose predecessors disagree on the stack height, or a JUMPDEST only
+//! dynamic jumps reach); the head reads the height from `ctx.stack_len` as the region's
+//! *base*, and every block of the region knows its entry height relative to that base. Slots
+//! are then named by that relative height and carried in variables, so a loop of static jumps
+//! keeps its stack in registers. Memory is written only where something reads it: runtime
+//! calls (their operands), suspension, and edges to heads or dynamic jumps.
+//!
+//! Per block entry two watermarks say where each slot's current value is:
+//! - `synced`: slots below it hold their current value in memory;
+//! - `vars_from`: slots at or above it hold their current value in a variable.
+//!
+//! `vars_from <= synced` always holds, so every slot is found one way or the other. Where
+//! predecessors would break that, the block is *flush-entry*: each predecessor writes its
+//! unsynced slots to memory on the edge.
+//!
+//! A JUMPDEST that dynamic jumps may reach but that static edges also enter gets a *landing
+//! pad*: it derives the base from `ctx.stack_len` and loads the slots the region keeps in
+//! variables, so the block itself sees one consistent state.
+
+use kiln_ir::{Function, InstKind, Target, Terminator};
+
+/// How one IR block is entered and left.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct BlockPlan {
+    pub live: bool,
+    /// Starts a region: the base is read from `ctx.stack_len` at entry.
+    pub head: bool,
+    /// The head of the block's region.
+    pub region: usize,
+    /// Entry height relative to the region's base.
+    pub entry: i32,
+    /// Entry watermarks (see the module docs).
+    pub synced: i32,
+    pub vars_from: i32,
+    /// Predecessors write their unsynced slots to memory on the edge.
+    pub flush_entry: bool,
+    /// Dynamic jumps reach it through a landing pad.
+    pub landing: bool,
+    /// `synced` after the block (before any edge flush).
+    pub exit_synced: i32,
+}
+
+impl BlockPlan {
+    /// Height relative to the region base after the block.
+    pub fn exit_height(&self, f: &Function, id: usize) -> i32 {
+        self.entry + f.blocks[id].stack_delta()
+    }
+}
+
+/// The plan for every block, and which regions have landing pads (their base is not known to
+/// be non-negative, so slots at non-negative heights still need underflow checks).
+pub struct StackPlan {
+    pub blocks: Vec<BlockPlan>,
+    pub region_has_landing: Vec<bool>,
+}
+
+/// Successors through static edges that stay in registers (not suspension).
+fn static_succs(term: &Terminator) -> impl Iterator<Item = usize> {
+    let (a, b) = match *term {
+        Terminator::Jump(Target::Block(t)) => (Some(t), None),
+        Terminator::JumpI { target, fallthrough, .. } => {
+            (if let Target::Block(t) = target { Some(t) } else { None }, Some(fallthrough))
+        }
+        Terminator::FallThrough(t) => (Some(t), None),
+        _ => (None, None),
+    };
+    a.into_iter().chain(b)
+}
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Region {
+    Unknown,
+    In(usize, i32),
+    Head,
+}
+
+pub fn plan(f: &Function, live: &[bool]) -> StackPlan {
+    let n = f.blocks.len();
+    let mut static_preds = vec![0u32; n];
+    for (b, block) in f.blocks.iter().enumerate() {
+        if live[b] {
+            for s in static_succs(&block.term) {
+                static_preds[s] += 1;
+            }
+        }
+    }
+    let mut dyn_target = vec![false; n];
+    if f.has_dynamic_jumps() {
+        for &b in f.jumpdests.iter().flatten() {
+            dyn_target[b] = live[b];
+        }
+    }
+
+    // Regions.
+    let mut region = vec![Region::Unknown; n];
+    let mut work = Vec::new();
+    let make_head = |b: usize, region: &mut Vec<Region>, work: &mut Vec<usize>| {
+        if region[b] != Region::Head {
+            region[b] = Region::Head;
+            work.push(b);
+        }
+    };
+    if n > 0 {
+        make_head(0, &mut region, &mut work);
+    }
+    for &r in &f.resumes {
+        if live[r] {
+            make_head(r, &mut region, &mut work);
+        }
+    }
+    for b in 0..n {
+        if dyn_target[b] && static_preds[b] == 0 {
+            make_head(b, &mut region, &mut work);
+        }
+    }
+    loop {
+        while let Some(b) = work.pop() {
+            let (r, e) = match region[b] {
+                Region::Head => (b, 0),
+                Region::In(r, e) => (r, e),
+                Region::Unknown => continue,
+            };
+            let x = e + f.blocks[b].stack_delta();
+            for s in static_succs(&f.blocks[b].term) {
+                match region[s] {
+                    Region::Head => {}
+                    Region::Unknown => {
+                        region[s] = Region::In(r, x);
+                        work.push(s);
+                    }
+                    Region::In(r2, e2) if (r2, e2) == (r, x) => {}
+                    Region::In(..) => make_head(s, &mut region, &mut work),
+                }
+            }
+        }
+        // Live blocks no head reaches (a cycle entered only by a dynamic jump) start one.
+        match (0..n).find(|&b| live[b] && region[b] == Region::Unknown) {
+            Some(b) => make_head(b, &mut region, &mut work),
+            None => break,
+        }
+    }
+
+    let mut blocks = vec![BlockPlan::default(); n];
+    let mut region_has_landing = vec![false; n];
+    for b in 0..n {
+        if !live[b] {
+            continue;
+        }
+        let (head, r, e) = match region[b] {
+            Region::Head => (true, b, 0),
+            Region::In(r, e) => (false, r, e),
+            Region::Unknown => unreachable!("every live block has a region"),
+        };
+        let landing = dyn_target[b] && !head;
+        region_has_landing[r] |= landing;
+        blocks[b] = BlockPlan {
+            live: true,
+            head,
+            region: r,
+            entry: e,
+            // Heads start with everything in memory; others are met from their predecessors.
+            synced: if head { 0 } else { i32::MAX },
+            vars_from: if head { 0 } else { i32::MIN },
+            flush_entry: false,
+            landing,
+            exit_synced: 0,
+        };
+    }
+
+    // Watermarks, to a fixed point: `synced` only falls and `vars_from` only rises.
+    let mut work: Vec<usize> = (0..n).filter(|&b| blocks[b].head).collect();
+    let mut queued = vec![false; n];
+    for &b in &work {
+        queued[b] = true;
+    }
+    while let Some(b) = work.pop() {
+        queued[b] = false;
+        let p = blocks[b];
+        let block = &f.blocks[b];
+        let x = p.exit_height(f, b);
+        let low = p.entry - block.stack_in as i32;
+        let synced = exit_synced(f, b, p.entry, p.synced).min(x);
+        let vars_from = p.vars_from.min(low);
+        blocks[b].exit_synced = synced;
+        for s in static_succs(&block.term) {
+            let q = &mut blocks[s];
+            if q.head {
+                continue;
+            }
+            let before = (q.synced, q.vars_from, q.flush_entry);
+            q.vars_from = q.vars_from.max(vars_from);
+            if !q.flush_entry {
+                q.synced = q.synced.min(synced);
+                if q.vars_from > q.synced {
+                    q.flush_entry = true;
+                }
+            }
+            if q.flush_entry {
+                q.synced = q.entry;
+            }
+            if (q.synced, q.vars_from, q.flush_entry) != before && !queued[s] {
+                queued[s] = true;
+                work.push(s);
+            }
+        }
+    }
+    StackPlan { blocks, region_has_landing }
+}
+
+/// `synced` after block `id` given its value at entry: lowered by every slot the block leaves
+/// different from memory (exit values not in their own place, slots runtime calls wrote).
+pub fn exit_synced(f: &Function, id: usize, entry: i32, synced: i32) -> i32 {
+    let block = &f.blocks[id];
+    let mut w = synced;
+    let mut input_depth = std::collections::HashMap::new();
+    for inst in &block.insts {
+        match (&inst.kind, inst.result) {
+            (InstKind::Input(d), Some(r)) => {
+                input_depth.insert(r, *d);
+            }
+            (InstKind::Op(_), _) => w = w.min(entry + inst.sp - inst.args.len() as i32),
+            _ => {}
+        }
+    }
+    let low = entry - block.stack_in as i32;
+    for (i, v) in block.exit.iter().enumerate() {
+        let o = low + i as i32;
+        let in_place = input_depth.get(v).is_some_and(|&d| o == entry - d as i32 - 1);
+        if !in_place {
+            w = w.min(o);
+        }
+    }
+    w
+}
