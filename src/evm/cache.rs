@@ -184,6 +184,10 @@ impl NativeCache {
         true
     }
 
+    pub(crate) fn executions(&self, key: &Key) -> u64 {
+        self.entries.get(key).map_or(0, |e| e.executions)
+    }
+
     pub(crate) fn is_native(&self, key: &Key) -> bool {
         self.entries.get(key).is_some_and(|e| matches!(e.state, State::Native(_)))
     }

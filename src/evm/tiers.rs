@@ -32,6 +32,12 @@ impl Shared {
         self.cache.lock().unwrap_or_else(|e| e.into_inner())
     }
 
+    /// Which of `keys` ran most often so far.
+    pub(crate) fn hottest<'k>(&self, keys: impl Iterator<Item = &'k Key>) -> Option<usize> {
+        let cache = self.lock();
+        keys.enumerate().max_by_key(|(_, key)| cache.executions(key)).map(|(i, _)| i)
+    }
+
     pub(crate) fn finish(&self, key: Key, outcome: Result<CompiledContract, InterpReason>) {
         self.lock().finish(key, outcome);
         self.idle.notify_all();

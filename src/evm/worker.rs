@@ -1,13 +1,14 @@
 //! Background compilation: a bounded queue of jobs served by a fixed number of threads.
 //! Submitting never blocks: a full queue refuses the job, and the contract stays interpreted.
+//! A free worker takes the hottest queued contract (most executions so far), not the oldest,
+//! so the hot set is compiled first even when a burst of cold contracts was queued before it.
 
 use super::cache::{judge_compile, Key};
 use super::tiers::Shared;
 use alloy_primitives::Bytes;
 use kiln_codegen::UnitCompiler;
 use std::panic::{catch_unwind, AssertUnwindSafe};
-use std::sync::mpsc::{sync_channel, Receiver, SyncSender, TrySendError};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 use std::thread::JoinHandle;
 use std::time::Instant;
 
@@ -19,8 +20,43 @@ pub(crate) struct Job {
     pub(crate) code: Bytes,
 }
 
+#[derive(Default)]
+struct Pending {
+    jobs: Vec<Job>,
+    closed: bool,
+}
+
+/// The jobs waiting for a worker.
+struct Queue {
+    pending: Mutex<Pending>,
+    /// Signalled when a job arrives or the queue closes.
+    ready: Condvar,
+    capacity: usize,
+}
+
+impl Queue {
+    fn lock(&self) -> MutexGuard<'_, Pending> {
+        // Workers never panic while holding the lock (compilation runs outside it).
+        self.pending.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// The hottest job, waiting for one; `None` once the queue is closed.
+    fn take(&self, shared: &Shared) -> Option<Job> {
+        let mut pending = self.lock();
+        loop {
+            if pending.closed {
+                return None;
+            }
+            if let Some(i) = shared.hottest(pending.jobs.iter().map(|job| &job.key)) {
+                return Some(pending.jobs.swap_remove(i));
+            }
+            pending = self.ready.wait(pending).unwrap_or_else(|e| e.into_inner());
+        }
+    }
+}
+
 pub(crate) struct Workers {
-    sender: Option<SyncSender<Job>>,
+    queue: Arc<Queue>,
     handles: Vec<JoinHandle<()>>,
 }
 
@@ -31,50 +67,49 @@ impl Workers {
         count: usize,
         capacity: usize,
     ) -> std::io::Result<Self> {
-        let (sender, receiver) = sync_channel::<Job>(capacity.max(1));
-        let receiver = Arc::new(Mutex::new(receiver));
-        let mut workers = Self { sender: Some(sender), handles: Vec::new() };
+        let queue = Arc::new(Queue {
+            pending: Mutex::default(),
+            ready: Condvar::new(),
+            capacity: capacity.max(1),
+        });
+        let mut workers = Self { queue, handles: Vec::new() };
         for i in 0..count {
-            let (shared, receiver) = (shared.clone(), receiver.clone());
+            let (shared, queue) = (shared.clone(), workers.queue.clone());
             let handle = std::thread::Builder::new()
                 .name(format!("kiln-compile-{i}"))
                 .stack_size(WORKER_STACK)
-                .spawn(move || serve(&shared, &receiver))?;
+                .spawn(move || serve(&shared, &queue))?;
             workers.handles.push(handle);
         }
         Ok(workers)
     }
 
-    /// Queues `job` unless the queue is full (or the workers are gone); gives it back then.
+    /// Queues `job` unless the queue is full; gives it back then.
     pub(crate) fn try_submit(&self, job: Job) -> Result<(), Job> {
-        match &self.sender {
-            Some(sender) => sender.try_send(job).map_err(|e| match e {
-                TrySendError::Full(job) | TrySendError::Disconnected(job) => job,
-            }),
-            None => Err(job),
+        let mut pending = self.queue.lock();
+        if pending.closed || pending.jobs.len() >= self.queue.capacity {
+            return Err(job);
         }
+        pending.jobs.push(job);
+        self.queue.ready.notify_one();
+        Ok(())
     }
 }
 
 impl Drop for Workers {
     fn drop(&mut self) {
-        // Closing the channel ends each worker after its current job.
-        self.sender.take();
+        // Each worker ends after its current job; queued jobs are dropped.
+        self.queue.lock().closed = true;
+        self.queue.ready.notify_all();
         for handle in self.handles.drain(..) {
             let _ = handle.join();
         }
     }
 }
 
-fn serve(shared: &Shared, receiver: &Mutex<Receiver<Job>>) {
+fn serve(shared: &Shared, queue: &Queue) {
     let mut compiler = UnitCompiler::new().map_err(|e| e.to_string());
-    loop {
-        // A poisoned lock only means another worker panicked while waiting; the receiver
-        // itself is still sound.
-        let job = match receiver.lock().unwrap_or_else(|e| e.into_inner()).recv() {
-            Ok(job) => job,
-            Err(_) => return,
-        };
+    while let Some(job) = queue.take(shared) {
         let start = Instant::now();
         let outcome = match &mut compiler {
             Ok(unit_compiler) => {
