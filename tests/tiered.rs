@@ -154,8 +154,8 @@ fn contract<'a>(stats: &'a kiln::TierStats, code: &[u8]) -> &'a kiln::evm::Contr
 #[test]
 fn hot_contract_moves_to_native_mid_workload_with_identical_results() {
     let code = summing_loop(0);
-    let mut interp = evm(world(&[code.clone()]), TierConfig::interpreter_only());
-    let mut subject = evm(world(&[code.clone()]), tiered(3));
+    let mut interp = evm(world(std::slice::from_ref(&code)), TierConfig::interpreter_only());
+    let mut subject = evm(world(std::slice::from_ref(&code)), tiered(3));
     let mut nonce = 0;
     let mut run = |n: u64, interp: &mut Evm<_>, subject: &mut Evm<_>| {
         same(interp, subject, &call(contract_address(0), n, nonce));
@@ -247,19 +247,24 @@ fn eviction_keeps_the_cache_within_budget() {
     assert_eq!(subject.stats().native_executions, 1);
 }
 
-#[test]
-fn oversized_contracts_stay_interpreted() {
-    let code = summing_loop(1);
-    let config =
-        TierConfig { threshold: 1, max_code_size: code.len() - 1, ..TierConfig::default() };
-    let mut interp = evm(world(&[code.clone()]), TierConfig::interpreter_only());
-    let mut subject = evm(world(&[code.clone()]), config);
+/// Calls `code` three times under `config` (waiting for compiles after each), checking each
+/// result against the interpreter's; the policy's statistics after.
+fn three_calls(code: &[u8], config: TierConfig) -> kiln::TierStats {
+    let code = code.to_vec();
+    let mut interp = evm(world(std::slice::from_ref(&code)), TierConfig::interpreter_only());
+    let mut subject = evm(world(std::slice::from_ref(&code)), config);
     for nonce in 0..3 {
         same(&mut interp, &mut subject, &call(contract_address(0), 40, nonce));
         subject.tiers().wait_idle();
     }
-    let stats = subject.stats();
+    subject.stats()
+}
+
+#[test]
+fn oversized_contracts_stay_interpreted() {
+    let code = summing_loop(1);
     let limit = code.len() - 1;
+    let stats = three_calls(&code, TierConfig { max_code_size: limit, ..tiered(1) });
     let want = Tier::Interpreter(InterpReason::TooLarge { size: code.len(), limit });
     assert_eq!(contract(&stats, &code).tier, want);
     assert_eq!((stats.too_large, stats.compiled, stats.native_executions), (1, 0, 0));
@@ -269,15 +274,7 @@ fn oversized_contracts_stay_interpreted() {
 #[test]
 fn slow_compiles_are_discarded() {
     let code = summing_loop(2);
-    let config =
-        TierConfig { threshold: 1, compile_timeout: Duration::ZERO, ..TierConfig::default() };
-    let mut interp = evm(world(&[code.clone()]), TierConfig::interpreter_only());
-    let mut subject = evm(world(&[code.clone()]), config);
-    for nonce in 0..3 {
-        same(&mut interp, &mut subject, &call(contract_address(0), 40, nonce));
-        subject.tiers().wait_idle();
-    }
-    let stats = subject.stats();
+    let stats = three_calls(&code, TierConfig { compile_timeout: Duration::ZERO, ..tiered(1) });
     let Tier::Interpreter(InterpReason::CompileTooSlow { limit, .. }) =
         contract(&stats, &code).tier
     else {
@@ -292,8 +289,8 @@ fn slow_compiles_are_discarded() {
 fn aot_library_runs_from_the_first_call() {
     let code = summing_loop(3);
     let lib = kiln::exec::build_aot_library([(code.clone(), SPEC)]).expect("AOT build");
-    let mut interp = evm(world(&[code.clone()]), TierConfig::interpreter_only());
-    let mut subject = Evm::builder(world(&[code.clone()]))
+    let mut interp = evm(world(std::slice::from_ref(&code)), TierConfig::interpreter_only());
+    let mut subject = Evm::builder(world(std::slice::from_ref(&code)))
         .spec(SPEC)
         .block(block())
         .tier_config(tiered(1))

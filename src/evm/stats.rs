@@ -160,7 +160,7 @@ impl TierStats {
             .iter()
             .filter(|c| !listed.iter().any(|l| std::ptr::eq(*l, *c)))
             .collect();
-        rest.sort_by(|a, b| b.executions.cmp(&a.executions));
+        rest.sort_by_key(|c| std::cmp::Reverse(c.executions));
         listed.extend(rest);
         for c in listed.iter().take(limit) {
             writeln!(
