@@ -33,6 +33,11 @@ use kiln_runtime::{
 };
 use std::sync::Arc;
 
+/// The README's examples, compiled and run as doc tests.
+#[doc = include_str!("../../README.md")]
+#[cfg(doctest)]
+pub struct ReadmeDoctests;
+
 /// A transaction's result and the state changes it would make.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ResultAndState {
@@ -51,12 +56,13 @@ pub struct Evm<DB> {
 }
 
 impl<DB: Database> Evm<DB> {
-    /// A builder for an EVM over `db`: latest fork, default block, default tier policy.
+    /// A builder for an EVM over `db`: latest fork, the default tier policy, and block 0
+    /// with no gas limit and no base fee (set a real block with [`EvmBuilder::block`]).
     pub fn builder(db: DB) -> EvmBuilder<DB> {
         EvmBuilder {
             db,
             cfg: CfgEnv::new(SpecId::LATEST),
-            block: BlockEnv::default(),
+            block: BlockEnv { gas_limit: u64::MAX, ..BlockEnv::default() },
             config: TierConfig::default(),
             aot: None,
             tiers: None,
