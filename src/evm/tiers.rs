@@ -50,7 +50,7 @@ pub struct Tiers {
     shared: Arc<Shared>,
     aot: Option<AotLibrary>,
     aot_executions: AtomicU64,
-    // Declared last: dropping it joins the workers after nothing can submit any more.
+    /// Dropping it closes the queue; the workers exit after their current job.
     workers: Workers,
 }
 

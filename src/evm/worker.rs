@@ -9,7 +9,6 @@ use alloy_primitives::Bytes;
 use kiln_codegen::UnitCompiler;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard};
-use std::thread::JoinHandle;
 use std::time::Instant;
 
 /// Cranelift recurses over large functions; give workers room, as the JIT's callers have.
@@ -57,7 +56,6 @@ impl Queue {
 
 pub(crate) struct Workers {
     queue: Arc<Queue>,
-    handles: Vec<JoinHandle<()>>,
 }
 
 impl Workers {
@@ -72,14 +70,13 @@ impl Workers {
             ready: Condvar::new(),
             capacity: capacity.max(1),
         });
-        let mut workers = Self { queue, handles: Vec::new() };
+        let workers = Self { queue };
         for i in 0..count {
             let (shared, queue) = (shared.clone(), workers.queue.clone());
-            let handle = std::thread::Builder::new()
+            std::thread::Builder::new()
                 .name(format!("kiln-compile-{i}"))
                 .stack_size(WORKER_STACK)
                 .spawn(move || serve(&shared, &queue))?;
-            workers.handles.push(handle);
         }
         Ok(workers)
     }
@@ -98,12 +95,11 @@ impl Workers {
 
 impl Drop for Workers {
     fn drop(&mut self) {
-        // Each worker ends after its current job; queued jobs are dropped.
+        // Queued jobs are dropped; each worker exits after its current job. Not joined: a
+        // compile can take seconds, and dropping an EVM should not wait for one. A detached
+        // worker owns everything it touches (its `Arc`s), so it outlives its `Tiers` safely.
         self.queue.lock().closed = true;
         self.queue.ready.notify_all();
-        for handle in self.handles.drain(..) {
-            let _ = handle.join();
-        }
     }
 }
 
