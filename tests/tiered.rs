@@ -247,6 +247,33 @@ fn eviction_keeps_the_cache_within_budget() {
     assert_eq!(subject.stats().native_executions, 1);
 }
 
+#[test]
+fn eviction_takes_the_least_recently_used() {
+    let codes: Vec<Vec<u8>> = (10..13).map(summing_loop).collect();
+    let unit = |code: &[u8]| {
+        kiln_codegen::compile_standalone(code, SPEC).expect("compiles").memory_bytes()
+    };
+    // Room for the first two; the third must evict one of them.
+    let budget = unit(&codes[0]) + unit(&codes[1]);
+    assert!(unit(&codes[2]) <= unit(&codes[1]));
+    let config = TierConfig { threshold: 1, cache_budget: budget, ..TierConfig::default() };
+    let mut interp = evm(world(&codes), TierConfig::interpreter_only());
+    let mut subject = evm(world(&codes), config);
+    // A and B compiled (in that order), then A runs natively: B is now the least recently
+    // used, although A was compiled first.
+    for (nonce, i) in [0, 1, 0, 2].into_iter().enumerate() {
+        same(&mut interp, &mut subject, &call(contract_address(i), 8, nonce as u64));
+        subject.tiers().wait_idle();
+    }
+    let stats = subject.stats();
+    let tier = |i: usize| contract(&stats, &codes[i]).tier.clone();
+    assert!(matches!(tier(0), Tier::Native { .. }), "{stats:?}");
+    assert_eq!(tier(1), Tier::Interpreter(InterpReason::Cold), "{stats:?}");
+    assert!(matches!(tier(2), Tier::Native { .. }), "{stats:?}");
+    assert_eq!((stats.evictions, contract(&stats, &codes[1]).evictions), (1, 1));
+    assert_eq!(stats.native_executions, 1);
+}
+
 /// Calls `code` three times under `config` (waiting for compiles after each), checking each
 /// result against the interpreter's; the policy's statistics after.
 fn three_calls(code: &[u8], config: TierConfig) -> kiln::TierStats {
