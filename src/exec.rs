@@ -1,6 +1,7 @@
 //! Running a transaction in a chosen [`Mode`]: the one place modes map to executors.
 
-use crate::mode::{Mode, ModeNotBuilt};
+use crate::evm::{TierConfig, Tiers};
+use crate::mode::Mode;
 use kiln_codegen::{AotCompiler, AotLibrary, JitCompiler};
 use kiln_runtime::handler::transact_native;
 use kiln_runtime::SpecId;
@@ -11,12 +12,42 @@ use kiln_runtime::{
 use std::cell::RefCell;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, OnceLock};
 
 thread_local! {
     /// One JIT per thread: compiled code is reused across every transaction the thread runs.
     static JIT: RefCell<Option<JitCompiler>> = const { RefCell::new(None) };
     /// The AOT library `Mode::Aot` runs from on this thread (see [`with_aot_library`]).
     static AOT: RefCell<Option<AotLibrary>> = const { RefCell::new(None) };
+}
+
+/// The policy [`Mode::Tiered`] runs under, if set before its first transaction.
+static TIER_CONFIG: OnceLock<TierConfig> = OnceLock::new();
+/// The one tier policy and code cache of [`Mode::Tiered`], shared by every thread of the
+/// process (the state-test runner's workers, a benchmark's loop).
+static TIERS: OnceLock<Result<Arc<Tiers>, String>> = OnceLock::new();
+
+/// Sets the policy [`Mode::Tiered`] runs under; without it, [`TierConfig::from_env`] applies.
+/// Refused once a tiered transaction has run (the policy is then fixed).
+pub fn configure_tiered(config: TierConfig) -> Result<(), String> {
+    if TIERS.get().is_some() {
+        return Err("the tier policy is already in use".into());
+    }
+    TIER_CONFIG.set(config).map_err(|_| "the tier policy is already configured".to_string())
+}
+
+/// The process-wide policy of [`Mode::Tiered`], started on first use.
+pub fn shared_tiers() -> Result<&'static Arc<Tiers>, String> {
+    TIERS
+        .get_or_init(|| {
+            let config = match TIER_CONFIG.get() {
+                Some(config) => config.clone(),
+                None => TierConfig::from_env().map_err(|e| e.to_string())?,
+            };
+            Tiers::new(config).map_err(|e| e.to_string())
+        })
+        .as_ref()
+        .map_err(Clone::clone)
 }
 
 /// Compiles `codes` (each for its fork) into a temporary shared library and loads it. The file
@@ -89,7 +120,10 @@ pub fn transact_commit(
                 &mut NoTracer,
             ))
         })?,
-        Mode::Tiered => return Err(ModeNotBuilt(mode).to_string()),
+        Mode::Tiered => {
+            let mut session = shared_tiers()?.session();
+            transact_native(db, cfg, block, tx, &mut cache, Some(&mut session), &mut NoTracer)
+        }
     };
     Ok(outcome.map(|(result, changes)| {
         db.commit(changes);

@@ -4,10 +4,12 @@
 //! - [`statetest`]: runs execution-spec-tests state-test fixtures;
 //! - [`disasm`]: a bytecode disassembler;
 //! - [`input`]: reading bytecode given on the command line;
-//! - [`mode`]: how code is executed (interpreter today; JIT, AOT and tiered later);
+//! - [`evm`]: [`Evm`], the library API: transactions over a database with tiered execution;
+//! - [`mode`]: how code is executed (interpreter, JIT, AOT, tiered);
 //! - [`run`]: running bytecode as a contract called by a funded sender (`kiln run`).
 
 pub use kiln_frontend::disasm;
+pub mod evm;
 pub mod exec;
 pub mod fixture;
 pub mod input;
@@ -15,4 +17,9 @@ pub mod mode;
 pub mod run;
 pub mod statetest;
 
+pub use evm::{Evm, EvmBuilder, ResultAndState, TierConfig, TierStats, Tiers};
+pub use kiln_runtime::{
+    AccountChange, AccountInfo, BlockEnv, CfgEnv, Database, DatabaseCommit, EvmError,
+    ExecutionResult, InMemoryDb, SpecId, StateChanges, TxEnv, TxKind,
+};
 pub use mode::Mode;

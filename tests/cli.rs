@@ -117,11 +117,11 @@ fn statetest_unknown_fork_is_a_usage_error() {
 }
 
 #[test]
-fn statetest_unbuilt_mode_is_a_usage_error() {
+fn statetest_tier_flags_need_tiered_mode() {
     let dir = TempDir::new("mode");
-    let out = kiln(&["statetest", "--mode", "tiered", dir.path()]);
+    let out = kiln(&["statetest", "--tier-threshold", "1", dir.path()]);
     assert_eq!(out.status.code(), Some(2));
-    assert!(stderr(&out).contains("error: mode tiered is not built yet"));
+    assert!(stderr(&out).contains("error: the --tier-* flags and --stats need --mode tiered"));
 }
 
 #[test]

@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # The whole test suite: unit and integration tests in release mode, then every state test in
-# ../shared/fixtures/state_tests through each execution mode that is built.
+# ../shared/fixtures/state_tests through each execution mode that is built (tiered on one fork:
+# CI's time budget is nearly spent; the full tiered run is `kiln statetest --mode tiered
+# --tier-threshold 1 ...` without --fork).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -21,3 +23,6 @@ echo "== state tests (jit) =="
 
 echo "== state tests (aot: one shared object per fixture file) =="
 ./target/release/kiln statetest --mode aot --known-failures tests/known-failures.txt "$fixtures"
+
+echo "== state tests (tiered, threshold 1, Osaka only) =="
+./target/release/kiln statetest --mode tiered --tier-threshold 1 --fork Osaka --stats --known-failures tests/known-failures.txt "$fixtures"

@@ -322,6 +322,27 @@ fn modes() {
 }
 
 #[test]
+fn tiered_stats_show_the_tier_and_the_reason() {
+    // Threshold 1: the run is interpreted and queues a compile, which --stats waits for.
+    let text = ok(&[ADD_RETURN, "--mode", "tiered", "--tier-threshold", "1", "--stats"]);
+    assert_eq!(field(&text, "output"), word_hex(3));
+    assert!(text.contains("tier executions: 1 interpreted, 0 native, 0 aot"), "{text}");
+    assert!(text.contains("tier compiles: 1 compiled"), "{text}");
+    assert!(text.contains("Osaka") && text.contains(": native ("), "{text}");
+
+    let args = [ADD_RETURN, "--mode", "tiered", "--tier-threshold", "1", "--stats"];
+    let slow = ok(&[&args[..], &["--tier-timeout-ms", "0"]].concat());
+    assert!(slow.contains("interpreted: compile too slow"), "{slow}");
+    let large = json(&[&args[..], &["--tier-max-size", "4"]].concat());
+    let kept = &large["tier_stats"]["kept_interpreted"][0];
+    assert_eq!(kept["reason"], "too large (13 bytes, limit 4)", "{large}");
+    assert_eq!(large["output"], word_hex(3));
+
+    let err = usage_error(&[ADD_RETURN, "--stats"]);
+    assert!(err.contains("need --mode tiered"), "{err}");
+}
+
+#[test]
 fn gas_over_the_osaka_cap() {
     let err = usage_error(&["00", "--gas", "16777217"]);
     assert!(err.contains("16777216"), "{err}");

@@ -3,12 +3,14 @@
 
 pub mod aot;
 pub mod jit;
+pub mod jit_unit;
 pub mod lower;
 pub mod stack_plan;
 pub mod word;
 
 pub use aot::{AotCompiler, AotLibrary, LoadError};
 pub use jit::{JitCompiler, JitStats};
+pub use jit_unit::{compile_standalone, CompiledContract, UnitCompiler};
 
 /// Why a contract could not be compiled.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]

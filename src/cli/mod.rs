@@ -8,6 +8,7 @@ pub mod disasm;
 pub mod ir;
 pub mod run;
 pub mod statetest;
+pub mod tier;
 
 use std::fmt::Display;
 use std::io::{self, Write};

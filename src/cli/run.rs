@@ -48,6 +48,8 @@ pub struct Args {
     /// How the code is executed.
     #[arg(long, value_enum, default_value_t = Mode::Interp)]
     mode: Mode,
+    #[command(flatten)]
+    tier: super::tier::TierArgs,
     /// Run from this shared object (built by `kiln compile`); implies `--mode aot`.
     #[arg(long, value_name = "LIB.so")]
     aot: Option<std::path::PathBuf>,
@@ -66,6 +68,7 @@ fn parse_fork(name: &str) -> Result<SpecId, kiln_frontend::UnknownFork> {
 
 pub fn run(args: Args) -> Result<ExitCode, CliError> {
     let mode = if args.aot.is_some() { Mode::Aot } else { args.mode.ensure_built()? };
+    args.tier.configure(mode)?;
     let code = read_code(&args.code)?;
     let calldata = match &args.calldata {
         Some(text) => parse_hex(text).map_err(|e| format!("invalid --calldata: {e}"))?,
@@ -89,10 +92,21 @@ pub fn run(args: Args) -> Result<ExitCode, CliError> {
             return Err(format!("cannot write the trace: {e}").into());
         }
     }
-    let mut text =
-        if args.json { serde_json::to_string(&outcome.to_json())? } else { outcome.to_text() };
+    let stats = args.tier.stats()?;
+    let mut text = if args.json {
+        let mut json = outcome.to_json();
+        if let (Some(stats), Some(object)) = (&stats, json.as_object_mut()) {
+            object.insert("tier_stats".into(), stats.to_json());
+        }
+        serde_json::to_string(&json)?
+    } else {
+        outcome.to_text()
+    };
     if !text.ends_with('\n') {
         text.push('\n');
+    }
+    if let (Some(stats), false) = (&stats, args.json) {
+        stats.write_text(&mut text, usize::MAX)?;
     }
     emit(text.as_bytes())?;
     Ok(ExitCode::SUCCESS)

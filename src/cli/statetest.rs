@@ -33,10 +33,15 @@ pub struct Args {
     /// fail the run; a listed case that passes does.
     #[arg(long, value_name = "FILE")]
     known_failures: Option<PathBuf>,
+    #[command(flatten)]
+    tier: super::tier::TierArgs,
     /// Files run in parallel [default: available cores].
     #[arg(short = 'j', long, value_name = "N")]
     jobs: Option<NonZeroUsize>,
 }
+
+/// Contracts listed by `--stats` after a state-test run (those kept interpreted come first).
+const STATS_LISTED: usize = 20;
 
 fn parse_fork(name: &str) -> Result<SpecId, kiln_frontend::UnknownFork> {
     name.parse()
@@ -44,6 +49,7 @@ fn parse_fork(name: &str) -> Result<SpecId, kiln_frontend::UnknownFork> {
 
 pub fn run(args: Args) -> Result<ExitCode, CliError> {
     let mode = args.mode.ensure_built()?;
+    args.tier.configure(mode)?;
     let known = match &args.known_failures {
         Some(path) => KnownFailures::load(path)?,
         None => KnownFailures::default(),
@@ -68,13 +74,23 @@ pub fn run(args: Args) -> Result<ExitCode, CliError> {
     if report.ran() + report.skipped == 0 {
         print_warning(&"no test cases matched");
     }
+    let stats = args.tier.stats()?;
     if args.json {
-        let mut text = serde_json::to_string(&report.to_json())?;
+        let mut json = report.to_json();
+        if let (Some(stats), Some(object)) = (&stats, json.as_object_mut()) {
+            object.insert("tier_stats".into(), stats.to_json());
+        }
+        let mut text = serde_json::to_string(&json)?;
         text.push('\n');
         emit(text.as_bytes())?;
     } else {
         let mut text = Vec::new();
         report.write_text(&mut text)?;
+        if let Some(stats) = &stats {
+            let mut listing = String::new();
+            stats.write_text(&mut listing, STATS_LISTED)?;
+            text.extend_from_slice(listing.as_bytes());
+        }
         emit(&text)?;
     }
     Ok(if report.success() { ExitCode::SUCCESS } else { ExitCode::FAILURE })

@@ -1,0 +1,146 @@
+//! Compiled units: one contract's native code in executable memory of its own, so that a
+//! cache can hand it between threads and free it when evicted.
+//!
+//! [`crate::JitCompiler`] keeps every function in one module that lives as long as the
+//! compiler; a tiered cache instead needs code it can compile on a worker thread, run on any
+//! thread and drop individually. Each [`CompiledContract`] owns a `JITModule` holding its one
+//! function and frees the module's memory when dropped. Callers keep the unit alive (behind an
+//! `Arc`) for as long as any frame may run or be suspended in its code.
+
+use crate::jit::host_isa;
+use crate::lower::{lower, native_signature};
+use crate::CompileError;
+use cranelift_codegen::isa::OwnedTargetIsa;
+use cranelift_frontend::FunctionBuilderContext;
+use cranelift_jit::{JITBuilder, JITModule};
+use cranelift_module::{default_libcall_names, Linkage, Module};
+use kiln_frontend::SpecId;
+use kiln_runtime::NativeFn;
+use std::time::{Duration, Instant};
+
+/// Executable memory is mapped in whole pages; a unit costs at least one page of code.
+const PAGE: usize = 4096;
+
+/// One contract compiled for one fork, owning its executable memory.
+pub struct CompiledContract {
+    // `Option` so that `Drop` can move the module into `free_memory`.
+    module: Option<JITModule>,
+    entry: NativeFn,
+    code_bytes: usize,
+    compile_time: Duration,
+}
+
+// SAFETY: after `compile` finishes, the module is never used again except to free its memory
+// in `Drop`, which runs once, on whichever thread drops the last owner; no `&self` method
+// touches it, so sharing references across threads cannot reach its interior mutability.
+// The entry is a plain function pointer into memory that stays mapped until that drop.
+unsafe impl Send for CompiledContract {}
+// SAFETY: see `Send`: `&CompiledContract` only exposes copies of plain data.
+unsafe impl Sync for CompiledContract {}
+
+impl CompiledContract {
+    /// The function to call for a frame of this contract. Valid while `self` is alive: keep
+    /// the unit alive until no frame can be running or suspended in it.
+    pub fn entry(&self) -> NativeFn {
+        self.entry
+    }
+
+    /// Bytes of machine code emitted.
+    pub fn code_bytes(&self) -> usize {
+        self.code_bytes
+    }
+
+    /// Executable memory this unit holds: its code rounded up to whole pages.
+    pub fn memory_bytes(&self) -> usize {
+        self.code_bytes.max(1).div_ceil(PAGE) * PAGE
+    }
+
+    /// Wall time from bytecode to callable code.
+    pub fn compile_time(&self) -> Duration {
+        self.compile_time
+    }
+}
+
+impl Drop for CompiledContract {
+    fn drop(&mut self) {
+        if let Some(module) = self.module.take() {
+            // SAFETY: `self` is being dropped, so no owner is left: by the contract of
+            // `entry`, no frame is running or suspended in this code and its pointer will not
+            // be called again.
+            unsafe { module.free_memory() };
+        }
+    }
+}
+
+impl std::fmt::Debug for CompiledContract {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("CompiledContract")
+            .field("code_bytes", &self.code_bytes)
+            .field("compile_time", &self.compile_time)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Compiles contracts into [`CompiledContract`]s. Reusable: one per worker thread keeps the
+/// ISA and builder context across compilations.
+pub struct UnitCompiler {
+    isa: OwnedTargetIsa,
+    fctx: FunctionBuilderContext,
+}
+
+impl UnitCompiler {
+    pub fn new() -> Result<Self, CompileError> {
+        Ok(Self { isa: host_isa(false)?, fctx: FunctionBuilderContext::new() })
+    }
+
+    /// Compiles `code` for `spec` into a unit of its own.
+    pub fn compile(&mut self, code: &[u8], spec: SpecId) -> Result<CompiledContract, CompileError> {
+        let start = Instant::now();
+        let backend = |e: &dyn std::fmt::Display| CompileError::Backend(e.to_string());
+        let mut module =
+            JITModule::new(JITBuilder::with_isa(self.isa.clone(), default_libcall_names()));
+        let f = kiln_ir::build(code, spec);
+        let sig = native_signature(module.isa().default_call_conv());
+        let id =
+            module.declare_function("kiln_unit", Linkage::Local, &sig).map_err(|e| backend(&e))?;
+        let mut ctx = module.make_context();
+        ctx.func.signature = sig;
+        lower(&f, &mut ctx.func, &mut self.fctx, module.target_config());
+        module
+            .define_function(id, &mut ctx)
+            .map_err(|e| CompileError::Backend(format!("{e:?}")))?;
+        let code_bytes = ctx.compiled_code().map_or(0, |c| c.code_buffer().len());
+        module.finalize_definitions().map_err(|e| backend(&e))?;
+        let ptr = module.get_finalized_function(id);
+        // SAFETY: `ptr` is the entry of a function just compiled with `native_signature`,
+        // which is the C ABI of `NativeFn`; the module, kept in the unit, owns the memory.
+        let entry = unsafe { std::mem::transmute::<*const u8, NativeFn>(ptr) };
+        Ok(CompiledContract {
+            module: Some(module),
+            entry,
+            code_bytes,
+            compile_time: start.elapsed(),
+        })
+    }
+}
+
+/// Compiles `code` for `spec` into a unit of its own (a fresh [`UnitCompiler`]).
+pub fn compile_standalone(code: &[u8], spec: SpecId) -> Result<CompiledContract, CompileError> {
+    UnitCompiler::new()?.compile(code, spec)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn units_compile_on_one_thread_and_drop_on_another() {
+        // PUSH1 1 PUSH1 2 ADD STOP
+        let unit = compile_standalone(&[0x60, 0x01, 0x60, 0x02, 0x01, 0x00], SpecId::Cancun)
+            .expect("compiles");
+        assert!(unit.code_bytes() > 0);
+        assert_eq!(unit.memory_bytes() % PAGE, 0);
+        assert!(unit.memory_bytes() >= unit.code_bytes());
+        std::thread::spawn(move || drop(unit)).join().expect("dropped elsewhere");
+    }
+}

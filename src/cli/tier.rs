@@ -1,0 +1,77 @@
+//! The tier flags shared by subcommands that take `--mode tiered`, and `--stats`.
+
+use kiln::{Mode, TierConfig};
+use std::time::Duration;
+
+use super::CliError;
+
+#[derive(clap::Args, Debug)]
+pub struct TierArgs {
+    /// With --mode tiered: executions of a contract before it is compiled in the background
+    /// (0 and 1 both compile after the first) [default: KILN_TIER_THRESHOLD, else 100].
+    #[arg(long, value_name = "N")]
+    tier_threshold: Option<u64>,
+    /// With --mode tiered: background compile threads [default: 1].
+    #[arg(long, value_name = "N")]
+    tier_workers: Option<usize>,
+    /// With --mode tiered: code longer than this many bytes stays interpreted [default: 24576].
+    #[arg(long, value_name = "BYTES")]
+    tier_max_size: Option<usize>,
+    /// With --mode tiered: a compile taking longer is discarded and its contract stays
+    /// interpreted [default: 2000].
+    #[arg(long, value_name = "MS")]
+    tier_timeout_ms: Option<u64>,
+    /// With --mode tiered: executable memory the code cache may hold [default: 64].
+    #[arg(long, value_name = "MIB")]
+    tier_cache_mb: Option<usize>,
+    /// With --mode tiered: after the run, wait for background compiles and print what ran in
+    /// which tier, and why contracts stay interpreted.
+    #[arg(long)]
+    stats: bool,
+}
+
+impl TierArgs {
+    /// Installs the tier policy the flags (over `KILN_TIER_*`) describe, for `mode`.
+    pub fn configure(&self, mode: Mode) -> Result<(), CliError> {
+        if mode != Mode::Tiered {
+            let tier_flag = self.tier_threshold.is_some()
+                || self.tier_workers.is_some()
+                || self.tier_max_size.is_some()
+                || self.tier_timeout_ms.is_some()
+                || self.tier_cache_mb.is_some()
+                || self.stats;
+            if tier_flag {
+                return Err("the --tier-* flags and --stats need --mode tiered".into());
+            }
+            return Ok(());
+        }
+        let mut config = TierConfig::from_env()?;
+        if let Some(n) = self.tier_threshold {
+            config.threshold = n;
+        }
+        if let Some(n) = self.tier_workers {
+            config.workers = n;
+        }
+        if let Some(n) = self.tier_max_size {
+            config.max_code_size = n;
+        }
+        if let Some(ms) = self.tier_timeout_ms {
+            config.compile_timeout = Duration::from_millis(ms);
+        }
+        if let Some(mb) = self.tier_cache_mb {
+            config.cache_budget = mb.saturating_mul(1 << 20);
+        }
+        kiln::exec::configure_tiered(config)?;
+        Ok(())
+    }
+
+    /// The tier statistics (after waiting for pending compiles) if `--stats` was given.
+    pub fn stats(&self) -> Result<Option<kiln::TierStats>, CliError> {
+        if !self.stats {
+            return Ok(None);
+        }
+        let tiers = kiln::exec::shared_tiers()?;
+        tiers.wait_idle();
+        Ok(Some(tiers.stats()))
+    }
+}

@@ -1,0 +1,164 @@
+//! The tier policy shared by every [`super::Evm`] (and thread) that uses it: counts executions,
+//! queues hot contracts for background compilation, and hands out native code once ready.
+
+use super::cache::{Decision, Key, NativeCache};
+use super::config::TierConfig;
+use super::stats::{InterpReason, TierStats};
+use super::worker::{Job, Workers};
+use alloy_primitives::{keccak256, B256};
+use kiln_codegen::{AotLibrary, CompiledContract};
+use kiln_runtime::code::AnalyzedCode;
+use kiln_runtime::{NativeCode, NativeFn, SpecId};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Condvar, Mutex, MutexGuard};
+
+/// Why a [`Tiers`] could not start.
+#[derive(Debug, thiserror::Error)]
+#[error("cannot start the compile workers: {0}")]
+pub struct TierError(#[from] std::io::Error);
+
+/// State the compile workers share with the executing threads.
+pub(crate) struct Shared {
+    pub(crate) config: TierConfig,
+    cache: Mutex<NativeCache>,
+    /// Signalled whenever a compilation finishes, for [`Tiers::wait_idle`].
+    idle: Condvar,
+}
+
+impl Shared {
+    fn lock(&self) -> MutexGuard<'_, NativeCache> {
+        // Nothing panics while holding the lock except an allocation failure; the cache's
+        // counters are still consistent then.
+        self.cache.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Which of `keys` ran most often so far.
+    pub(crate) fn hottest<'k>(&self, keys: impl Iterator<Item = &'k Key>) -> Option<usize> {
+        let cache = self.lock();
+        keys.enumerate().max_by_key(|(_, key)| cache.executions(key)).map(|(i, _)| i)
+    }
+
+    pub(crate) fn finish(&self, key: Key, outcome: Result<CompiledContract, InterpReason>) {
+        self.lock().finish(key, outcome);
+        self.idle.notify_all();
+    }
+}
+
+/// A tier policy and its code cache. Share it between EVMs and threads through the `Arc`
+/// that [`Tiers::new`] returns.
+pub struct Tiers {
+    shared: Arc<Shared>,
+    aot: Option<AotLibrary>,
+    aot_executions: AtomicU64,
+    /// Dropping it closes the queue; the workers exit after their current job.
+    workers: Workers,
+}
+
+impl Tiers {
+    /// A policy with its code cache and `config.workers` compile threads.
+    pub fn new(config: TierConfig) -> Result<Arc<Self>, TierError> {
+        Self::with_aot(config, None)
+    }
+
+    /// As [`Tiers::new`], with contracts found in `aot` running from it from their first
+    /// execution.
+    pub fn with_aot(config: TierConfig, aot: Option<AotLibrary>) -> Result<Arc<Self>, TierError> {
+        let shared = Arc::new(Shared {
+            cache: Mutex::new(NativeCache::new(config.cache_budget)),
+            idle: Condvar::new(),
+            config,
+        });
+        let workers = Workers::spawn(&shared, shared.config.workers, shared.config.queue_capacity)?;
+        Ok(Arc::new(Self { shared, aot, aot_executions: AtomicU64::new(0), workers }))
+    }
+
+    pub fn config(&self) -> &TierConfig {
+        &self.shared.config
+    }
+
+    /// What the policy did so far.
+    pub fn stats(&self) -> TierStats {
+        let mut stats = self.shared.lock().stats();
+        stats.aot_executions = self.aot_executions.load(Ordering::Relaxed);
+        stats
+    }
+
+    /// Blocks until no compilation is queued or running. For tests, benchmarks and `--stats`;
+    /// execution itself never waits for the compiler.
+    pub fn wait_idle(&self) {
+        let mut cache = self.shared.lock();
+        while cache.pending > 0 {
+            cache = self.shared.idle.wait(cache).unwrap_or_else(|e| e.into_inner());
+        }
+    }
+
+    /// Whether the next execution of the code with `code_hash` under `spec` runs natively
+    /// (from the cache or the AOT library).
+    pub fn is_native(&self, code_hash: B256, spec: SpecId) -> bool {
+        self.aot.as_ref().is_some_and(|aot| aot.get(code_hash, spec).is_some())
+            || self.shared.lock().is_native(&(code_hash, spec))
+    }
+
+    /// The per-transaction view frames ask for native code: it keeps every unit it hands out
+    /// alive until it is dropped, so eviction can never free code a frame is running or is
+    /// suspended in.
+    pub fn session(&self) -> Session<'_> {
+        Session { tiers: self, pinned: Vec::new() }
+    }
+
+    fn decide(&self, code: &AnalyzedCode, spec: SpecId) -> Option<Arc<CompiledContract>> {
+        // Initcode is analyzed without a hash; key it by its own.
+        let hash = if code.hash() == B256::ZERO { keccak256(code.bytes()) } else { code.hash() };
+        let key = (hash, spec);
+        let decision = self.shared.lock().touch(key, code.len(), &self.shared.config);
+        match decision {
+            Decision::Native(unit) => Some(unit),
+            Decision::Interpret => None,
+            Decision::InterpretAndCompile => {
+                let job = Job { key, code: code.original().clone() };
+                if self.workers.try_submit(job).is_err() {
+                    self.shared.lock().queue_full(key);
+                    self.shared.idle.notify_all();
+                }
+                None
+            }
+        }
+    }
+
+    fn aot_lookup(&self, code: &AnalyzedCode, spec: SpecId) -> Option<NativeFn> {
+        let aot = self.aot.as_ref()?;
+        let hash = if code.hash() == B256::ZERO { keccak256(code.bytes()) } else { code.hash() };
+        let f = aot.get(hash, spec)?;
+        self.aot_executions.fetch_add(1, Ordering::Relaxed);
+        Some(f)
+    }
+}
+
+impl std::fmt::Debug for Tiers {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Tiers")
+            .field("config", &self.shared.config)
+            .field("aot", &self.aot.as_ref().map(AotLibrary::len))
+            .finish_non_exhaustive()
+    }
+}
+
+/// One transaction's access to a [`Tiers`]; see [`Tiers::session`].
+pub struct Session<'a> {
+    tiers: &'a Tiers,
+    pinned: Vec<Arc<CompiledContract>>,
+}
+
+impl NativeCode for Session<'_> {
+    fn lookup(&mut self, code: &AnalyzedCode, spec: SpecId) -> Option<NativeFn> {
+        if let Some(f) = self.tiers.aot_lookup(code, spec) {
+            return Some(f);
+        }
+        let unit = self.tiers.decide(code, spec)?;
+        let entry = unit.entry();
+        if !self.pinned.iter().any(|p| Arc::ptr_eq(p, &unit)) {
+            self.pinned.push(unit);
+        }
+        Some(entry)
+    }
+}

@@ -1,0 +1,399 @@
+//! Tiered execution through `kiln::Evm`: the move from interpreter to native code in the
+//! middle of a workload, cache eviction, the size and compile-time fallbacks, AOT code from the
+//! first call, and several threads sharing one code cache. Every tiered result is compared
+//! with the interpreter's on the same transactions (result and state changes).
+
+#[allow(dead_code)]
+#[path = "differential/asm.rs"]
+mod asm;
+
+use alloy_primitives::{keccak256, Address, Bytes, B256, U256};
+use asm::Asm;
+use kiln::evm::{InterpReason, Tier};
+use kiln::fixture::load_file;
+use kiln::{BlockEnv, DatabaseCommit, Evm, InMemoryDb, SpecId, TierConfig, Tiers, TxEnv, TxKind};
+use kiln_frontend::opcode as op;
+use std::path::Path;
+use std::sync::Arc;
+use std::time::Duration;
+
+const SPEC: SpecId = SpecId::Prague;
+const DUP2: u8 = op::DUP1 + 1;
+const SENDER: Address = Address::repeat_byte(0x5e);
+
+/// `sum(1..=n)` for `n` in the first calldata word: stored in slot 0 and returned. `tag`
+/// follows the code, unreachable, to give otherwise identical contracts distinct hashes.
+fn summing_loop(tag: u8) -> Vec<u8> {
+    let mut a = Asm::new();
+    let (top, end) = (a.label(), a.label());
+    a.push_u(0);
+    a.op(op::CALLDATALOAD);
+    a.push_u(0); // acc, n
+    a.bind(top);
+    a.ops(&[DUP2, op::ISZERO]);
+    a.push_label(end);
+    a.op(op::JUMPI);
+    a.ops(&[DUP2, op::ADD, op::SWAP1]); // n, acc + n
+    a.push_u(1);
+    a.ops(&[op::SWAP1, op::SUB, op::SWAP1]); // acc + n, n - 1
+    a.push_label(top);
+    a.op(op::JUMP);
+    a.bind(end);
+    a.op(op::DUP1);
+    a.push_u(0);
+    a.op(op::SSTORE);
+    a.push_u(0);
+    a.op(op::MSTORE);
+    a.push_u(32);
+    a.push_u(0);
+    a.op(op::RETURN);
+    a.raw(&[op::STOP, tag]);
+    a.finish()
+}
+
+/// Calls `callee` with calldata `c` for `c` from the first calldata word down to 1, adding
+/// the returned words into slot 1: every call suspends this frame while the callee runs.
+fn calling_loop(callee: Address) -> Vec<u8> {
+    let mut a = Asm::new();
+    let (top, end) = (a.label(), a.label());
+    a.push_u(0);
+    a.op(op::CALLDATALOAD); // c
+    a.bind(top);
+    a.ops(&[op::DUP1, op::ISZERO]);
+    a.push_label(end);
+    a.op(op::JUMPI);
+    a.op(op::DUP1);
+    a.push_u(0);
+    a.op(op::MSTORE);
+    for arg in [32, 0, 32, 0, 0] {
+        a.push_u(arg); // ret len, ret offset, args len, args offset, value
+    }
+    a.push(U256::from_be_slice(callee.as_slice()));
+    a.ops(&[op::GAS, op::CALL, op::POP]);
+    a.push_u(0);
+    a.op(op::MLOAD);
+    a.push_u(1);
+    a.ops(&[op::SLOAD, op::ADD]);
+    a.push_u(1);
+    a.op(op::SSTORE);
+    a.push_u(1);
+    a.ops(&[op::SWAP1, op::SUB]);
+    a.push_label(top);
+    a.op(op::JUMP);
+    a.bind(end);
+    a.op(op::STOP);
+    a.finish()
+}
+
+fn contract_address(i: usize) -> Address {
+    let mut bytes = [0xcc; 20];
+    bytes[19] = i as u8;
+    Address::from(bytes)
+}
+
+/// A funded sender and `codes` deployed at [`contract_address`] 0, 1, ...
+fn world(codes: &[Vec<u8>]) -> InMemoryDb {
+    let mut db = InMemoryDb::new();
+    db.insert_account(SENDER, U256::from(1u128 << 100), 0, Bytes::new(), []);
+    for (i, code) in codes.iter().enumerate() {
+        db.insert_account(contract_address(i), U256::ZERO, 1, Bytes::from(code.clone()), []);
+    }
+    db
+}
+
+fn block() -> BlockEnv {
+    BlockEnv {
+        number: U256::from(1),
+        timestamp: U256::from(1),
+        gas_limit: 30_000_000,
+        basefee: 0,
+        ..BlockEnv::default()
+    }
+}
+
+fn call(to: Address, arg: u64, nonce: u64) -> TxEnv {
+    TxEnv {
+        caller: SENDER,
+        gas_limit: 10_000_000,
+        gas_price: U256::ZERO,
+        kind: TxKind::Call(to),
+        data: Bytes::from(U256::from(arg).to_be_bytes::<32>().to_vec()),
+        nonce,
+        chain_id: Some(1),
+        ..TxEnv::default()
+    }
+}
+
+fn evm(db: InMemoryDb, config: TierConfig) -> Evm<InMemoryDb> {
+    Evm::builder(db).spec(SPEC).block(block()).tier_config(config).build().expect("evm starts")
+}
+
+fn tiered(threshold: u64) -> TierConfig {
+    TierConfig { threshold, ..TierConfig::default() }
+}
+
+/// Runs `tx` once on each EVM, asserts identical results and state changes, and commits them.
+fn same(reference: &mut Evm<InMemoryDb>, subject: &mut Evm<InMemoryDb>, tx: &TxEnv) {
+    let want = reference.transact(tx).expect("valid transaction");
+    let got = subject.transact(tx).expect("valid transaction");
+    assert_eq!(got, want, "tx to {:?} nonce {}", tx.kind, tx.nonce);
+    assert!(want.result.is_success(), "{:?}", want.result);
+    reference.db_mut().commit(want.state);
+    subject.db_mut().commit(got.state);
+}
+
+fn code_hash(code: &[u8]) -> B256 {
+    keccak256(code)
+}
+
+fn contract<'a>(stats: &'a kiln::TierStats, code: &[u8]) -> &'a kiln::evm::ContractStats {
+    let hash = code_hash(code);
+    stats.contracts.iter().find(|c| c.code_hash == hash).expect("contract seen")
+}
+
+#[test]
+fn hot_contract_moves_to_native_mid_workload_with_identical_results() {
+    let code = summing_loop(0);
+    let mut interp = evm(world(std::slice::from_ref(&code)), TierConfig::interpreter_only());
+    let mut subject = evm(world(std::slice::from_ref(&code)), tiered(3));
+    let mut nonce = 0;
+    let mut run = |n: u64, interp: &mut Evm<_>, subject: &mut Evm<_>| {
+        same(interp, subject, &call(contract_address(0), n, nonce));
+        nonce += 1;
+    };
+    run(10, &mut interp, &mut subject);
+    run(20, &mut interp, &mut subject);
+    // Two executions so far, below the threshold: still interpreted and not queued.
+    let stats = subject.stats();
+    assert_eq!(contract(&stats, &code).tier, Tier::Interpreter(InterpReason::Cold));
+    assert_eq!((stats.interp_executions, stats.native_executions), (2, 0));
+    subject.tiers().wait_idle();
+    assert_eq!(subject.stats().compiled, 0);
+    // The third execution reaches the threshold: it runs interpreted and queues a compile.
+    run(30, &mut interp, &mut subject);
+    subject.tiers().wait_idle();
+    assert_eq!(subject.stats().compiled, 1);
+    for n in [0, 1, 1000, 7, 5] {
+        run(n, &mut interp, &mut subject);
+    }
+    let stats = subject.stats();
+    let c = contract(&stats, &code);
+    assert!(matches!(c.tier, Tier::Native { .. }), "{:?}", c.tier);
+    assert_eq!((c.executions, c.native_executions), (8, 5));
+    assert_eq!(interp.stats().native_executions, 0);
+    // The last call stored sum(1..=5) in both worlds.
+    for world in [interp.db(), subject.db()] {
+        assert_eq!(
+            world.account(&contract_address(0)).unwrap().storage[&U256::ZERO],
+            U256::from(15)
+        );
+    }
+}
+
+#[test]
+fn benchmark_contract_transition_keeps_results_and_state() {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../shared/benchmarks/contracts/erc20_transfer.json");
+    let fixture = load_file(&path).expect("fixture loads").remove(0);
+    let build = |config| {
+        Evm::builder(fixture.pre.clone())
+            .cfg(fixture.cfg(SPEC))
+            .block(fixture.block.clone())
+            .tier_config(config)
+            .build()
+            .expect("evm starts")
+    };
+    let (mut interp, mut subject) = (build(TierConfig::interpreter_only()), build(tiered(2)));
+    let template = fixture.txs[0].clone();
+    for i in 0..8 {
+        if i == 2 {
+            subject.tiers().wait_idle();
+        }
+        let tx = TxEnv { nonce: template.nonce + i, ..template.clone() };
+        same(&mut interp, &mut subject, &tx);
+    }
+    let stats = subject.stats();
+    assert_eq!(stats.compiled, 1, "{stats:?}");
+    assert_eq!((stats.interp_executions, stats.native_executions), (2, 6), "{stats:?}");
+}
+
+#[test]
+fn eviction_keeps_the_cache_within_budget() {
+    let codes: Vec<Vec<u8>> = (0..4).map(summing_loop).collect();
+    // One page: each compiled loop needs a page, so every install evicts the previous one.
+    let config = TierConfig { threshold: 1, cache_budget: 4096, ..TierConfig::default() };
+    let mut interp = evm(world(&codes), TierConfig::interpreter_only());
+    let mut subject = evm(world(&codes), config);
+    let mut nonce = 0;
+    for round in 0..3 {
+        for i in 0..codes.len() {
+            same(&mut interp, &mut subject, &call(contract_address(i), 50 + round, nonce));
+            nonce += 1;
+            subject.tiers().wait_idle();
+            let stats = subject.stats();
+            assert!(stats.cache_bytes <= 4096, "{stats:?}");
+            assert!(stats.native_contracts() <= 1, "{stats:?}");
+        }
+    }
+    let stats = subject.stats();
+    // Each contract is compiled after its first execution of a round and evicted by the
+    // next contract's compile before it runs again.
+    assert_eq!(stats.compiled, 12, "{stats:?}");
+    assert_eq!(stats.evictions, 11, "{stats:?}");
+    assert!(stats.contracts.iter().all(|c| c.evictions >= 2), "{stats:?}");
+    assert_eq!(stats.native_executions, 0);
+    // The last one compiled is still cached, and runs natively.
+    same(&mut interp, &mut subject, &call(contract_address(3), 9, nonce));
+    assert_eq!(subject.stats().native_executions, 1);
+}
+
+#[test]
+fn eviction_takes_the_least_recently_used() {
+    let codes: Vec<Vec<u8>> = (10..13).map(summing_loop).collect();
+    let unit = |code: &[u8]| {
+        kiln_codegen::compile_standalone(code, SPEC).expect("compiles").memory_bytes()
+    };
+    // Room for the first two; the third must evict one of them.
+    let budget = unit(&codes[0]) + unit(&codes[1]);
+    assert!(unit(&codes[2]) <= unit(&codes[1]));
+    let config = TierConfig { threshold: 1, cache_budget: budget, ..TierConfig::default() };
+    let mut interp = evm(world(&codes), TierConfig::interpreter_only());
+    let mut subject = evm(world(&codes), config);
+    // A and B compiled (in that order), then A runs natively: B is now the least recently
+    // used, although A was compiled first.
+    for (nonce, i) in [0, 1, 0, 2].into_iter().enumerate() {
+        same(&mut interp, &mut subject, &call(contract_address(i), 8, nonce as u64));
+        subject.tiers().wait_idle();
+    }
+    let stats = subject.stats();
+    let tier = |i: usize| contract(&stats, &codes[i]).tier.clone();
+    assert!(matches!(tier(0), Tier::Native { .. }), "{stats:?}");
+    assert_eq!(tier(1), Tier::Interpreter(InterpReason::Cold), "{stats:?}");
+    assert!(matches!(tier(2), Tier::Native { .. }), "{stats:?}");
+    assert_eq!((stats.evictions, contract(&stats, &codes[1]).evictions), (1, 1));
+    assert_eq!(stats.native_executions, 1);
+}
+
+/// Calls `code` three times under `config` (waiting for compiles after each), checking each
+/// result against the interpreter's; the policy's statistics after.
+fn three_calls(code: &[u8], config: TierConfig) -> kiln::TierStats {
+    let code = code.to_vec();
+    let mut interp = evm(world(std::slice::from_ref(&code)), TierConfig::interpreter_only());
+    let mut subject = evm(world(std::slice::from_ref(&code)), config);
+    for nonce in 0..3 {
+        same(&mut interp, &mut subject, &call(contract_address(0), 40, nonce));
+        subject.tiers().wait_idle();
+    }
+    subject.stats()
+}
+
+#[test]
+fn oversized_contracts_stay_interpreted() {
+    let code = summing_loop(1);
+    let limit = code.len() - 1;
+    let stats = three_calls(&code, TierConfig { max_code_size: limit, ..tiered(1) });
+    let want = Tier::Interpreter(InterpReason::TooLarge { size: code.len(), limit });
+    assert_eq!(contract(&stats, &code).tier, want);
+    assert_eq!((stats.too_large, stats.compiled, stats.native_executions), (1, 0, 0));
+    assert_eq!(stats.kept_interpreted().count(), 1);
+}
+
+#[test]
+fn slow_compiles_are_discarded() {
+    let code = summing_loop(2);
+    let stats = three_calls(&code, TierConfig { compile_timeout: Duration::ZERO, ..tiered(1) });
+    let Tier::Interpreter(InterpReason::CompileTooSlow { limit, .. }) =
+        contract(&stats, &code).tier
+    else {
+        panic!("expected a compile time-out: {stats:?}");
+    };
+    assert_eq!(limit, Duration::ZERO);
+    assert_eq!((stats.compile_too_slow, stats.compiled), (1, 0));
+    assert_eq!((stats.native_executions, stats.cache_bytes), (0, 0));
+}
+
+#[test]
+fn aot_library_runs_from_the_first_call() {
+    let code = summing_loop(3);
+    let lib = kiln::exec::build_aot_library([(code.clone(), SPEC)]).expect("AOT build");
+    let mut interp = evm(world(std::slice::from_ref(&code)), TierConfig::interpreter_only());
+    let mut subject = Evm::builder(world(std::slice::from_ref(&code)))
+        .spec(SPEC)
+        .block(block())
+        .tier_config(tiered(1))
+        .aot_library(lib)
+        .build()
+        .expect("evm starts");
+    same(&mut interp, &mut subject, &call(contract_address(0), 99, 0));
+    let stats = subject.stats();
+    assert_eq!((stats.aot_executions, stats.interp_executions), (1, 0), "{stats:?}");
+    assert!(subject.tiers().is_native(code_hash(&code), SPEC));
+}
+
+/// Four threads, each with its own EVM and state, run `2 * half` calls spread over the
+/// contracts through `shared`, checking each against the interpreter; halfway, each waits for
+/// the compiles queued so far.
+fn run_threads(shared: &Arc<Tiers>, codes: &[Vec<u8>], half: u64) {
+    let threads: Vec<_> = (0..4)
+        .map(|t| {
+            let (codes, shared) = (codes.to_vec(), shared.clone());
+            std::thread::spawn(move || {
+                let mut interp = evm(world(&codes), TierConfig::interpreter_only());
+                let mut subject = Evm::builder(world(&codes))
+                    .spec(SPEC)
+                    .block(block())
+                    .tiers(shared.clone())
+                    .build()
+                    .expect("evm starts");
+                for nonce in 0..2 * half {
+                    if nonce == half {
+                        shared.wait_idle();
+                    }
+                    let to = contract_address((nonce as usize + t) % codes.len());
+                    same(&mut interp, &mut subject, &call(to, 5 + nonce, nonce));
+                }
+            })
+        })
+        .collect();
+    for thread in threads {
+        thread.join().expect("thread agrees with the interpreter");
+    }
+    shared.wait_idle();
+}
+
+/// A caller that suspends (in native code) while its callee runs, and a third contract,
+/// shared by four threads through one policy: each contract is compiled once, whichever
+/// thread made it hot, and later calls on every thread run it natively.
+#[test]
+fn threads_share_one_code_cache() {
+    let codes = vec![calling_loop(contract_address(1)), summing_loop(4), summing_loop(5)];
+    let shared = Tiers::new(tiered(2)).expect("tiers start");
+    run_threads(&shared, &codes, 6);
+    let stats = shared.stats();
+    assert_eq!(stats.contracts.len(), 3, "{stats:?}");
+    assert_eq!((stats.compiled, stats.evictions), (3, 0), "{stats:?}");
+    assert_eq!(stats.native_contracts(), 3, "{stats:?}");
+    let total: u64 = stats.contracts.iter().map(|c| c.executions).sum();
+    assert_eq!(total, stats.interp_executions + stats.native_executions);
+    // Every thread's second half ran all three natively: 12 calls, plus the callee's frames.
+    assert!(stats.native_executions > 12, "{stats:?}");
+    assert_eq!(Arc::strong_count(&shared), 1);
+}
+
+/// As above under a budget that cannot hold all three units: units are evicted while other
+/// threads may be running, or suspended, in them; results stay the interpreter's.
+#[test]
+fn threads_share_a_cache_under_eviction() {
+    let codes = vec![calling_loop(contract_address(1)), summing_loop(6), summing_loop(7)];
+    let sizes: Vec<usize> = codes
+        .iter()
+        .map(|c| kiln_codegen::compile_standalone(c, SPEC).expect("compiles").memory_bytes())
+        .collect();
+    let budget = sizes.iter().sum::<usize>() - 1;
+    let shared = Tiers::new(TierConfig { cache_budget: budget, ..tiered(2) }).expect("starts");
+    run_threads(&shared, &codes, 6);
+    let stats = shared.stats();
+    assert!(stats.compiled >= 3, "{stats:?}");
+    assert!(stats.evictions >= 1, "{stats:?}");
+    assert!(stats.cache_bytes <= budget, "{stats:?}");
+}
