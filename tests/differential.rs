@@ -16,6 +16,8 @@
 //! - `KILN_DIFF_MAX_FAILURES=K` — stop after K failing cases (default 10);
 //! - `KILN_DIFF_BIG_INITCODE=0` — keep CREATE initcode under 2 KiB (by default it goes up to
 //!   the EIP-3860 limit);
+//! - `KILN_DIFF_AOT_EVERY=K` — also run every K-th case (default 10; 0 for none) from an AOT
+//!   shared object of its contracts (linking one per case is what limits this);
 //! - `KILN_DIFF_VERBOSE=1` — one line per run, with the time each EVM took;
 //! - `KILN_DIFF_DUMP=1` — print every case (pre-state and transaction) before running it.
 //!
@@ -57,6 +59,7 @@ struct Config {
     max_failures: usize,
     verbose: bool,
     dump: bool,
+    aot_every: u64,
     options: gen::Options,
 }
 
@@ -87,6 +90,7 @@ impl Config {
             max_failures: env_u64("KILN_DIFF_MAX_FAILURES").unwrap_or(10) as usize,
             verbose: std::env::var("KILN_DIFF_VERBOSE").is_ok_and(|v| v != "0"),
             dump: std::env::var("KILN_DIFF_DUMP").is_ok_and(|v| v != "0"),
+            aot_every: env_u64("KILN_DIFF_AOT_EVERY").unwrap_or(10),
             options: gen::Options {
                 big_initcode: std::env::var("KILN_DIFF_BIG_INITCODE").map_or(true, |v| v != "0"),
             },
@@ -105,6 +109,8 @@ struct Stats {
     opcodes: [u64; 256],
     jit_compiled: usize,
     jit_failed: usize,
+    /// Runs also checked from an AOT library.
+    aot_runs: u64,
     /// Runs where one EVM took much longer than the others (not a failure: a lead).
     slow: Vec<String>,
 }
@@ -120,6 +126,7 @@ impl Default for Stats {
             opcodes: [0; 256],
             jit_compiled: 0,
             jit_failed: 0,
+            aot_runs: 0,
             slow: Vec::new(),
         }
     }
@@ -143,6 +150,7 @@ impl Stats {
         }
         self.jit_compiled += o.jit_compiled;
         self.jit_failed += o.jit_failed;
+        self.aot_runs += o.aot_runs;
         self.slow.extend(o.slow.iter().cloned());
     }
 
@@ -274,6 +282,12 @@ fn run_case(
     }
     let env = oracle::kiln_env(&case);
     let revm_db = oracle::revm_db(&case);
+    let mut aot = if cfg.aot_every > 0 && index % cfg.aot_every == 0 {
+        let codes = case.accounts.iter().map(|a| (a.code.clone(), case.spec));
+        Some(kiln::exec::build_aot_library(codes).map_err(|e| format!("case {index}: {e}"))?)
+    } else {
+        None
+    };
     let mut gases = vec![case.gas_limit];
     let mut i = 0;
     while i < gases.len() {
@@ -282,7 +296,7 @@ fn run_case(
         let t0 = Instant::now();
         let interp = oracle::run_interp(&env, &tx);
         let t1 = Instant::now();
-        let jitted = oracle::run_jit(jit, &env, &tx);
+        let jitted = oracle::run_native(jit, &env, &tx);
         let t2 = Instant::now();
         let revm = oracle::run_revm(&case, &revm_db, &env.pre, gas);
         let t3 = Instant::now();
@@ -315,6 +329,20 @@ fn run_case(
             );
         }
 
+        let aot_vs_interp = match aot.as_mut() {
+            Some(lib) => {
+                stats.aot_runs += 1;
+                let out = oracle::run_native(lib, &env, &tx);
+                oracle::differences(&interp, &out, true)
+            }
+            None => Vec::new(),
+        };
+        if !aot_vs_interp.is_empty() {
+            let mut r = format!("=== MISMATCH in case {index} (aot) ===\n");
+            r += &describe(&case, cfg, index, gas);
+            r += &format!("interp vs aot:  {}\n", aot_vs_interp.join(", "));
+            return Err(r);
+        }
         let jit_vs_interp = oracle::differences(&interp, &jitted, true);
         let revm_vs_interp = oracle::differences(&revm, &interp, false);
         let revm_vs_jit = oracle::differences(&revm, &jitted, false);
@@ -365,7 +393,7 @@ fn run_batch(
 }
 
 #[test]
-fn interp_jit_and_revm_agree_on_random_programs() {
+fn interp_jit_aot_and_revm_agree_on_random_programs() {
     let cfg = Config::from_env();
     let start = Instant::now();
     let failures = Arc::new(Mutex::new(Vec::new()));
@@ -424,6 +452,10 @@ fn interp_jit_and_revm_agree_on_random_programs() {
     println!("  forks: {:?}", stats.forks);
     println!("  outcomes: {:?}", stats.statuses);
     println!("  JIT: {} contracts compiled, {} refused", stats.jit_compiled, stats.jit_failed);
+    println!("  AOT: {} runs checked from shared objects", stats.aot_runs);
+    if cfg.aot_every > 0 && stats.cases >= cfg.aot_every {
+        assert!(stats.aot_runs > 0, "AOT was asked for but never ran");
+    }
     if !stats.slow.is_empty() {
         println!("  slow runs (over {SLOW_MS} ms):");
         for s in &stats.slow {

@@ -8,11 +8,10 @@
 
 use super::gen::{Case, BLOCK_NUMBER, COINBASE, MAIN, SENDER};
 use alloy_primitives::{hex, keccak256, map::HashMap, Address, Bytes, B256, U256};
-use kiln_codegen::JitCompiler;
 use kiln_runtime::handler::transact_native;
 use kiln_runtime::{
     AccountChange, BlockEnv, CfgEnv, CodeCache, DatabaseCommit, EvmError, ExecutionResult,
-    InMemoryDb, NoTracer, SpecId, TxEnv, TxKind, TxType,
+    InMemoryDb, NativeCode, NoTracer, SpecId, TxEnv, TxKind, TxType,
 };
 use revm::bytecode::Bytecode;
 use revm::context::result::ExecutionResult as RevmResult;
@@ -249,14 +248,15 @@ pub fn run_interp(env: &KilnEnv, tx: &TxEnv) -> Outcome {
     }
 }
 
-/// Kiln's JIT: what `kiln::exec::transact_commit(Mode::Jit, ..)` does, with a compiler the
-/// harness owns so that it can read the compile statistics (a contract the JIT refuses runs
-/// in the interpreter, which would otherwise go unnoticed) and start afresh per batch.
-pub fn run_jit(jit: &mut JitCompiler, env: &KilnEnv, tx: &TxEnv) -> Outcome {
+/// Kiln's JIT or an AOT library: what `kiln::exec::transact_commit(Mode::Jit | Mode::Aot, ..)`
+/// does, with native code the harness owns so that it can read the JIT's compile statistics (a
+/// contract the JIT refuses runs in the interpreter, which would otherwise go unnoticed) and
+/// start afresh per batch.
+pub fn run_native(native: &mut dyn NativeCode, env: &KilnEnv, tx: &TxEnv) -> Outcome {
     let mut db = env.pre.clone();
     let run = catch_unwind(AssertUnwindSafe(|| {
         let mut cache = CodeCache::default();
-        transact_native(&mut db, &env.cfg, &env.block, tx, &mut cache, Some(jit), &mut NoTracer)
+        transact_native(&mut db, &env.cfg, &env.block, tx, &mut cache, Some(native), &mut NoTracer)
     }));
     match run {
         Err(p) => Outcome::invalid(Status::Panic, panic_text(p)),
