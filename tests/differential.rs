@@ -282,7 +282,7 @@ fn run_case(
     }
     let env = oracle::kiln_env(&case);
     let revm_db = oracle::revm_db(&case);
-    let mut aot = if cfg.aot_every > 0 && index % cfg.aot_every == 0 {
+    let mut aot = if cfg.aot_every > 0 && index.is_multiple_of(cfg.aot_every) {
         let codes = case.accounts.iter().map(|a| (a.code.clone(), case.spec));
         Some(kiln::exec::build_aot_library(codes).map_err(|e| format!("case {index}: {e}"))?)
     } else {
