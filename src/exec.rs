@@ -14,7 +14,14 @@ use std::path::PathBuf;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, OnceLock};
 
+/// Analyzed codes kept per thread across transactions; past this many the cache starts over,
+/// so a run over thousands of distinct contracts keeps bounded memory.
+const CODE_CACHE_LIMIT: usize = 4096;
+
 thread_local! {
+    /// JUMPDEST analysis of every code this thread ran, by code hash: a transaction that
+    /// calls a known contract does not analyze it again.
+    static CODE: RefCell<CodeCache> = RefCell::new(CodeCache::default());
     /// One JIT per thread: compiled code is reused across every transaction the thread runs.
     static JIT: RefCell<Option<JitCompiler>> = const { RefCell::new(None) };
     /// The AOT library `Mode::Aot` runs from on this thread (see [`with_aot_library`]).
@@ -88,9 +95,25 @@ pub fn transact_commit(
     block: &BlockEnv,
     tx: &TxEnv,
 ) -> Result<Result<ExecutionResult, EvmError>, String> {
-    let mut cache = CodeCache::default();
+    CODE.with(|cache| {
+        let mut cache = cache.borrow_mut();
+        if cache.len() > CODE_CACHE_LIMIT {
+            cache.clear();
+        }
+        transact_commit_with(mode, db, cfg, block, tx, &mut cache)
+    })
+}
+
+fn transact_commit_with(
+    mode: Mode,
+    db: &mut InMemoryDb,
+    cfg: &CfgEnv,
+    block: &BlockEnv,
+    tx: &TxEnv,
+    cache: &mut CodeCache,
+) -> Result<Result<ExecutionResult, EvmError>, String> {
     let outcome = match mode {
-        Mode::Interp => transact_native(db, cfg, block, tx, &mut cache, None, &mut NoTracer),
+        Mode::Interp => transact_native(db, cfg, block, tx, cache, None, &mut NoTracer),
         Mode::Jit => JIT.with(|jit| {
             let mut jit = jit.borrow_mut();
             if jit.is_none() {
@@ -102,7 +125,7 @@ pub fn transact_commit(
                 cfg,
                 block,
                 tx,
-                &mut cache,
+                cache,
                 Some(jit),
                 &mut NoTracer,
             ))
@@ -115,14 +138,14 @@ pub fn transact_commit(
                 cfg,
                 block,
                 tx,
-                &mut cache,
+                cache,
                 Some(lib),
                 &mut NoTracer,
             ))
         })?,
         Mode::Tiered => {
             let mut session = shared_tiers()?.session();
-            transact_native(db, cfg, block, tx, &mut cache, Some(&mut session), &mut NoTracer)
+            transact_native(db, cfg, block, tx, cache, Some(&mut session), &mut NoTracer)
         }
     };
     Ok(outcome.map(|(result, changes)| {

@@ -79,6 +79,19 @@ impl CodeCache {
             .or_insert_with(|| Arc::new(AnalyzedCode::new(code.clone(), hash)))
             .clone()
     }
+
+    /// Number of analyzed codes held.
+    pub fn len(&self) -> usize {
+        self.map.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.map.is_empty()
+    }
+
+    pub fn clear(&mut self) {
+        self.map.clear();
+    }
 }
 
 /// EIP-7702 delegation designator prefix.
