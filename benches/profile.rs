@@ -20,7 +20,7 @@ mod common;
 use std::time::{Duration, Instant};
 
 use common::fixtures_dir;
-use common::revm_adapter::{self, RevmEvm, RevmFixture};
+use kiln::bench::revm::{self as revm_adapter, RevmEvm, RevmFixture};
 use kiln::fixture::{collect_fixture_files, load_file, run_kiln_on, BenchFixture};
 use kiln_runtime::{CodeCache, SpecId};
 

@@ -11,6 +11,7 @@ use kiln_runtime::{
 use std::cell::RefCell;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
 
 thread_local! {
     /// One JIT per thread: compiled code is reused across every transaction the thread runs.
@@ -24,7 +25,22 @@ thread_local! {
 pub fn build_aot_library(
     codes: impl IntoIterator<Item = (Vec<u8>, SpecId)>,
 ) -> Result<AotLibrary, String> {
+    build_aot(codes).map(|build| build.library)
+}
+
+/// A loaded AOT library and what building it cost.
+pub struct AotBuild {
+    pub library: AotLibrary,
+    /// Compiling every contract and linking the shared object (not loading it).
+    pub build_time: Duration,
+    /// Size of the shared object file.
+    pub file_bytes: u64,
+}
+
+/// [`build_aot_library`], measured.
+pub fn build_aot(codes: impl IntoIterator<Item = (Vec<u8>, SpecId)>) -> Result<AotBuild, String> {
     static COUNTER: AtomicUsize = AtomicUsize::new(0);
+    let start = Instant::now();
     let mut compiler = AotCompiler::new().map_err(|e| e.to_string())?;
     for (code, spec) in codes {
         if !code.is_empty() {
@@ -35,9 +51,11 @@ pub fn build_aot_library(
     let path: PathBuf =
         std::env::temp_dir().join(format!("kiln-aot-{}-{n}.so", std::process::id()));
     compiler.write_library(&path).map_err(|e| e.to_string())?;
-    let lib = AotLibrary::open(&path).map_err(|e| e.to_string());
+    let build_time = start.elapsed();
+    let file_bytes = std::fs::metadata(&path).map_or(0, |m| m.len());
+    let library = AotLibrary::open(&path).map_err(|e| e.to_string());
     let _ = std::fs::remove_file(&path);
-    lib
+    Ok(AotBuild { library: library?, build_time, file_bytes })
 }
 
 /// Runs `f` with `lib` as this thread's AOT library for [`Mode::Aot`].

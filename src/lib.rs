@@ -5,9 +5,11 @@
 //! - [`disasm`]: a bytecode disassembler;
 //! - [`input`]: reading bytecode given on the command line;
 //! - [`mode`]: how code is executed (interpreter today; JIT, AOT and tiered later);
-//! - [`run`]: running bytecode as a contract called by a funded sender (`kiln run`).
+//! - [`run`]: running bytecode as a contract called by a funded sender (`kiln run`);
+//! - [`bench`]: differential benchmarking of the modes against each other and revm.
 
 pub use kiln_frontend::disasm;
+pub mod bench;
 pub mod exec;
 pub mod fixture;
 pub mod input;

@@ -3,6 +3,7 @@
 //! Exit codes: 0 success, 1 the command ran and found failures, 2 the command could not run
 //! (bad arguments, missing files); the latter always prints `error: ...` to stderr.
 
+pub mod bench;
 pub mod compile;
 pub mod disasm;
 pub mod ir;
