@@ -50,7 +50,7 @@ pub struct Options {
 pub enum Runner {
     Kiln(kiln::KilnRunner),
     #[cfg(feature = "revm-baseline")]
-    Revm(revm::RevmRunner),
+    Revm(Box<revm::RevmRunner>),
 }
 
 impl Runner {
@@ -58,7 +58,7 @@ impl Runner {
         match engine {
             Engine::Kiln(mode) => kiln::KilnRunner::new(fixture, mode, spec).map(Runner::Kiln),
             #[cfg(feature = "revm-baseline")]
-            Engine::Revm => revm::RevmRunner::new(fixture, spec).map(Runner::Revm),
+            Engine::Revm => revm::RevmRunner::new(fixture, spec).map(|r| Runner::Revm(Box::new(r))),
             #[cfg(not(feature = "revm-baseline"))]
             Engine::Revm => Err("mode revm needs the `revm-baseline` feature".into()),
         }
@@ -76,7 +76,7 @@ impl Runner {
         match self {
             Runner::Kiln(k) => k,
             #[cfg(feature = "revm-baseline")]
-            Runner::Revm(r) => r,
+            Runner::Revm(r) => r.as_mut(),
         }
     }
 

@@ -139,7 +139,10 @@ impl References {
 }
 
 fn stats_json(stats: &Stats, reference: &References) -> Value {
+    // Four decimals: more would be noise, and round numbers read back exactly.
+    let round = |s: Option<f64>| s.map(|s| (s * 1e4).round() / 1e4);
     let (vs_interp, vs_revm) = reference.speedups(stats);
+    let (vs_interp, vs_revm) = (round(vs_interp), round(vs_revm));
     json!({
         "median_ns": stats.median.as_nanos() as u64,
         "min_ns": stats.min.as_nanos() as u64,
