@@ -58,8 +58,9 @@ impl Report {
             }
         }
         let mut out = format!(
-            "fork {}, {} s of timed runs per mode and fixture; times are per run of the \
-             fixture's transactions; spread is the median absolute deviation\n\n",
+            "fork {}, {} s of timed runs per mode and fixture. Times are per run of the \
+             fixture's transactions (warm code); spread is the median absolute deviation; \
+             code is JIT machine code, or the AOT shared object file.\n\n",
             self.fork,
             self.time.as_secs_f64()
         );

@@ -30,8 +30,8 @@ pub struct Args {
     #[arg(long)]
     json: bool,
     /// Seconds of timed runs per mode and fixture (after a warm-up of a tenth of that; at
-    /// least 5 runs whatever the time).
-    #[arg(long, value_name = "SECONDS", default_value_t = 1.0, value_parser = parse_time)]
+    /// least 5 runs whatever the time). The default keeps the embedded set under a minute.
+    #[arg(long, value_name = "SECONDS", default_value_t = 2.0, value_parser = parse_time)]
     time: f64,
 }
 
