@@ -25,7 +25,7 @@ use revm::context_interface::block::BlobExcessGasAndPrice;
 use revm::database::{CacheDB, EmptyDB};
 use revm::handler::MainnetContext;
 use revm::primitives::hardfork::SpecId;
-use revm::primitives::{TxKind, U256};
+use revm::primitives::{Address, Bytes, TxKind, B256, U256};
 use revm::state::AccountInfo;
 use revm::state::EvmState;
 use revm::{ExecuteCommitEvm, ExecuteEvm, MainBuilder, MainContext, MainnetEvm};
@@ -263,25 +263,30 @@ fn outcome(r: &ExecutionResult, create: bool, post: &InMemoryDb) -> Outcome {
     Outcome {
         status,
         gas_used: r.tx_gas_used(),
-        // revm reports the deployed code as the output of a successful creation; Kiln, like
-        // the return data of CREATE inside the EVM, reports none. The code is in the state
-        // root either way.
-        output: if create && r.is_success() {
-            Default::default()
-        } else {
-            r.output().cloned().unwrap_or_default()
-        },
-        logs: if r.is_success() {
-            r.logs()
-                .iter()
-                .map(|l| (l.address, l.data.topics().to_vec(), l.data.data.clone()))
-                .collect()
-        } else {
-            Vec::new()
-        },
+        output: comparable_output(r, create),
+        logs: receipt_logs(r),
         state_root: post.state_root(),
         detail,
     }
+}
+
+/// The output as Kiln reports it. revm reports the deployed code as the output of a
+/// successful creation; Kiln, like the return data of CREATE inside the EVM, reports none. The
+/// code is in the state root either way.
+pub fn comparable_output(r: &ExecutionResult, create: bool) -> Bytes {
+    if create && r.is_success() {
+        Bytes::new()
+    } else {
+        r.output().cloned().unwrap_or_default()
+    }
+}
+
+/// `(address, topics, data)` of each log; none for a failed transaction (its receipt has none).
+pub fn receipt_logs(r: &ExecutionResult) -> Vec<(Address, Vec<B256>, Bytes)> {
+    if !r.is_success() {
+        return Vec::new();
+    }
+    r.logs().iter().map(|l| (l.address, l.data.topics().to_vec(), l.data.data.clone())).collect()
 }
 
 impl Workload for RevmRunner {

@@ -1,16 +1,14 @@
 //! `kiln bench [FIXTURE|DIR...] [--modes LIST] [--fork NAME] [--json] [--time SECONDS]`
 
-use std::io::IsTerminal;
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Duration;
 
-use indicatif::{ProgressBar, ProgressStyle};
 use kiln::bench::table::Report;
 use kiln::bench::{self, Engine, Options};
 use kiln_runtime::SpecId;
 
-use super::{emit, print_error, CliError};
+use super::{emit, print_error, progress_bar, CliError};
 
 #[derive(clap::Args)]
 pub struct Args {
@@ -24,7 +22,7 @@ pub struct Args {
     modes: Option<String>,
     /// Fork to run under [default: Prague; the contract fixtures' gas limits exceed Osaka's
     /// per-transaction cap]. State tests run under it whatever forks their post names.
-    #[arg(long, value_name = "NAME", value_parser = parse_fork)]
+    #[arg(long, value_name = "NAME", value_parser = super::parse_supported_fork)]
     fork: Option<SpecId>,
     /// Print one JSON object instead of the table.
     #[arg(long)]
@@ -33,14 +31,6 @@ pub struct Args {
     /// least 5 runs whatever the time). The default keeps the embedded set under a minute.
     #[arg(long, value_name = "SECONDS", default_value_t = 2.0, value_parser = parse_time)]
     time: f64,
-}
-
-fn parse_fork(name: &str) -> Result<SpecId, String> {
-    let spec: SpecId = name.parse().map_err(|e: kiln_frontend::UnknownFork| e.to_string())?;
-    if !spec.is_supported() {
-        return Err(format!("fork {spec} is not supported; Kiln executes Cancun, Prague, Osaka"));
-    }
-    Ok(spec)
 }
 
 fn parse_time(text: &str) -> Result<f64, String> {
@@ -70,7 +60,7 @@ pub fn run(args: Args) -> Result<ExitCode, CliError> {
     // Every fixture is checked before anything is timed: a disagreement is a correctness
     // bug, and timing it first would only delay the news.
     let steps = fixtures.len() * (1 + opts.engines.len());
-    let progress = progress_bar(steps as u64);
+    let progress = progress_bar(steps as u64, "steps");
     let mut verified = Vec::new();
     let mut report =
         Report { fork: opts.spec.to_string(), time: opts.time, errors, ..Report::default() };
@@ -109,19 +99,4 @@ pub fn run(args: Args) -> Result<ExitCode, CliError> {
         emit(report.text().as_bytes())?;
     }
     Ok(if report.success() { ExitCode::SUCCESS } else { ExitCode::FAILURE })
-}
-
-/// A bar over checks and timings on an interactive stderr; hidden otherwise so that logs and
-/// pipes stay clean.
-fn progress_bar(steps: u64) -> ProgressBar {
-    if !std::io::stderr().is_terminal() {
-        return ProgressBar::hidden();
-    }
-    let bar = ProgressBar::new(steps);
-    if let Ok(style) =
-        ProgressStyle::with_template("{bar:40} {pos}/{len} [{elapsed_precise}] {wide_msg}")
-    {
-        bar.set_style(style);
-    }
-    bar
 }

@@ -20,16 +20,8 @@ pub struct Args {
     #[arg(short, long, value_name = "OUT.so")]
     output: PathBuf,
     /// Fork the code is compiled for [default: Osaka]. Compiled code only runs under its fork.
-    #[arg(long, value_name = "NAME", value_parser = parse_fork)]
+    #[arg(long, value_name = "NAME", value_parser = super::parse_supported_fork)]
     fork: Option<SpecId>,
-}
-
-fn parse_fork(name: &str) -> Result<SpecId, String> {
-    let spec: SpecId = name.parse().map_err(|e: kiln_frontend::UnknownFork| e.to_string())?;
-    if !spec.is_supported() {
-        return Err(format!("fork {spec} is not supported; Kiln executes Cancun, Prague, Osaka"));
-    }
-    Ok(spec)
 }
 
 /// The contracts an input holds.

@@ -382,23 +382,8 @@ pub fn run_revm(case: &Case, db: &RevmDb, pre: &InMemoryDb, gas_limit: u64) -> O
         status,
         gas_used: r.tx_gas_used(),
         refunded: 0,
-        // revm reports the deployed code as the output of a successful creation; Kiln, like
-        // the return data of CREATE inside the EVM, reports none. The code is in the state
-        // root either way.
-        output: if case.create && r.is_success() {
-            Bytes::new()
-        } else {
-            r.output().cloned().unwrap_or_default()
-        },
-        // A failed transaction has no logs in its receipt.
-        logs: if r.is_success() {
-            r.logs()
-                .iter()
-                .map(|l| (l.address, l.data.topics().to_vec(), l.data.data.clone()))
-                .collect()
-        } else {
-            vec![]
-        },
+        output: kiln::bench::revm::comparable_output(&r, case.create),
+        logs: kiln::bench::revm::receipt_logs(&r),
         state_root: Some(post.state_root()),
         detail,
     }
