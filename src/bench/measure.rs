@@ -55,22 +55,51 @@ impl Stats {
     }
 }
 
-/// Warms `work` up for a tenth of `budget` (at least one run), then runs it until `budget` of
-/// wall time is spent, with at least [`MIN_RUNS`] and at most [`MAX_RUNS`] timed runs.
+/// Wall time one workload runs before the next takes its turn.
+const SLICE: Duration = Duration::from_millis(20);
+
+/// Times `work` alone; see [`measure_interleaved`].
 pub fn measure(work: &mut dyn Workload, budget: Duration) -> Stats {
-    let warm_until = Instant::now() + budget / 10;
-    loop {
-        work.run_once();
-        if Instant::now() >= warm_until {
-            break;
+    measure_interleaved(&mut [work], budget).remove(0)
+}
+
+/// Times several workloads against each other. Each is warmed up for a tenth of `budget` (at
+/// least one run), then they take turns of about [`SLICE`] each until every one has spent
+/// `budget` of wall time on timed runs, with at least [`MIN_RUNS`] and at most [`MAX_RUNS`]
+/// runs. Taking turns keeps the ratios fair on a shared machine: a burst of load from another
+/// process slows every mode alike instead of whichever one happened to be running.
+pub fn measure_interleaved(works: &mut [&mut dyn Workload], budget: Duration) -> Vec<Stats> {
+    let mut per_run = Vec::with_capacity(works.len());
+    for work in works.iter_mut() {
+        let warm_until = Instant::now() + budget / 10;
+        let mut last = work.run_once();
+        while Instant::now() < warm_until {
+            last = work.run_once();
+        }
+        per_run.push(last.max(Duration::from_nanos(1)));
+    }
+    let mut samples: Vec<Vec<Duration>> = vec![Vec::new(); works.len()];
+    let mut spent = vec![Duration::ZERO; works.len()];
+    let done = |samples: &Vec<Duration>, spent: Duration| {
+        samples.len() >= MAX_RUNS || (samples.len() >= MIN_RUNS && spent >= budget)
+    };
+    while (0..works.len()).any(|i| !done(&samples[i], spent[i])) {
+        for (i, work) in works.iter_mut().enumerate() {
+            if done(&samples[i], spent[i]) {
+                continue;
+            }
+            let turn = (SLICE.as_nanos() / per_run[i].as_nanos()).clamp(1, 10_000) as usize;
+            let start = Instant::now();
+            for _ in 0..turn.min(MAX_RUNS - samples[i].len()) {
+                samples[i].push(work.run_once());
+            }
+            spent[i] += start.elapsed();
         }
     }
-    let until = Instant::now() + budget;
-    let mut samples = Vec::new();
-    while samples.len() < MIN_RUNS || (Instant::now() < until && samples.len() < MAX_RUNS) {
-        samples.push(work.run_once());
-    }
-    Stats::from_samples(samples).expect("at least MIN_RUNS samples")
+    samples
+        .into_iter()
+        .map(|s| Stats::from_samples(s).expect("at least MIN_RUNS samples"))
+        .collect()
 }
 
 #[cfg(test)]
@@ -101,7 +130,16 @@ mod tests {
     fn a_zero_budget_still_gives_the_minimum_runs() {
         let mut work = Count(0);
         let stats = measure(&mut work, Duration::ZERO);
-        assert_eq!(stats.runs, MIN_RUNS);
-        assert!(work.0 > MIN_RUNS, "warm-up runs first");
+        assert!(stats.runs >= MIN_RUNS);
+        assert!(work.0 > stats.runs, "warm-up runs first");
+    }
+
+    #[test]
+    fn interleaved_workloads_each_get_their_runs() {
+        let (mut a, mut b) = (Count(0), Count(0));
+        let stats = measure_interleaved(&mut [&mut a, &mut b], Duration::from_millis(5));
+        assert_eq!(stats.len(), 2);
+        assert!(stats.iter().all(|s| s.runs >= MIN_RUNS && s.runs <= MAX_RUNS), "{stats:?}");
+        assert!(a.0 > stats[0].runs && b.0 > stats[1].runs);
     }
 }

@@ -31,7 +31,7 @@ use kiln_runtime::SpecId;
 use crate::fixture::BenchFixture;
 pub use compare::Outcome;
 pub use engine::Engine;
-pub use measure::{measure, Stats, Workload};
+pub use measure::{measure, measure_interleaved, Stats, Workload};
 
 /// The fork fixtures run under by default: the newest whose rules the fixtures' gas limits
 /// fit (Osaka's EIP-7825 caps a transaction's gas below what the contract fixtures give).
@@ -157,21 +157,25 @@ pub struct FixtureTiming {
     pub native: Option<(&'static str, Stats)>,
 }
 
-/// Times every mode of `verified`, one after the other, calling `on_mode` before each.
-pub fn time(
-    verified: &mut Verified,
-    opts: &Options,
-    on_mode: &mut dyn FnMut(&str),
-) -> FixtureTiming {
-    let mut modes = Vec::new();
-    for (engine, runner) in &mut verified.runners {
-        on_mode(engine.name());
-        let stats = measure(runner.workload(), opts.time);
-        modes.push(ModeTiming { engine: *engine, stats, compile: runner.compile_cost() });
+/// Times every mode of `verified` (and its limit row) against each other, interleaved.
+pub fn time(verified: &mut Verified, opts: &Options) -> FixtureTiming {
+    let mut native = verified.native;
+    let mut works: Vec<&mut dyn Workload> =
+        verified.runners.iter_mut().map(|(_, runner)| runner.workload()).collect();
+    if let Some(limit) = native.as_mut() {
+        works.push(limit);
     }
-    let native = verified.native.map(|mut limit| {
-        on_mode("native");
-        (limit.name, measure(&mut limit, opts.time))
-    });
+    let mut stats = measure_interleaved(&mut works, opts.time).into_iter();
+    let modes = verified
+        .runners
+        .iter()
+        .zip(stats.by_ref())
+        .map(|((engine, runner), stats)| ModeTiming {
+            engine: *engine,
+            stats,
+            compile: runner.compile_cost(),
+        })
+        .collect();
+    let native = native.and_then(|limit| Some((limit.name, stats.next()?)));
     FixtureTiming { name: verified.name.clone(), modes, native }
 }
