@@ -81,14 +81,6 @@ impl KilnRunner {
         self.compile
     }
 
-    /// Machine code the JIT holds now, including contracts created during the runs.
-    pub fn jit_code_bytes(&self) -> Option<u64> {
-        match &self.native {
-            Native::Jit(jit) => Some(jit.stats().code_bytes as u64),
-            _ => None,
-        }
-    }
-
     fn transact(&mut self, db: &mut InMemoryDb, tx: &TxEnv) -> Result<ExecutionResult, EvmError> {
         let native: Option<&mut dyn NativeCode> = match &mut self.native {
             Native::None => None,
