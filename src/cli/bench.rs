@@ -5,7 +5,9 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use kiln::bench::table::Report;
-use kiln::bench::{self, Engine, Options};
+use kiln::bench::{self, Engine, Options, Rejected};
+use kiln::statetest::install_panic_capture;
+use kiln::statetest::runner::guarded;
 use kiln_runtime::SpecId;
 
 use super::{emit, print_error, progress_bar, CliError};
@@ -49,6 +51,7 @@ pub fn run(args: Args) -> Result<ExitCode, CliError> {
         spec: args.fork.unwrap_or(bench::DEFAULT_SPEC),
         time: Duration::from_secs_f64(args.time),
     };
+    install_panic_capture();
     let (fixtures, errors) = bench::inputs::load(&args.paths);
     for e in &errors {
         print_error(e);
@@ -66,7 +69,10 @@ pub fn run(args: Args) -> Result<ExitCode, CliError> {
         Report { fork: opts.spec.to_string(), time: opts.time, errors, ..Report::default() };
     for (name, fixture) in fixtures {
         progress.set_message(format!("checking {name}"));
-        match bench::verify(fixture, name, &opts) {
+        // A panic in one mode is that fixture's failure, reported like a disagreement.
+        let checked = guarded(|| bench::verify(fixture, name.clone(), &opts))
+            .unwrap_or_else(|panic| Err(Rejected { name, problems: vec![panic] }));
+        match checked {
             Ok(v) => verified.push(v),
             Err(rejected) => {
                 progress.suspend(|| {
