@@ -2,7 +2,7 @@
 //! is robust on a busy machine (criterion's medians are not: other processes inflate them).
 //!
 //! ```text
-//! cargo bench --bench profile -- [--compare | --kiln | --revm] [--iters N] [FILTER...]
+//! cargo bench --bench profile -- [--compare | --kiln | --revm] [--mode M] [--iters N] [FILTER...]
 //! ```
 //!
 //! - `--compare` (default): for each fixture, runs Kiln and revm alternately `N` times
@@ -10,74 +10,40 @@
 //!   minimums. Interleaving and the minimum keep load from other processes out of the ratio.
 //! - `--kiln` / `--revm`: runs only that EVM `N` times (default 10) per fixture, nothing else,
 //!   for `valgrind --tool=callgrind` or `perf record` on the binary.
+//! - `--mode interp|jit|aot`: Kiln's mode (default interp).
 //!
-//! FILTER selects fixtures whose `directory/name` contains it (all when none is given). The
-//! fixtures are `$KILN_BENCH_FIXTURES` or `../shared/benchmarks`; both EVMs run under Prague
-//! with warm code analysis and a reused revm EVM, as in the `interp` benchmark.
+//! FILTER selects fixtures whose name contains it (all when none is given). The fixtures are
+//! `$KILN_BENCH_FIXTURES` or `../shared/benchmarks`; runs are `kiln bench`'s workloads (fresh
+//! pre-state per run, warm code, a reused revm EVM), under Prague.
 
 mod common;
 
-use std::time::{Duration, Instant};
+use std::sync::Arc;
+use std::time::Duration;
 
 use common::fixtures_dir;
-use common::revm_adapter::{self, RevmEvm, RevmFixture};
-use kiln::fixture::{collect_fixture_files, load_file, run_kiln_on, BenchFixture};
-use kiln_runtime::{CodeCache, SpecId};
-
-const KILN_SPEC: SpecId = SpecId::Prague;
-const REVM_SPEC: revm::primitives::hardfork::SpecId = revm::primitives::hardfork::SpecId::PRAGUE;
+use kiln::bench::table::show_duration;
+use kiln::bench::{self, Engine, Runner};
 
 #[derive(Clone, Copy, PartialEq, Eq)]
-enum Mode {
+enum Choice {
     Compare,
     Kiln,
     Revm,
 }
 
-struct Prepared {
-    group: String,
-    fixture: BenchFixture,
-    revm: RevmFixture,
-    /// Kept across runs, as is Kiln's code cache; each run gets a fresh copy of the pre-state.
-    evm: RevmEvm,
-    cache: CodeCache,
-}
-
-impl Prepared {
-    fn time_kiln(&mut self) -> Duration {
-        let cfg = self.fixture.cfg(KILN_SPEC);
-        let mut db = self.fixture.pre.clone();
-        let start = Instant::now();
-        let results = run_kiln_on(&self.fixture, &cfg, &mut db, &mut self.cache);
-        let elapsed = start.elapsed();
-        assert!(results.iter().all(Result::is_ok), "{}: Kiln rejected a transaction", self.group);
-        drop((db, results));
-        elapsed
-    }
-
-    fn time_revm(&mut self) -> Duration {
-        let db = self.revm.db.clone();
-        let txs = self.revm.txs.clone();
-        let start = Instant::now();
-        let used = revm_adapter::swap_db(&mut self.evm, db);
-        let results = revm_adapter::run(&mut self.evm, txs);
-        let elapsed = start.elapsed();
-        assert!(results.iter().all(Result::is_ok), "{}: revm rejected a transaction", self.group);
-        drop((used, results));
-        elapsed
-    }
-}
-
 fn main() {
-    let mut mode = Mode::Compare;
+    let mut choice = Choice::Compare;
+    let mut kiln_mode = "interp".to_string();
     let mut iters: Option<usize> = None;
     let mut filters = Vec::new();
     let mut args = std::env::args().skip(1);
     while let Some(arg) = args.next() {
         match arg.as_str() {
-            "--compare" => mode = Mode::Compare,
-            "--kiln" => mode = Mode::Kiln,
-            "--revm" => mode = Mode::Revm,
+            "--compare" => choice = Choice::Compare,
+            "--kiln" => choice = Choice::Kiln,
+            "--revm" => choice = Choice::Revm,
+            "--mode" => kiln_mode = args.next().unwrap_or_else(|| panic!("--mode needs a name")),
             "--iters" => {
                 let n = args.next().and_then(|n| n.parse().ok());
                 iters = Some(n.unwrap_or_else(|| panic!("--iters needs a number")));
@@ -87,84 +53,56 @@ fn main() {
             filter => filters.push(filter.to_string()),
         }
     }
-    let iters = iters.unwrap_or(if mode == Mode::Compare { 15 } else { 10 }).max(1);
+    let iters = iters.unwrap_or(if choice == Choice::Compare { 15 } else { 10 }).max(1);
+    let kiln = Engine::parse(&kiln_mode).unwrap_or_else(|e| panic!("{e}"));
 
-    let dir = fixtures_dir();
-    if !dir.is_dir() {
-        eprintln!("benchmark fixtures not found at {} (set KILN_BENCH_FIXTURES)", dir.display());
-        return;
+    let (fixtures, errors) = bench::inputs::load(&[fixtures_dir()]);
+    if let Some(e) = errors.first() {
+        panic!("{e} (set KILN_BENCH_FIXTURES)");
     }
-    let files = collect_fixture_files(&[dir]).unwrap_or_else(|e| panic!("{e}"));
-    let mut prepared = Vec::new();
-    for file in files {
-        let dir_name = file
-            .parent()
-            .and_then(|p| p.file_name())
-            .map(|n| n.to_string_lossy().into_owned())
-            .unwrap_or_default();
-        for fixture in load_file(&file).unwrap_or_else(|e| panic!("{e}")) {
-            let group = format!("{dir_name}/{}", fixture.name);
-            if !filters.is_empty() && !filters.iter().any(|f| group.contains(f.as_str())) {
-                continue;
-            }
-            let revm = revm_adapter::prepare(&fixture, REVM_SPEC)
-                .unwrap_or_else(|e| panic!("{group}: {e}"));
-            let evm = revm_adapter::build_evm(&revm, REVM_SPEC);
-            prepared.push(Prepared { group, fixture, revm, evm, cache: CodeCache::default() });
-        }
+    let runner = |engine, fixture: &Arc<_>| {
+        Runner::new(engine, Arc::clone(fixture), bench::DEFAULT_SPEC)
+            .unwrap_or_else(|e| panic!("{engine}: {e}"))
+    };
+    if choice == Choice::Compare {
+        println!("| fixture | kiln min | revm min | kiln/revm (min) | kiln median | revm median |");
+        println!("| --- | ---: | ---: | ---: | ---: | ---: |");
     }
-
-    match mode {
-        Mode::Kiln | Mode::Revm => {
-            for p in &mut prepared {
-                let mut total = Duration::ZERO;
-                for _ in 0..iters {
-                    total += if mode == Mode::Kiln { p.time_kiln() } else { p.time_revm() };
-                }
-                eprintln!("{}: {iters} runs, {:.3} ms each", p.group, ms(total) / iters as f64);
-            }
+    for (name, fixture) in fixtures {
+        if !filters.is_empty() && !filters.iter().any(|f| name.contains(f.as_str())) {
+            continue;
         }
-        Mode::Compare => {
-            println!(
-                "| fixture | kiln min | revm min | kiln/revm (min) | kiln median | revm median |"
-            );
-            println!("| --- | ---: | ---: | ---: | ---: | ---: |");
-            for p in &mut prepared {
+        let fixture = Arc::new(fixture);
+        match choice {
+            Choice::Kiln | Choice::Revm => {
+                let engine = if choice == Choice::Kiln { kiln } else { Engine::Revm };
+                let mut r = runner(engine, &fixture);
+                let total: Duration = (0..iters).map(|_| r.workload().run_once()).sum();
+                eprintln!("{name}: {iters} runs, {} each", show_duration(total / iters as u32));
+            }
+            Choice::Compare => {
+                let mut k = runner(kiln, &fixture);
+                let mut r = runner(Engine::Revm, &fixture);
                 // One untimed run of each warms the code cache and the allocator.
-                p.time_kiln();
-                p.time_revm();
-                let mut kiln = Vec::with_capacity(iters);
-                let mut revm = Vec::with_capacity(iters);
+                k.workload().run_once();
+                r.workload().run_once();
+                let (mut kt, mut rt) = (Vec::new(), Vec::new());
                 for _ in 0..iters {
-                    kiln.push(p.time_kiln());
-                    revm.push(p.time_revm());
+                    kt.push(k.workload().run_once());
+                    rt.push(r.workload().run_once());
                 }
-                kiln.sort();
-                revm.sort();
-                let ratio = ms(kiln[0]) / ms(revm[0]);
+                kt.sort();
+                rt.sort();
+                let ratio = kt[0].as_secs_f64() / rt[0].as_secs_f64();
                 println!(
-                    "| {} | {} | {} | {ratio:.2}{} | {} | {} |",
-                    p.group,
-                    show(kiln[0]),
-                    show(revm[0]),
+                    "| {name} | {} | {} | {ratio:.2}{} | {} | {} |",
+                    show_duration(kt[0]),
+                    show_duration(rt[0]),
                     if ratio > 1.5 { " (>1.5)" } else { "" },
-                    show(kiln[iters / 2]),
-                    show(revm[iters / 2]),
+                    show_duration(kt[iters / 2]),
+                    show_duration(rt[iters / 2]),
                 );
             }
         }
-    }
-}
-
-fn ms(d: Duration) -> f64 {
-    d.as_secs_f64() * 1e3
-}
-
-fn show(d: Duration) -> String {
-    let ns = d.as_nanos() as f64;
-    if ns >= 1e6 {
-        format!("{:.3} ms", ns / 1e6)
-    } else {
-        format!("{:.2} µs", ns / 1e3)
     }
 }

@@ -13,6 +13,7 @@ use std::cell::RefCell;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, OnceLock};
+use std::time::{Duration, Instant};
 
 /// Analyzed codes kept per thread across transactions; past this many the cache starts over,
 /// so a run over thousands of distinct contracts keeps bounded memory.
@@ -62,7 +63,22 @@ pub fn shared_tiers() -> Result<&'static Arc<Tiers>, String> {
 pub fn build_aot_library(
     codes: impl IntoIterator<Item = (Vec<u8>, SpecId)>,
 ) -> Result<AotLibrary, String> {
+    build_aot(codes).map(|build| build.library)
+}
+
+/// A loaded AOT library and what building it cost.
+pub struct AotBuild {
+    pub library: AotLibrary,
+    /// Compiling every contract and linking the shared object (not loading it).
+    pub build_time: Duration,
+    /// Size of the shared object file.
+    pub file_bytes: u64,
+}
+
+/// [`build_aot_library`], measured.
+pub fn build_aot(codes: impl IntoIterator<Item = (Vec<u8>, SpecId)>) -> Result<AotBuild, String> {
     static COUNTER: AtomicUsize = AtomicUsize::new(0);
+    let start = Instant::now();
     let mut compiler = AotCompiler::new().map_err(|e| e.to_string())?;
     for (code, spec) in codes {
         if !code.is_empty() {
@@ -73,9 +89,11 @@ pub fn build_aot_library(
     let path: PathBuf =
         std::env::temp_dir().join(format!("kiln-aot-{}-{n}.so", std::process::id()));
     compiler.write_library(&path).map_err(|e| e.to_string())?;
-    let lib = AotLibrary::open(&path).map_err(|e| e.to_string());
+    let build_time = start.elapsed();
+    let file_bytes = std::fs::metadata(&path).map_or(0, |m| m.len());
+    let library = AotLibrary::open(&path).map_err(|e| e.to_string());
     let _ = std::fs::remove_file(&path);
-    lib
+    Ok(AotBuild { library: library?, build_time, file_bytes })
 }
 
 /// Runs `f` with `lib` as this thread's AOT library for [`Mode::Aot`].
@@ -120,28 +138,12 @@ fn transact_commit_with(
                 *jit = Some(JitCompiler::new().map_err(|e| e.to_string())?);
             }
             let jit = jit.as_mut().expect("just created");
-            Ok::<_, String>(transact_native(
-                db,
-                cfg,
-                block,
-                tx,
-                cache,
-                Some(jit),
-                &mut NoTracer,
-            ))
+            Ok::<_, String>(transact_native(db, cfg, block, tx, cache, Some(jit), &mut NoTracer))
         })?,
         Mode::Aot => AOT.with(|aot| {
             let mut aot = aot.borrow_mut();
             let lib = aot.as_mut().ok_or("no AOT library is loaded for this run")?;
-            Ok::<_, String>(transact_native(
-                db,
-                cfg,
-                block,
-                tx,
-                cache,
-                Some(lib),
-                &mut NoTracer,
-            ))
+            Ok::<_, String>(transact_native(db, cfg, block, tx, cache, Some(lib), &mut NoTracer))
         })?,
         Mode::Tiered => {
             let mut session = shared_tiers()?.session();

@@ -6,9 +6,11 @@
 //! - [`input`]: reading bytecode given on the command line;
 //! - [`evm`]: [`Evm`], the library API: transactions over a database with tiered execution;
 //! - [`mode`]: how code is executed (interpreter, JIT, AOT, tiered);
-//! - [`run`]: running bytecode as a contract called by a funded sender (`kiln run`).
+//! - [`run`]: running bytecode as a contract called by a funded sender (`kiln run`);
+//! - [`bench`]: differential benchmarking of the modes against each other and revm.
 
 pub use kiln_frontend::disasm;
+pub mod bench;
 pub mod evm;
 pub mod exec;
 pub mod fixture;

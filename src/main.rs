@@ -29,6 +29,8 @@ enum Command {
     Disasm(cli::disasm::Args),
     /// Run bytecode as a contract called by a funded sender; print status, gas, output, logs.
     Run(cli::run::Args),
+    /// Check that every mode agrees on benchmark fixtures, then time each mode.
+    Bench(cli::bench::Args),
 }
 
 fn main() -> ExitCode {
@@ -41,6 +43,7 @@ fn main() -> ExitCode {
         Command::Compile(args) => cli::compile::run(args),
         Command::Ir(args) => cli::ir::run(args),
         Command::Run(args) => cli::run::run(args),
+        Command::Bench(args) => cli::bench::run(args),
     };
     result.unwrap_or_else(|e| {
         cli::print_error(&e);

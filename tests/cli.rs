@@ -228,3 +228,58 @@ fn statetest_known_failures() {
     assert_eq!(out.status.code(), Some(2));
     assert!(stderr(&out).contains("bad.txt:1:"), "{}", stderr(&out));
 }
+
+/// The factorial contract fixture shipped with `kiln bench`'s embedded set.
+const FACTORIAL: &str = include_str!("../benches/fixtures/factorial.json");
+
+#[test]
+fn bench_json_reports_every_mode_agreeing() {
+    let dir = TempDir::new("bench-json");
+    let file = dir.write("factorial.json", FACTORIAL);
+    let out = kiln(&["bench", "--json", "--time", "0.02", &file]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let v: serde_json::Value = serde_json::from_str(&stdout(&out)).expect("one JSON object");
+    let fixtures = v["fixtures"].as_array().unwrap();
+    assert_eq!(fixtures.len(), 1);
+    let f = &fixtures[0];
+    assert_eq!(f["name"], "factorial");
+    assert_eq!(f["agree"], true);
+    for mode in ["interp", "jit", "aot", "revm"] {
+        let m = &f["modes"][mode];
+        let median = m["median_ns"].as_u64().unwrap_or_else(|| panic!("{mode}: {m}"));
+        assert!(m["min_ns"].as_u64().unwrap() <= median, "{mode}: {m}");
+        assert!(median <= m["max_ns"].as_u64().unwrap(), "{mode}: {m}");
+        assert!(m["runs"].as_u64().unwrap() >= 5, "{mode}: {m}");
+    }
+    for mode in ["jit", "aot"] {
+        assert!(f["modes"][mode]["compile_ns"].as_u64().unwrap() > 0, "{mode}");
+        assert!(f["modes"][mode]["code_bytes"].as_u64().unwrap() > 0, "{mode}");
+    }
+    assert_eq!(f["modes"]["interp"]["speedup_vs_interp"], 1.0);
+    assert_eq!(f["native"]["loop"], "factorial");
+    assert_eq!(v["errors"].as_array().unwrap().len(), 0);
+}
+
+#[test]
+fn bench_reports_a_bad_fixture_by_name_and_runs_the_others() {
+    let dir = TempDir::new("bench-bad");
+    dir.write("factorial.json", FACTORIAL);
+    dir.write("broken.json", "{\"t\": ");
+    let out = kiln(&["bench", "--modes", "interp,jit", "--time", "0.01", dir.path()]);
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    assert!(stderr(&out).contains("broken.json: invalid fixture JSON"), "{}", stderr(&out));
+    let text = stdout(&out);
+    assert!(text.contains("| factorial "), "{text}");
+    assert!(text.contains("FAILED") && text.contains("broken.json"), "{text}");
+    // Only the modes asked for are run.
+    assert!(!text.lines().any(|l| l.contains("| revm ")), "{text}");
+}
+
+#[test]
+fn bench_refuses_unknown_modes() {
+    let out = kiln(&["bench", "--modes", "interp,fast"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(stderr(&out).contains("unknown mode \"fast\""), "{}", stderr(&out));
+    let out = kiln(&["bench", "--time", "-1"]);
+    assert_eq!(out.status.code(), Some(2));
+}

@@ -1,9 +1,7 @@
-//! Code shared by the benchmarks: where the fixtures are, and the revm side of the comparison.
+//! Code shared by the benchmarks.
 
 // Each bench target compiles this module separately and may not use every item.
 #![allow(dead_code)]
-
-pub mod revm_adapter;
 
 use std::path::PathBuf;
 
@@ -14,4 +12,10 @@ pub fn fixtures_dir() -> PathBuf {
         Some(dir) => PathBuf::from(dir),
         None => PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../shared/benchmarks"),
     }
+}
+
+/// What the `modes` and `compile` benchmarks run: `$KILN_BENCH_FIXTURES` when set, else
+/// `kiln bench`'s embedded set (an empty list).
+pub fn selected_paths() -> Vec<PathBuf> {
+    std::env::var_os("KILN_BENCH_FIXTURES").map(|dir| vec![PathBuf::from(dir)]).unwrap_or_default()
 }

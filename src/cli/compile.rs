@@ -6,7 +6,7 @@ use std::time::Instant;
 
 use kiln::input::read_code;
 use kiln_codegen::AotCompiler;
-use kiln_runtime::{SpecId, TxKind};
+use kiln_runtime::SpecId;
 
 use super::{emit, CliError};
 
@@ -20,16 +20,8 @@ pub struct Args {
     #[arg(short, long, value_name = "OUT.so")]
     output: PathBuf,
     /// Fork the code is compiled for [default: Osaka]. Compiled code only runs under its fork.
-    #[arg(long, value_name = "NAME", value_parser = parse_fork)]
+    #[arg(long, value_name = "NAME", value_parser = super::parse_supported_fork)]
     fork: Option<SpecId>,
-}
-
-fn parse_fork(name: &str) -> Result<SpecId, String> {
-    let spec: SpecId = name.parse().map_err(|e: kiln_frontend::UnknownFork| e.to_string())?;
-    if !spec.is_supported() {
-        return Err(format!("fork {spec} is not supported; Kiln executes Cancun, Prague, Osaka"));
-    }
-    Ok(spec)
 }
 
 /// The contracts an input holds.
@@ -37,13 +29,8 @@ fn contracts(input: &str) -> Result<Vec<Vec<u8>>, CliError> {
     let path = Path::new(input);
     if path.extension().is_some_and(|e| e == "json") {
         let fixtures = kiln::fixture::load_file(path).map_err(|e| e.to_string())?;
-        let mut out = Vec::new();
-        for f in fixtures {
-            out.extend(
-                f.pre.accounts().filter_map(|(_, a)| a.info.code.clone()).map(|c| c.to_vec()),
-            );
-            out.extend(f.txs.iter().filter(|t| t.kind == TxKind::Create).map(|t| t.data.to_vec()));
-        }
+        let out =
+            fixtures.iter().flat_map(|f| f.contracts()).map(|(_, code)| code.to_vec()).collect();
         return Ok(out);
     }
     Ok(vec![read_code(input)?])

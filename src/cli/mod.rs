@@ -3,6 +3,7 @@
 //! Exit codes: 0 success, 1 the command ran and found failures, 2 the command could not run
 //! (bad arguments, missing files); the latter always prints `error: ...` to stderr.
 
+pub mod bench;
 pub mod compile;
 pub mod disasm;
 pub mod ir;
@@ -11,7 +12,10 @@ pub mod statetest;
 pub mod tier;
 
 use std::fmt::Display;
-use std::io::{self, Write};
+use std::io::{self, IsTerminal, Write};
+
+use indicatif::{ProgressBar, ProgressStyle};
+use kiln_runtime::SpecId;
 
 /// Exit status for errors that stopped a command from running.
 pub const USAGE_ERROR: u8 = 2;
@@ -36,4 +40,27 @@ pub fn emit(text: &[u8]) -> Result<(), CliError> {
         Err(e) if e.kind() != io::ErrorKind::BrokenPipe => Err(e.into()),
         _ => Ok(()),
     }
+}
+
+/// A bar of `len` steps on an interactive stderr; hidden otherwise so that logs and pipes stay
+/// clean. `unit` names the steps (`files`), after the count.
+pub fn progress_bar(len: u64, unit: &str) -> ProgressBar {
+    if !io::stderr().is_terminal() {
+        return ProgressBar::hidden();
+    }
+    let bar = ProgressBar::new(len);
+    let template = format!("{{bar:40}} {{pos}}/{{len}} {unit} [{{elapsed_precise}}] {{wide_msg}}");
+    if let Ok(style) = ProgressStyle::with_template(&template) {
+        bar.set_style(style);
+    }
+    bar
+}
+
+/// A `--fork` value naming a fork Kiln executes.
+pub fn parse_supported_fork(name: &str) -> Result<SpecId, String> {
+    let spec: SpecId = name.parse().map_err(|e: kiln_frontend::UnknownFork| e.to_string())?;
+    if !spec.is_supported() {
+        return Err(format!("fork {spec} is not supported; Kiln executes Cancun, Prague, Osaka"));
+    }
+    Ok(spec)
 }

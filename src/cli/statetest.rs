@@ -1,16 +1,14 @@
 //! `kiln statetest PATH...`
 
-use std::io::IsTerminal;
 use std::num::NonZeroUsize;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use indicatif::{ProgressBar, ProgressStyle};
 use kiln::statetest::{self, KnownFailures, RunOptions};
 use kiln::Mode;
 use kiln_runtime::SpecId;
 
-use super::{emit, print_warning, CliError};
+use super::{emit, print_warning, progress_bar, CliError};
 
 #[derive(clap::Args)]
 pub struct Args {
@@ -62,7 +60,7 @@ pub fn run(args: Args) -> Result<ExitCode, CliError> {
     let opts = RunOptions { mode, fork: args.fork, filter: args.filter, jobs };
 
     statetest::install_panic_capture();
-    let progress = progress_bar(files.len() as u64);
+    let progress = progress_bar(files.len() as u64, "files");
     let report = statetest::run(&files, &opts, &known, &|path| {
         if let Some(name) = path.file_name() {
             progress.set_message(name.to_string_lossy().into_owned());
@@ -94,18 +92,4 @@ pub fn run(args: Args) -> Result<ExitCode, CliError> {
         emit(&text)?;
     }
     Ok(if report.success() { ExitCode::SUCCESS } else { ExitCode::FAILURE })
-}
-
-/// A bar over files on an interactive stderr; hidden otherwise so logs and pipes stay clean.
-fn progress_bar(files: u64) -> ProgressBar {
-    if !std::io::stderr().is_terminal() {
-        return ProgressBar::hidden();
-    }
-    let bar = ProgressBar::new(files);
-    if let Ok(style) =
-        ProgressStyle::with_template("{bar:40} {pos}/{len} files [{elapsed_precise}] {wide_msg}")
-    {
-        bar.set_style(style);
-    }
-    bar
 }

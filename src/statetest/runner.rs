@@ -359,8 +359,9 @@ pub fn install_panic_capture() {
     }));
 }
 
-/// Runs `f`, turning a panic into `Err("panic: ...")`.
-fn guarded<T>(f: impl FnOnce() -> T) -> Result<T, String> {
+/// Runs `f`, turning a panic into `Err("panic: ...")` (recorded quietly once
+/// [`install_panic_capture`] is in place).
+pub fn guarded<T>(f: impl FnOnce() -> T) -> Result<T, String> {
     let was_capturing = CAPTURING.with(|c| c.replace(true));
     CAPTURED.with(|c| c.borrow_mut().take());
     let result = catch_unwind(AssertUnwindSafe(f));

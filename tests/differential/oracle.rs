@@ -7,11 +7,11 @@
 //! that revm reports as touched and empty is removed, as is one it self-destructed.
 
 use super::gen::{Case, BLOCK_NUMBER, COINBASE, MAIN, SENDER};
-use alloy_primitives::{hex, keccak256, map::HashMap, Address, Bytes, B256, U256};
+use alloy_primitives::{hex, keccak256, Address, Bytes, B256, U256};
 use kiln_runtime::handler::transact_native;
 use kiln_runtime::{
-    AccountChange, BlockEnv, CfgEnv, CodeCache, DatabaseCommit, EvmError, ExecutionResult,
-    InMemoryDb, NativeCode, NoTracer, SpecId, TxEnv, TxKind, TxType,
+    BlockEnv, CfgEnv, CodeCache, DatabaseCommit, EvmError, ExecutionResult, InMemoryDb, NativeCode,
+    NoTracer, SpecId, TxEnv, TxKind, TxType,
 };
 use revm::bytecode::Bytecode;
 use revm::context::result::ExecutionResult as RevmResult;
@@ -368,25 +368,7 @@ pub fn run_revm(case: &Case, db: &RevmDb, pre: &InMemoryDb, gas_limit: u64) -> O
         Ok(Ok(out)) => out,
     };
 
-    let mut changes = Vec::new();
-    for (address, account) in out.state {
-        if !account.is_touched() {
-            continue;
-        }
-        let removed = account.is_selfdestructed() || account.is_empty();
-        let info = kiln_runtime::AccountInfo {
-            balance: account.info.balance,
-            nonce: account.info.nonce,
-            code_hash: account.info.code_hash,
-            code: account.info.code.as_ref().map(|c| c.original_bytes()),
-        };
-        let storage: HashMap<U256, U256> =
-            account.storage.iter().map(|(k, slot)| (*k, slot.present_value())).collect();
-        changes.push((
-            address,
-            AccountChange { info, storage_cleared: account.is_created(), storage, removed },
-        ));
-    }
+    let changes = kiln::bench::revm::kiln_changes(&out.state);
     let mut post = pre.clone();
     post.commit(changes);
 
@@ -400,23 +382,8 @@ pub fn run_revm(case: &Case, db: &RevmDb, pre: &InMemoryDb, gas_limit: u64) -> O
         status,
         gas_used: r.tx_gas_used(),
         refunded: 0,
-        // revm reports the deployed code as the output of a successful creation; Kiln, like
-        // the return data of CREATE inside the EVM, reports none. The code is in the state
-        // root either way.
-        output: if case.create && r.is_success() {
-            Bytes::new()
-        } else {
-            r.output().cloned().unwrap_or_default()
-        },
-        // A failed transaction has no logs in its receipt.
-        logs: if r.is_success() {
-            r.logs()
-                .iter()
-                .map(|l| (l.address, l.data.topics().to_vec(), l.data.data.clone()))
-                .collect()
-        } else {
-            vec![]
-        },
+        output: kiln::bench::revm::comparable_output(&r, case.create),
+        logs: kiln::bench::revm::receipt_logs(&r),
         state_root: Some(post.state_root()),
         detail,
     }

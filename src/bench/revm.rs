@@ -1,13 +1,22 @@
-//! Running a [`BenchFixture`] through revm 43, and comparing its results with Kiln's.
+//! The revm 43 baseline: a [`BenchFixture`] translated to revm's types and run there.
 //!
-//! revm is a dev-dependency only, so this lives with the benchmarks rather than in `src/`.
-//! The fixture's Kiln types (pre-state, block, transactions) are translated once by
-//! [`prepare`]; bytecode is analyzed there (revm analyzes when a `Bytecode` is built), so the
-//! timed part is transaction execution only, as on the Kiln side with a warm code cache. An
-//! EVM is built once and given a fresh copy of the pre-state per run ([`swap_db`]).
+//! Only `kiln bench` and the benchmarks use revm (behind the `revm-baseline` feature); Kiln
+//! itself never runs on it. The fixture's Kiln types (pre-state, block, transactions) are
+//! translated once by [`prepare`]; bytecode is analyzed there (revm analyzes when a `Bytecode`
+//! is built), so the timed part is transaction execution only, as on the Kiln side with a
+//! warm code cache. An EVM is built once and given a fresh copy of the pre-state per run
+//! ([`swap_db`]), as a node reuses its EVM from block to block.
+//!
+//! For the agreement check, revm's state changes are also applied to a copy of Kiln's
+//! pre-state, so the same trie code computes both sides' state roots.
 
-use kiln::fixture::BenchFixture;
-use kiln_runtime::{BlobSchedule, Database as _, EvmError, TxType};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use alloy_primitives::map::HashMap;
+use kiln_runtime::{
+    AccountChange, BlobSchedule, Database as _, DatabaseCommit, InMemoryDb, TxType,
+};
 use revm::bytecode::Bytecode;
 use revm::context::result::ExecutionResult;
 use revm::context::transaction::{AccessList, AccessListItem, Authorization, SignedAuthorization};
@@ -18,7 +27,12 @@ use revm::handler::MainnetContext;
 use revm::primitives::hardfork::SpecId;
 use revm::primitives::{Address, Bytes, TxKind, B256, U256};
 use revm::state::AccountInfo;
-use revm::{ExecuteCommitEvm, MainBuilder, MainContext, MainnetEvm};
+use revm::state::EvmState;
+use revm::{ExecuteCommitEvm, ExecuteEvm, MainBuilder, MainContext, MainnetEvm};
+
+use super::compare::Outcome;
+use super::measure::Workload;
+use crate::fixture::BenchFixture;
 
 pub type RevmDb = CacheDB<EmptyDB>;
 pub type RevmEvm = MainnetEvm<MainnetContext<RevmDb>>;
@@ -165,126 +179,125 @@ pub fn run(evm: &mut RevmEvm, txs: Vec<TxEnv>) -> Vec<Result<ExecutionResult, St
     txs.into_iter().map(|tx| evm.transact_commit(tx).map_err(|e| e.to_string())).collect()
 }
 
-/// What is compared between the two EVMs for one transaction.
-#[derive(Clone, Debug)]
-pub struct Outcome {
-    /// `success`, `revert`, `halt` or `invalid`.
-    pub status: &'static str,
-    pub gas_used: u64,
-    pub output: Bytes,
-    /// `(address, topics, data)` of each log of a successful transaction.
-    pub logs: Vec<(Address, Vec<B256>, Bytes)>,
-    /// The halt reason or the rejection, for messages only (the two EVMs name them differently).
-    pub detail: String,
-}
-
-impl Outcome {
-    pub fn from_kiln(result: &Result<kiln_runtime::ExecutionResult, EvmError>) -> Self {
-        use kiln_runtime::ExecutionResult as R;
-        match result {
-            Ok(r) => Outcome {
-                status: match r {
-                    R::Success { .. } => "success",
-                    R::Revert { .. } => "revert",
-                    R::Halt { .. } => "halt",
-                },
-                gas_used: r.gas_used(),
-                output: Bytes::copy_from_slice(r.output()),
-                logs: r
-                    .logs()
-                    .iter()
-                    .map(|l| (l.address, l.topics.clone(), l.data.clone()))
-                    .collect(),
-                detail: match r {
-                    R::Halt { reason, .. } => format!("{reason:?}"),
-                    _ => String::new(),
-                },
-            },
-            Err(e) => Outcome::invalid(e.to_string()),
-        }
-    }
-
-    pub fn from_revm(result: &Result<ExecutionResult, String>) -> Self {
-        match result {
-            Ok(r) => Outcome {
-                status: match r {
-                    ExecutionResult::Success { .. } => "success",
-                    ExecutionResult::Revert { .. } => "revert",
-                    ExecutionResult::Halt { .. } => "halt",
-                },
-                gas_used: r.tx_gas_used(),
-                output: r.output().cloned().unwrap_or_default(),
-                logs: if r.is_success() {
-                    r.logs()
-                        .iter()
-                        .map(|l| (l.address, l.data.topics().to_vec(), l.data.data.clone()))
-                        .collect()
-                } else {
-                    Vec::new()
-                },
-                detail: match r {
-                    ExecutionResult::Halt { reason, .. } => format!("{reason:?}"),
-                    _ => String::new(),
-                },
-            },
-            Err(e) => Outcome::invalid(e.clone()),
-        }
-    }
-
-    fn invalid(detail: String) -> Self {
-        Outcome { status: "invalid", gas_used: 0, output: Bytes::new(), logs: Vec::new(), detail }
-    }
-
-    pub fn summary(&self) -> String {
-        let mut s =
-            format!("{} gas {} output {} bytes", self.status, self.gas_used, self.output.len());
-        if !self.logs.is_empty() {
-            s += &format!(" logs {}", self.logs.len());
-        }
-        if !self.detail.is_empty() {
-            s += &format!(" ({})", self.detail);
-        }
-        s
+/// revm's fork for Kiln's; `None` for forks Kiln does not execute.
+pub fn revm_spec(spec: kiln_runtime::SpecId) -> Option<SpecId> {
+    use kiln_runtime::SpecId as K;
+    match spec {
+        K::Cancun => Some(SpecId::CANCUN),
+        K::Prague => Some(SpecId::PRAGUE),
+        K::Osaka => Some(SpecId::OSAKA),
+        _ => None,
     }
 }
 
-/// `None` when Kiln and revm agree on status, gas used, output and logs; otherwise what differs.
-pub fn disagreement(kiln: &Outcome, revm: &Outcome) -> Option<String> {
-    let mut diffs = Vec::new();
-    if kiln.status != revm.status {
-        diffs.push(format!("status kiln {} vs revm {}", kiln.status, revm.status));
+/// revm's state changes of one transaction as Kiln's. EIP-161: an account that revm reports
+/// as touched and empty is removed, as is one it self-destructed.
+pub fn kiln_changes(state: &EvmState) -> kiln_runtime::StateChanges {
+    let mut changes = Vec::new();
+    for (address, account) in state {
+        if !account.is_touched() {
+            continue;
+        }
+        let info = kiln_runtime::AccountInfo {
+            balance: account.info.balance,
+            nonce: account.info.nonce,
+            code_hash: account.info.code_hash,
+            code: account.info.code.as_ref().map(|c| c.original_bytes()),
+        };
+        let storage: HashMap<U256, U256> =
+            account.storage.iter().map(|(k, slot)| (*k, slot.present_value())).collect();
+        let change = AccountChange {
+            info,
+            storage_cleared: account.is_created(),
+            storage,
+            removed: account.is_selfdestructed() || account.is_empty(),
+        };
+        changes.push((*address, change));
     }
-    if kiln.gas_used != revm.gas_used {
-        diffs.push(format!(
-            "gas used kiln {} vs revm {} (kiln {:+})",
-            kiln.gas_used,
-            revm.gas_used,
-            i128::from(kiln.gas_used) - i128::from(revm.gas_used)
-        ));
+    changes
+}
+
+/// revm ready to run one fixture.
+pub struct RevmRunner {
+    fixture: Arc<BenchFixture>,
+    revm: RevmFixture,
+    spec: SpecId,
+    evm: RevmEvm,
+}
+
+impl RevmRunner {
+    pub fn new(fixture: Arc<BenchFixture>, spec: kiln_runtime::SpecId) -> Result<Self, String> {
+        let spec = revm_spec(spec).ok_or_else(|| format!("revm mode: fork {spec} not mapped"))?;
+        let revm = prepare(&fixture, spec)?;
+        let evm = build_evm(&revm, spec);
+        Ok(Self { fixture, revm, spec, evm })
     }
-    if kiln.output != revm.output {
-        diffs.push(format!(
-            "output kiln 0x{} vs revm 0x{}",
-            short_hex(&kiln.output),
-            short_hex(&revm.output)
-        ));
+
+    /// One untimed run on a fresh EVM, with the outcome of every transaction.
+    pub fn outcomes(&self) -> Vec<Outcome> {
+        let mut evm = build_evm(&self.revm, self.spec);
+        let mut mirror: InMemoryDb = self.fixture.pre.clone();
+        let creates = self.fixture.txs.iter().map(|t| t.kind == kiln_runtime::TxKind::Create);
+        self.revm
+            .txs
+            .iter()
+            .zip(creates)
+            .map(|(tx, create)| match evm.transact(tx.clone()) {
+                Err(e) => Outcome::invalid(e.to_string(), mirror.state_root()),
+                Ok(out) => {
+                    mirror.commit(kiln_changes(&out.state));
+                    evm.commit(out.state);
+                    outcome(&out.result, create, &mirror)
+                }
+            })
+            .collect()
     }
-    if kiln.logs != revm.logs {
-        diffs.push(format!("logs differ (kiln {} vs revm {})", kiln.logs.len(), revm.logs.len()));
+}
+
+fn outcome(r: &ExecutionResult, create: bool, post: &InMemoryDb) -> Outcome {
+    let (status, detail) = match r {
+        ExecutionResult::Success { .. } => ("success", String::new()),
+        ExecutionResult::Revert { .. } => ("revert", String::new()),
+        ExecutionResult::Halt { reason, .. } => ("halt", format!("{reason:?}")),
+    };
+    Outcome {
+        status,
+        gas_used: r.tx_gas_used(),
+        output: comparable_output(r, create),
+        logs: receipt_logs(r),
+        state_root: post.state_root(),
+        detail,
     }
-    if diffs.is_empty() {
-        None
+}
+
+/// The output as Kiln reports it. revm reports the deployed code as the output of a
+/// successful creation; Kiln, like the return data of CREATE inside the EVM, reports none. The
+/// code is in the state root either way.
+pub fn comparable_output(r: &ExecutionResult, create: bool) -> Bytes {
+    if create && r.is_success() {
+        Bytes::new()
     } else {
-        Some(format!("{}; kiln: {}; revm: {}", diffs.join(", "), kiln.summary(), revm.summary()))
+        r.output().cloned().unwrap_or_default()
     }
 }
 
-fn short_hex(bytes: &[u8]) -> String {
-    const MAX: usize = 64;
-    let hex = revm::primitives::hex::encode(&bytes[..bytes.len().min(MAX)]);
-    if bytes.len() > MAX {
-        format!("{hex}… ({} bytes)", bytes.len())
-    } else {
-        hex
+/// `(address, topics, data)` of each log; none for a failed transaction (its receipt has none).
+pub fn receipt_logs(r: &ExecutionResult) -> Vec<(Address, Vec<B256>, Bytes)> {
+    if !r.is_success() {
+        return Vec::new();
+    }
+    r.logs().iter().map(|l| (l.address, l.data.topics().to_vec(), l.data.data.clone())).collect()
+}
+
+impl Workload for RevmRunner {
+    fn run_once(&mut self) -> Duration {
+        let db = self.revm.db.clone();
+        let txs = self.revm.txs.clone();
+        let start = Instant::now();
+        let used = swap_db(&mut self.evm, db);
+        let results = run(&mut self.evm, txs);
+        let elapsed = start.elapsed();
+        drop((used, results));
+        elapsed
     }
 }

@@ -1,0 +1,106 @@
+//! `kiln bench [FIXTURE|DIR...] [--modes LIST] [--fork NAME] [--json] [--time SECONDS]`
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::Duration;
+
+use kiln::bench::table::Report;
+use kiln::bench::{self, Engine, Options, Rejected};
+use kiln::statetest::install_panic_capture;
+use kiln::statetest::runner::guarded;
+use kiln_runtime::SpecId;
+
+use super::{emit, print_error, progress_bar, CliError};
+
+#[derive(clap::Args)]
+pub struct Args {
+    /// Fixture files (state tests or transaction fixtures), or directories searched
+    /// recursively for `.json` files [default: the embedded set: fibonacci, factorial,
+    /// erc20_transfer, snailtracer, hash_10k].
+    #[arg(value_name = "FIXTURE|DIR")]
+    paths: Vec<PathBuf>,
+    /// Comma-separated modes to compare: interp, jit, aot, revm [default: all of them].
+    #[arg(long, value_name = "LIST")]
+    modes: Option<String>,
+    /// Fork to run under [default: Prague; the contract fixtures' gas limits exceed Osaka's
+    /// per-transaction cap]. State tests run under it whatever forks their post names.
+    #[arg(long, value_name = "NAME", value_parser = super::parse_supported_fork)]
+    fork: Option<SpecId>,
+    /// Print one JSON object instead of the table.
+    #[arg(long)]
+    json: bool,
+    /// Seconds of timed runs per mode and fixture, the modes taking turns (after a warm-up of
+    /// a tenth of that; at least 5 runs whatever the time). The default keeps the embedded set under a minute.
+    #[arg(long, value_name = "SECONDS", default_value_t = 2.0, value_parser = parse_time)]
+    time: f64,
+}
+
+fn parse_time(text: &str) -> Result<f64, String> {
+    match text.parse::<f64>() {
+        Ok(t) if t.is_finite() && (0.0..=3600.0).contains(&t) => Ok(t),
+        _ => Err(format!("{text:?} is not a number of seconds between 0 and 3600")),
+    }
+}
+
+pub fn run(args: Args) -> Result<ExitCode, CliError> {
+    let opts = Options {
+        engines: match &args.modes {
+            Some(list) => Engine::parse_list(list)?,
+            None => Engine::all(),
+        },
+        spec: args.fork.unwrap_or(bench::DEFAULT_SPEC),
+        time: Duration::from_secs_f64(args.time),
+    };
+    install_panic_capture();
+    let (fixtures, errors) = bench::inputs::load(&args.paths);
+    for e in &errors {
+        print_error(e);
+    }
+    if fixtures.is_empty() && errors.is_empty() {
+        return Err("no fixtures found".into());
+    }
+
+    // Every fixture is checked before anything is timed: a disagreement is a correctness
+    // bug, and timing it first would only delay the news.
+    let steps = 2 * fixtures.len();
+    let progress = progress_bar(steps as u64, "steps");
+    let mut verified = Vec::new();
+    let mut report =
+        Report { fork: opts.spec.to_string(), time: opts.time, errors, ..Report::default() };
+    for (name, fixture) in fixtures {
+        progress.set_message(format!("checking {name}"));
+        // A panic in one mode is that fixture's failure, reported like a disagreement.
+        let checked = guarded(|| bench::verify(fixture, name.clone(), &opts))
+            .unwrap_or_else(|panic| Err(Rejected { name, problems: vec![panic] }));
+        match checked {
+            Ok(v) => verified.push(v),
+            Err(rejected) => {
+                progress.suspend(|| {
+                    print_error(&format!("{}: modes disagree or cannot run:", rejected.name));
+                    for p in &rejected.problems {
+                        eprintln!("  {p}");
+                    }
+                });
+                progress.inc(1);
+                report.rejected.push(rejected);
+            }
+        }
+        progress.inc(1);
+    }
+    for v in &mut verified {
+        progress.set_message(format!("timing {}", v.name));
+        let timing = bench::time(v, &opts);
+        progress.inc(1);
+        report.timings.push(timing);
+    }
+    progress.finish_and_clear();
+
+    if args.json {
+        let mut text = serde_json::to_string(&report.json())?;
+        text.push('\n');
+        emit(text.as_bytes())?;
+    } else {
+        emit(report.text().as_bytes())?;
+    }
+    Ok(if report.success() { ExitCode::SUCCESS } else { ExitCode::FAILURE })
+}
