@@ -158,3 +158,44 @@ fn degenerate_24k_contracts_compile_to_small_code() {
         assert!(bytes < 4096, "{name}: {bytes} bytes of machine code for {} bytes", code.len());
     }
 }
+
+/// Arbitrary bytes up to the EIP-170 limit (and initcode up to EIP-3860's) compile or are
+/// refused with an error: never a panic or a crash. Half the inputs are raw random bytes
+/// (mostly undefined opcodes), half random valid opcodes with their immediates, which make
+/// long blocks, deep stacks and many jumps.
+#[test]
+fn random_bytes_up_to_the_size_limits_compile_or_are_refused() {
+    let mut state = 0x9e37_79b9_7f4a_7c15u64;
+    let mut next = move || {
+        state ^= state << 13;
+        state ^= state >> 7;
+        state ^= state << 17;
+        state
+    };
+    let defined: Vec<u8> = (0..=255u8)
+        .filter(|&op| kiln_frontend::opcode::info_in(op, SpecId::Osaka).is_some())
+        .collect();
+    let mut jit = JitCompiler::new().unwrap();
+    for case in 0..16 {
+        let limit = if case % 4 == 3 { 49_152 } else { 24_576 };
+        let len = limit - next() as usize % 2048;
+        let code: Vec<u8> = if case % 2 == 0 {
+            (0..len).map(|_| next() as u8).collect()
+        } else {
+            let mut code = Vec::with_capacity(len);
+            while code.len() < len {
+                let op = defined[next() as usize % defined.len()];
+                code.push(op);
+                for _ in 0..kiln_frontend::opcode::immediate_size(op) {
+                    code.push(next() as u8);
+                }
+            }
+            code.truncate(len);
+            code
+        };
+        match jit.compile(&code, SpecId::Osaka) {
+            Ok(_) => {}
+            Err(e) => assert!(!e.to_string().is_empty(), "case {case}: an error names itself"),
+        }
+    }
+}
