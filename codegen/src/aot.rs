@@ -6,7 +6,7 @@
 //! from the host. A library built for another ABI version, or a file that is not a Kiln
 //! library, is refused before any of its code runs.
 
-use crate::jit::host_isa;
+use crate::jit::{host_isa, large_isa};
 use crate::lower::{lower, native_signature};
 use crate::CompileError;
 use alloy_primitives::{keccak256, B256};
@@ -39,6 +39,7 @@ struct Header {
 /// Compiles contracts into one object file.
 pub struct AotCompiler {
     module: ObjectModule,
+    large: std::sync::Arc<dyn cranelift_codegen::isa::TargetIsa>,
     fctx: FunctionBuilderContext,
     entries: Vec<(B256, SpecId, cranelift_module::FuncId)>,
     seen: HashMap<(B256, SpecId), ()>,
@@ -51,6 +52,7 @@ impl AotCompiler {
             .map_err(|e| CompileError::Backend(e.to_string()))?;
         Ok(Self {
             module: ObjectModule::new(builder),
+            large: large_isa(true)?,
             fctx: FunctionBuilderContext::new(),
             entries: Vec::new(),
             seen: HashMap::new(),
@@ -73,9 +75,7 @@ impl AotCompiler {
         let mut ctx = self.module.make_context();
         ctx.func.signature = sig;
         lower(&f, &mut ctx.func, &mut self.fctx, self.module.target_config());
-        self.module
-            .define_function(id, &mut ctx)
-            .map_err(|e| CompileError::Backend(format!("{e:?}")))?;
+        crate::define::define(&mut self.module, id, &mut ctx, &*self.large)?;
         self.entries.push((hash, spec, id));
         Ok(())
     }

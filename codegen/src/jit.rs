@@ -28,6 +28,7 @@ pub struct JitStats {
 /// one (compiled code is tied to the module's memory).
 pub struct JitCompiler {
     module: JITModule,
+    large: std::sync::Arc<dyn cranelift_codegen::isa::TargetIsa>,
     ctx: cranelift_codegen::Context,
     fctx: FunctionBuilderContext,
     cache: HashMap<(B256, SpecId), Option<NativeFn>>,
@@ -38,6 +39,21 @@ pub struct JitCompiler {
 /// The Cranelift ISA for this machine. `pic` for code that goes into shared objects.
 pub(crate) fn host_isa(
     pic: bool,
+) -> Result<std::sync::Arc<dyn cranelift_codegen::isa::TargetIsa>, CompileError> {
+    host_isa_with(pic, None)
+}
+
+/// [`host_isa`] with single-pass register allocation, for large functions (see
+/// [`crate::define`]).
+pub(crate) fn large_isa(
+    pic: bool,
+) -> Result<std::sync::Arc<dyn cranelift_codegen::isa::TargetIsa>, CompileError> {
+    host_isa_with(pic, Some("single_pass"))
+}
+
+fn host_isa_with(
+    pic: bool,
+    regalloc: Option<&str>,
 ) -> Result<std::sync::Arc<dyn cranelift_codegen::isa::TargetIsa>, CompileError> {
     let mut flags = settings::builder();
     let set = |flags: &mut settings::Builder, k: &str, v: &str| {
@@ -52,7 +68,10 @@ pub(crate) fn host_isa(
     // code that is lowered already specialised. KILN_OPT / KILN_REGALLOC override both.
     let opt = std::env::var("KILN_OPT").unwrap_or_else(|_| "none".into());
     set(&mut flags, "opt_level", &opt)?;
-    let ra = std::env::var("KILN_REGALLOC").unwrap_or_else(|_| "backtracking".into());
+    let ra = match regalloc {
+        Some(ra) => ra.to_string(),
+        None => std::env::var("KILN_REGALLOC").unwrap_or_else(|_| "backtracking".into()),
+    };
     set(&mut flags, "regalloc_algorithm", &ra)?;
     set(&mut flags, "is_pic", if pic { "true" } else { "false" })?;
     set(&mut flags, "use_colocated_libcalls", "false")?;
@@ -71,6 +90,7 @@ impl JitCompiler {
         let ctx = module.make_context();
         Ok(Self {
             module,
+            large: large_isa(false)?,
             ctx,
             fctx: FunctionBuilderContext::new(),
             cache: HashMap::new(),
@@ -97,10 +117,7 @@ impl JitCompiler {
         self.module.clear_context(&mut self.ctx);
         self.ctx.func.signature = sig;
         lower(&f, &mut self.ctx.func, &mut self.fctx, self.module.target_config());
-        self.module
-            .define_function(id, &mut self.ctx)
-            .map_err(|e| CompileError::Backend(format!("{e:?}")))?;
-        let size = self.ctx.compiled_code().map_or(0, |c| c.code_buffer().len());
+        let size = crate::define::define(&mut self.module, id, &mut self.ctx, &*self.large)?;
         self.module.clear_context(&mut self.ctx);
         self.module.finalize_definitions().map_err(|e| CompileError::Backend(e.to_string()))?;
         let ptr = self.module.get_finalized_function(id);

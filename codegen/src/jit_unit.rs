@@ -7,7 +7,7 @@
 //! function and frees the module's memory when dropped. Callers keep the unit alive (behind an
 //! `Arc`) for as long as any frame may run or be suspended in its code.
 
-use crate::jit::host_isa;
+use crate::jit::{host_isa, large_isa};
 use crate::lower::{lower, native_signature};
 use crate::CompileError;
 use cranelift_codegen::isa::OwnedTargetIsa;
@@ -85,12 +85,17 @@ impl std::fmt::Debug for CompiledContract {
 /// ISA and builder context across compilations.
 pub struct UnitCompiler {
     isa: OwnedTargetIsa,
+    large: OwnedTargetIsa,
     fctx: FunctionBuilderContext,
 }
 
 impl UnitCompiler {
     pub fn new() -> Result<Self, CompileError> {
-        Ok(Self { isa: host_isa(false)?, fctx: FunctionBuilderContext::new() })
+        Ok(Self {
+            isa: host_isa(false)?,
+            large: large_isa(false)?,
+            fctx: FunctionBuilderContext::new(),
+        })
     }
 
     /// Compiles `code` for `spec` into a unit of its own.
@@ -106,10 +111,7 @@ impl UnitCompiler {
         let mut ctx = module.make_context();
         ctx.func.signature = sig;
         lower(&f, &mut ctx.func, &mut self.fctx, module.target_config());
-        module
-            .define_function(id, &mut ctx)
-            .map_err(|e| CompileError::Backend(format!("{e:?}")))?;
-        let code_bytes = ctx.compiled_code().map_or(0, |c| c.code_buffer().len());
+        let code_bytes = crate::define::define(&mut module, id, &mut ctx, &*self.large)?;
         module.finalize_definitions().map_err(|e| backend(&e))?;
         let ptr = module.get_finalized_function(id);
         // SAFETY: `ptr` is the entry of a function just compiled with `native_signature`,

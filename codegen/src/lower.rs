@@ -237,8 +237,7 @@ impl Lower<'_, '_> {
     fn exit_with(&mut self, s: Status) {
         if s == Status::Stop {
             // The one clean exit that is not the runtime's: the frame loop reads the gas left.
-            let g = self.b.use_var(self.gas);
-            self.store_ctx(g, offsets::GAS);
+            self.store_gas();
         }
         let target = self.exit_block(s);
         self.b.ins().jump(target, &[]);
@@ -335,6 +334,11 @@ impl Lower<'_, '_> {
                 self.load_ctx(types::I64, offsets::STACK_LEN)
             };
             self.b.def_var(self.base, v);
+            // Heads take the gas from memory as they take the stack: no variable has to merge
+            // at a block that a jump table enters (appending a block argument to an edge of a
+            // jump table with thousands of entries costs a scan of all of them).
+            let g = self.load_ctx(types::I64, offsets::GAS);
+            self.b.def_var(self.gas, g);
             v
         } else {
             self.b.use_var(self.base)
@@ -436,6 +440,11 @@ impl Lower<'_, '_> {
         }
     }
 
+    fn store_gas(&mut self) {
+        let g = self.b.use_var(self.gas);
+        self.store_ctx(g, offsets::GAS);
+    }
+
     /// Stores the absolute height `x` (relative to the base) in `ctx.stack_len`.
     fn store_len(&mut self, x: i32) {
         let base = self.b.use_var(self.base);
@@ -443,25 +452,43 @@ impl Lower<'_, '_> {
         self.store_ctx(len, offsets::STACK_LEN);
     }
 
-    /// The Cranelift block an edge from `from` (exit height `x`, watermark `synced`) to `to`
-    /// branches to: the block itself, or an edge block that first writes what `to` expects in
-    /// memory. Edge blocks are filled at once; the caller then emits its branch.
+    /// The Cranelift block an edge (exit height `x`, watermark `synced`) to `to` branches to:
+    /// the block itself, or an edge block that first writes what `to` expects in memory. Edge
+    /// blocks are filled at once; the caller then emits its branch.
     fn edge(&mut self, x: i32, synced: i32, to: usize) -> Block {
         let target = self.cl_block(to);
-        let q = self.plan.blocks[to];
-        if !(q.head || q.flush_entry && synced < x) {
+        if !self.edge_writes(x, synced, to) {
             return target;
         }
         let current = self.b.current_block().expect("inside a block");
         let edge = self.b.create_block();
         self.b.switch_to_block(edge);
         self.flush(synced, x);
-        if q.head {
+        if self.plan.blocks[to].head {
             self.store_len(x);
+            self.store_gas();
         }
         self.b.ins().jump(target, &[]);
         self.b.switch_to_block(current);
         edge
+    }
+
+    fn edge_writes(&self, x: i32, synced: i32, to: usize) -> bool {
+        let q = self.plan.blocks[to];
+        q.head || q.flush_entry && synced < x
+    }
+
+    /// An unconditional jump to `to`: what the edge writes goes in the current block.
+    fn jump_edge(&mut self, x: i32, synced: i32, to: usize) {
+        if self.edge_writes(x, synced, to) {
+            self.flush(synced, x);
+            if self.plan.blocks[to].head {
+                self.store_len(x);
+                self.store_gas();
+            }
+        }
+        let target = self.cl_block(to);
+        self.b.ins().jump(target, &[]);
     }
 
     /// Entry for dynamic jumps to a block of a region: derives the base from the height and
@@ -473,6 +500,8 @@ impl Lower<'_, '_> {
         let len = self.load_ctx(types::I64, offsets::STACK_LEN);
         let base = self.b.ins().iadd_imm_s(len, -(p.entry as i64));
         self.b.def_var(self.base, base);
+        let g = self.load_ctx(types::I64, offsets::GAS);
+        self.b.def_var(self.gas, g);
         let zero = self.b.ins().iconst(types::I64, 0);
         for o in p.vars_from.max(p.entry - STACK_LIMIT as i32)..p.entry {
             // A slot below the real stack is never read (the blocks' underflow checks stop
@@ -763,14 +792,14 @@ impl Lower<'_, '_> {
     fn jump_to(&mut self, t: Target, x: i32, synced: i32) {
         match t {
             Target::Block(b) => {
-                let target = self.edge(x, synced, b);
-                self.b.ins().jump(target, &[]);
+                self.jump_edge(x, synced, b);
             }
             Target::Invalid => self.exit_with(Status::InvalidJump),
             Target::Dynamic(v) => {
                 // The target's landing pad reads the stack from memory.
                 self.flush(synced, x);
                 self.store_len(x);
+                self.store_gas();
                 let w = self.word(v);
                 let high = self.b.ins().bor(w[1], w[2]);
                 let high = self.b.ins().bor(high, w[3]);
@@ -821,8 +850,7 @@ impl Lower<'_, '_> {
                 }
             }
             Terminator::FallThrough(b) => {
-                let target = self.edge(x, synced, b);
-                self.b.ins().jump(target, &[]);
+                self.jump_edge(x, synced, b);
             }
             _ => unreachable!("frame ends and suspension are handled above"),
         }

@@ -77,7 +77,29 @@ enum Region {
     Head,
 }
 
+/// Slots all landing pads together may load before dynamic-jump targets fall back to being
+/// region heads (a contract of thousands of JUMPDESTs behind one dynamic jump would otherwise
+/// get thousands of pads, each loading the region's whole stack: code size, and compile time
+/// with it, would grow with blocks times stack height).
+const LANDING_SLOT_BUDGET: i64 = 4096;
+
 pub fn plan(f: &Function, live: &[bool]) -> StackPlan {
+    let planned = plan_with(f, live, false);
+    let landing_slots: i64 = planned
+        .blocks
+        .iter()
+        .filter(|p| p.landing)
+        .map(|p| (p.entry as i64 - p.vars_from as i64).max(0))
+        .sum();
+    if landing_slots > LANDING_SLOT_BUDGET {
+        plan_with(f, live, true)
+    } else {
+        planned
+    }
+}
+
+/// The plan; with `dynamic_heads`, every block a dynamic jump may reach is a head.
+fn plan_with(f: &Function, live: &[bool], dynamic_heads: bool) -> StackPlan {
     let n = f.blocks.len();
     let mut static_preds = vec![0u32; n];
     for (b, block) in f.blocks.iter().enumerate() {
@@ -112,7 +134,7 @@ pub fn plan(f: &Function, live: &[bool]) -> StackPlan {
         }
     }
     for b in 0..n {
-        if dyn_target[b] && static_preds[b] == 0 {
+        if dyn_target[b] && (dynamic_heads || static_preds[b] == 0) {
             make_head(b, &mut region, &mut work);
         }
     }

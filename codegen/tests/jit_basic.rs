@@ -199,3 +199,28 @@ fn random_bytes_up_to_the_size_limits_compile_or_are_refused() {
         }
     }
 }
+
+/// 24 KiB of JUMPDEST behind one dynamic jump (evmone's `loop_with_many_jumpdests`): every
+/// JUMPDEST is a block a jump table enters. Code stays linear in their number: no per-block
+/// landing pads loading the stack (past a budget they become region heads), and no variable
+/// merging at jump-table targets (which costs a scan of the whole table per argument).
+#[test]
+fn jumpdests_behind_a_dynamic_jump_make_linear_code() {
+    let mut per_block = Vec::new();
+    for n in [6_000usize, 24_000] {
+        // PUSH0 CALLDATALOAD JUMP, then n JUMPDESTs, then a JUMPI back to a computed target.
+        let mut code = vec![0x5f, 0x35, 0x56];
+        code.extend(std::iter::repeat_n(0x5b, n));
+        code.extend_from_slice(&[0x60, 0x03, 0x5f, 0x35, 0x01, 0x80, 0x57, 0x00]);
+        let mut jit = JitCompiler::new().unwrap();
+        jit.compile(&code, SpecId::Prague).unwrap();
+        per_block.push(jit.stats().code_bytes / n);
+    }
+    // A few instructions each (a gas check, the height kept in memory for the jump table's
+    // entry); the same per block for four times as many.
+    assert!(
+        per_block.iter().all(|&b| b < 256),
+        "bytes of machine code per JUMPDEST: {per_block:?}"
+    );
+    assert!(per_block[1] <= per_block[0] * 3 / 2, "per JUMPDEST: {per_block:?}");
+}
