@@ -690,6 +690,14 @@ impl Lower<'_, '_> {
                     _ => word::shr_const(self.b, x, s, true),
                 })
             }
+            op::SIGNEXTEND if self.const_arg(inst.args[0]).is_some() => {
+                let k = self.const_arg(inst.args[0]).expect("checked");
+                let x = a(self, 1);
+                if k >= U256::from(31) {
+                    return Some(x);
+                }
+                Some(word::signextend_const(self.b, x, k.to::<u32>()))
+            }
             op::BYTE if self.const_arg(inst.args[0]).is_some() => {
                 let i = self.const_arg(inst.args[0]).expect("checked");
                 if i >= U256::from(32) {

@@ -186,3 +186,18 @@ pub fn byte_const(b: &mut FunctionBuilder, x: Word, i: u32) -> Word {
     let zero = b.ins().iconst(types::I64, 0);
     [v, zero, zero, zero]
 }
+
+/// SIGNEXTEND with a constant byte index `k < 31`: bit `8k + 7` is copied into every bit above.
+pub fn signextend_const(b: &mut FunctionBuilder, x: Word, k: u32) -> Word {
+    let bit = 8 * k + 7;
+    let (limb, off) = ((bit / 64) as usize, (bit % 64) as i64);
+    let mut out = x;
+    // Move the sign bit to the top of its limb, then shift back arithmetically.
+    let up = b.ins().ishl_imm_s(x[limb], 63 - off);
+    out[limb] = b.ins().sshr_imm_s(up, 63 - off);
+    let fill = b.ins().sshr_imm_s(out[limb], 63);
+    for o in out.iter_mut().skip(limb + 1) {
+        *o = fill;
+    }
+    out
+}

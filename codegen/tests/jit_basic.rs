@@ -224,3 +224,27 @@ fn jumpdests_behind_a_dynamic_jump_make_linear_code() {
     );
     assert!(per_block[1] <= per_block[0] * 3 / 2, "per JUMPDEST: {per_block:?}");
 }
+
+/// SIGNEXTEND with a constant byte index is inline code: every index (including the ones past
+/// the word) on values whose sign bit at each position is set or clear.
+#[test]
+fn signextend_with_constant_index_matches_the_interpreter() {
+    let values = [
+        U256::ZERO,
+        U256::from(0x80u64),
+        U256::from(0x7fu64),
+        U256::from(0xff80u64),
+        U256::MAX,
+        U256::from(1u64) << 255,
+        U256::from_be_bytes([0x5a; 32]),
+        U256::from_be_bytes([0xa5; 32]),
+    ];
+    for k in [0u8, 1, 6, 7, 8, 15, 16, 23, 24, 29, 30, 31, 32, 255] {
+        // PUSH0 CALLDATALOAD PUSH1 k SIGNEXTEND PUSH0 MSTORE PUSH1 32 PUSH0 RETURN
+        let code = [0x5f, 0x35, 0x60, k, 0x0b, 0x5f, 0x52, 0x60, 0x20, 0x5f, 0xf3];
+        for v in values {
+            let r = same(&code, &v.to_be_bytes::<32>());
+            assert!(r.is_success());
+        }
+    }
+}
