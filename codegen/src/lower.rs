@@ -219,7 +219,9 @@ impl Lower<'_, '_> {
             return b;
         }
         // Filled in at the end (`fill_exits`): a builder may not leave a block half built.
+        // Cold: laid out after the hot code, so straight-line code stays dense in the cache.
         let block = self.b.create_block();
+        self.b.set_cold_block(block);
         self.exits.insert(s as u8, block);
         block
     }
@@ -557,6 +559,10 @@ impl Lower<'_, '_> {
     ) -> Option<Word> {
         let status = self.runtime_call(opcode, &inst.args, inst.sp, len, stack);
         let cont = self.b.create_block();
+        let here = self.b.current_block().expect("inside a block");
+        if self.b.func.layout.is_cold(here) {
+            self.b.set_cold_block(cont);
+        }
         self.b.ins().brif(status, self.exit, &[BlockArg::Value(status)], cont, &[]);
         self.b.switch_to_block(cont);
         inst.result.map(|_| {
@@ -744,6 +750,7 @@ impl Lower<'_, '_> {
         let ok = self.b.ins().band(ok, low_ok);
         let fast = self.b.create_block();
         let slow = self.b.create_block();
+        self.b.set_cold_block(slow);
         let join = self.b.create_block();
         let has_result = inst.result.is_some();
         if has_result {
