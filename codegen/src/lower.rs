@@ -625,11 +625,18 @@ impl Lower<'_, '_> {
         match opcode {
             op::ADD => {
                 let (x, y) = (a(self, 0), a(self, 1));
-                Some(word::add(self.b, x, y))
+                Some(match (self.const_arg(inst.args[0]), self.const_arg(inst.args[1])) {
+                    (Some(c), _) => word::add_sub_const(self.b, y, c.into_limbs(), false),
+                    (_, Some(c)) => word::add_sub_const(self.b, x, c.into_limbs(), false),
+                    _ => word::add(self.b, x, y),
+                })
             }
             op::SUB => {
                 let (x, y) = (a(self, 0), a(self, 1));
-                Some(word::sub(self.b, x, y))
+                Some(match self.const_arg(inst.args[1]) {
+                    Some(c) => word::add_sub_const(self.b, x, c.into_limbs(), true),
+                    None => word::sub(self.b, x, y),
+                })
             }
             op::MUL => {
                 let (x, y) = (a(self, 0), a(self, 1));

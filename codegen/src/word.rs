@@ -201,3 +201,43 @@ pub fn signextend_const(b: &mut FunctionBuilder, x: Word, k: u32) -> Word {
     }
     out
 }
+
+/// `x + c` or `x - c` for a constant `c`: zero limbs of `c` (most limbs of the small
+/// constants code is full of) only pass the carry on, and not at all while there is none.
+pub fn add_sub_const(b: &mut FunctionBuilder, x: Word, c: [u64; 4], sub: bool) -> Word {
+    let mut out = x;
+    // The carry (or borrow) into the current limb, as an i64; `None` when it is known zero.
+    let mut carry: Option<Value> = None;
+    for i in 0..4 {
+        let last = i == 3;
+        let mut r = x[i];
+        let mut flags: Vec<Value> = Vec::new();
+        for operand in [(c[i] != 0).then(|| b.ins().iconst(types::I64, c[i] as i64)), carry]
+            .into_iter()
+            .flatten()
+        {
+            if last {
+                r = if sub { b.ins().isub(r, operand) } else { b.ins().iadd(r, operand) };
+            } else {
+                let (v, o) = if sub {
+                    b.ins().usub_overflow(r, operand)
+                } else {
+                    b.ins().uadd_overflow(r, operand)
+                };
+                r = v;
+                flags.push(o);
+            }
+        }
+        out[i] = r;
+        carry = match flags.as_slice() {
+            [] => None,
+            [o] => Some(b.ins().uextend(types::I64, *o)),
+            [o1, o2] => {
+                let o = b.ins().bor(*o1, *o2);
+                Some(b.ins().uextend(types::I64, o))
+            }
+            _ => unreachable!("at most two operands per limb"),
+        };
+    }
+    out
+}
