@@ -904,12 +904,23 @@ impl Lower<'_, '_> {
         let count = self.b.ins().ireduce(types::I32, count);
         let rank = self.b.ins().iadd(rank, count);
         let invalid = self.b.create_block();
-        let table: Vec<_> = self
-            .f
-            .jumpdests
-            .iter()
-            .map(|b| {
-                let target = b.and_then(|b| self.landings[b].or(self.blocks[b])).unwrap_or(invalid);
+        // JUMPDESTs of a bypassed run pay their gas in one block per run: each JUMPDEST is one
+        // byte and one gas, so what a jump to `pc` owes is the distance to the block after it.
+        let mut paying: HashMap<usize, Block> = HashMap::new();
+        let table: Vec<_> = (0..self.f.jumpdests.len())
+            .map(|r| {
+                let Some(b) = self.f.jumpdests[r] else {
+                    return self.b.func.dfg.block_call(invalid, &[]);
+                };
+                if self.f.jumpdest_gas[r] > 0 {
+                    let pay = *paying.entry(b).or_insert_with(|| {
+                        let pay = self.b.create_block();
+                        self.b.append_block_param(pay, types::I64);
+                        pay
+                    });
+                    return self.b.func.dfg.block_call(pay, &[BlockArg::Value(pc)]);
+                }
+                let target = self.landings[b].unwrap_or_else(|| self.cl_block(b));
                 self.b.func.dfg.block_call(target, &[])
             })
             .collect();
@@ -918,5 +929,21 @@ impl Lower<'_, '_> {
         self.b.ins().br_table(rank, jt);
         self.b.switch_to_block(invalid);
         self.exit_with(Status::InvalidJump);
+        let mut paying: Vec<(usize, Block)> = paying.into_iter().collect();
+        paying.sort();
+        for (b, pay) in paying {
+            // Targets of dynamic jumps take the gas from memory, where the jump left it.
+            self.b.switch_to_block(pay);
+            let pc = self.b.block_params(pay)[0];
+            let end = self.b.ins().iconst(types::I64, self.f.blocks[b].pc as i64);
+            let gas = self.b.ins().isub(end, pc);
+            let g = self.load_ctx(types::I64, offsets::GAS);
+            let short = self.b.ins().icmp(IntCC::UnsignedLessThan, g, gas);
+            self.exit_if(short, Status::OutOfGas);
+            let rest = self.b.ins().isub(g, gas);
+            self.store_ctx(rest, offsets::GAS);
+            let target = self.landings[b].unwrap_or_else(|| self.cl_block(b));
+            self.b.ins().jump(target, &[]);
+        }
     }
 }

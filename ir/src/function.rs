@@ -142,6 +142,9 @@ pub struct Function {
     /// Blocks starting at each JUMPDEST, in code order: the dense table dynamic jumps index
     /// with a JUMPDEST's rank. `None` where the block was removed as unreachable.
     pub jumpdests: Vec<Option<BlockId>>,
+    /// Gas a dynamic jump to each JUMPDEST pays before entering its block: non-zero where a run
+    /// of empty JUMPDEST blocks was bypassed (see [`crate::passes::jumpdest_chains`]).
+    pub jumpdest_gas: Vec<u64>,
     /// Resume blocks in resume-index order.
     pub resumes: Vec<BlockId>,
 }

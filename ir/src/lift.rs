@@ -1,6 +1,8 @@
 //! Bytecode to IR by abstract interpretation of the stack.
 
-use crate::function::{Block, Function, GasSection, Inst, InstKind, Target, Terminator, Value};
+use crate::function::{
+    Block, BlockId, Function, GasSection, Inst, InstKind, Target, Terminator, Value,
+};
 use kiln_frontend::blocks::{Cfg, Instruction, JumpTarget, Terminator as FeTerm};
 use kiln_frontend::opcode::{self as op, info_in};
 use kiln_frontend::{JumpTable, SpecId};
@@ -282,6 +284,8 @@ pub fn lift(code: &[u8], spec: SpecId) -> Function {
     debug_assert_eq!(blocks.len(), n);
     debug_assert_eq!(end_block, n - 1);
 
-    let jumpdests = jumps.iter().map(|pc| cfg.block_at(pc).map(|b| first_ir_block[b])).collect();
-    Function { blocks, num_values: values, code_len: code.len(), jumpdests, resumes }
+    let jumpdests: Vec<Option<BlockId>> =
+        jumps.iter().map(|pc| cfg.block_at(pc).map(|b| first_ir_block[b])).collect();
+    let jumpdest_gas = vec![0; jumpdests.len()];
+    Function { blocks, num_values: values, code_len: code.len(), jumpdests, jumpdest_gas, resumes }
 }

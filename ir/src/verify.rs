@@ -110,6 +110,9 @@ pub fn verify(f: &Function) -> Result<(), VerifyError> {
             return Err(VerifyError { block: r, message: format!("resume point {i} mismatched") });
         }
     }
+    if f.jumpdest_gas.len() != f.jumpdests.len() {
+        return Err(VerifyError { block: 0, message: "jumpdest gas table misaligned".into() });
+    }
     for b in f.jumpdests.iter().flatten() {
         if *b >= n || !f.blocks[*b].is_jumpdest {
             return Err(VerifyError {

@@ -14,6 +14,8 @@ fn block_at(blocks_by_pc: &HashMap<u32, usize>, pc: U256) -> Target {
 }
 
 pub fn run(f: &mut Function) {
+    // After `jumpdest_chains` the table no longer names a block for every JUMPDEST.
+    debug_assert!(f.jumpdest_gas.iter().all(|&g| g == 0), "runs before jumpdest_chains");
     let blocks_by_pc: HashMap<u32, usize> =
         f.jumpdests.iter().flatten().map(|&b| (f.blocks[b].pc, b)).collect();
     let mut consts: HashMap<Value, U256> = HashMap::new();

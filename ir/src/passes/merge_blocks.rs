@@ -78,7 +78,7 @@ fn stub(pc: u32) -> Block {
 /// Whether no instruction after the start of the block's last gas section (of the whole block
 /// when it has none) observes the remaining gas: gas of code appended later may then be
 /// charged with that section.
-fn tail_clean(block: &Block) -> bool {
+pub(crate) fn tail_clean(block: &Block) -> bool {
     let from = block.sections.last().map_or(0, |s| s.at);
     block.insts[from..].iter().all(|i| !matches!(i.kind, InstKind::Op(op) if ends_gas_section(op)))
 }

@@ -3,6 +3,7 @@
 pub mod const_fold;
 pub mod dead_blocks;
 pub mod jump_resolve;
+pub mod jumpdest_chains;
 pub mod merge_blocks;
 
 use crate::function::Function;
@@ -17,5 +18,6 @@ pub fn run_all(f: &mut Function) {
     const_fold::run(f);
     jump_resolve::run(f);
     merge_blocks::run(f);
+    jumpdest_chains::run(f);
     dead_blocks::run(f);
 }
