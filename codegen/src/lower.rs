@@ -38,6 +38,16 @@ fn exec_op_signature(call_conv: CallConv) -> Signature {
     sig
 }
 
+/// `memory_expand(ctx, offset, high, width) -> status`.
+fn memory_expand_signature(call_conv: CallConv) -> Signature {
+    let mut sig = Signature::new(call_conv);
+    for _ in 0..4 {
+        sig.params.push(AbiParam::new(types::I64));
+    }
+    sig.returns.push(AbiParam::new(types::I8));
+    sig
+}
+
 fn flags() -> MemFlagsData {
     MemFlagsData::trusted()
 }
@@ -48,6 +58,7 @@ struct Lower<'a, 'b> {
     ctx: Value,
     host: Value,
     exec_sig: SigRef,
+    expand_sig: SigRef,
     /// Cranelift block of each IR block; `None` for blocks no path reaches.
     blocks: Vec<Option<Block>>,
     /// Returns its i8 parameter (a status computed at run time).
@@ -102,6 +113,7 @@ pub fn lower(
     let exit = b.create_block();
     b.append_block_param(exit, types::I8);
     let exec_sig = b.import_signature(exec_op_signature(call_conv));
+    let expand_sig = b.import_signature(memory_expand_signature(call_conv));
     // Only blocks some path reaches get Cranelift blocks: unreachable ones would cost compile
     // time (Cranelift prunes them with work that grows with their number) and nothing else.
     let live = reachable(f);
@@ -151,6 +163,7 @@ pub fn lower(
         ctx,
         host,
         exec_sig,
+        expand_sig,
         blocks,
         exit,
         exits: HashMap::new(),
@@ -729,20 +742,16 @@ impl Lower<'_, '_> {
                 let zero = self.b.ins().iconst(types::I64, 0);
                 Some([m, zero, zero, zero])
             }
-            op::MLOAD | op::MSTORE | op::MSTORE8 => self.memory_op(inst, opcode, len, stack),
+            op::MLOAD | op::MSTORE | op::MSTORE8 => self.memory_op(inst, opcode),
             _ => self.runtime_op(inst, opcode, len, stack),
         }
     }
 
-    /// MLOAD/MSTORE/MSTORE8 inline when the access lies in memory already paid for;
-    /// otherwise the runtime grows memory and charges for it.
-    fn memory_op(
-        &mut self,
-        inst: &kiln_ir::Inst,
-        opcode: u8,
-        len: Value,
-        stack: Value,
-    ) -> Option<Word> {
+    /// MLOAD/MSTORE/MSTORE8 inline when the access lies in memory already paid for; otherwise
+    /// the runtime grows memory and charges for it first (the `memory_expand` builtin, which
+    /// takes the offset in registers: no operand goes through the stack), and the access
+    /// then goes ahead inline.
+    fn memory_op(&mut self, inst: &kiln_ir::Inst, opcode: u8) -> Option<Word> {
         let off = self.word(inst.args[0]);
         let width = if opcode == op::MSTORE8 { 1 } else { 32 };
         let high = self.b.ins().bor(off[1], off[2]);
@@ -755,29 +764,32 @@ impl Lower<'_, '_> {
         let low_ok = self.b.ins().icmp_imm_s(IntCC::Equal, high, 0);
         let ok = self.b.ins().band(fits, enough);
         let ok = self.b.ins().band(ok, low_ok);
-        let fast = self.b.create_block();
-        let slow = self.b.create_block();
-        self.b.set_cold_block(slow);
-        let join = self.b.create_block();
-        let has_result = inst.result.is_some();
-        if has_result {
-            for _ in 0..4 {
-                self.b.append_block_param(join, types::I64);
-            }
-        }
-        self.b.ins().brif(ok, fast, &[], slow, &[]);
+        let access = self.b.create_block();
+        let grow = self.b.create_block();
+        self.b.set_cold_block(grow);
+        self.b.ins().brif(ok, access, &[], grow, &[]);
 
-        self.b.switch_to_block(fast);
+        self.b.switch_to_block(grow);
+        self.store_gas();
+        let table = self.load_ctx(types::I64, offsets::BUILTINS);
+        let callee = self.b.ins().load(types::I64, flags(), table, offsets::MEMORY_EXPAND);
+        let w = self.b.ins().iconst(types::I64, width);
+        let call =
+            self.b.ins().call_indirect(self.expand_sig, callee, &[self.ctx, off[0], high, w]);
+        let status = self.b.inst_results(call)[0];
+        let g = self.load_ctx(types::I64, offsets::GAS);
+        self.b.def_var(self.gas, g);
+        self.b.ins().brif(status, self.exit, &[BlockArg::Value(status)], access, &[]);
+
+        self.b.switch_to_block(access);
+        // After growth the buffer may have moved: the pointer is read here, on both paths.
         let base = self.load_ctx(types::I64, offsets::MEMORY_PTR);
         let addr = self.b.ins().iadd(base, off[0]);
-        let fast_result = match opcode {
-            op::MLOAD => {
-                let limbs = [24, 16, 8, 0].map(|o| {
-                    let v = self.b.ins().load(types::I64, flags(), addr, o);
-                    self.b.ins().bswap(v)
-                });
-                Some(limbs)
-            }
+        match opcode {
+            op::MLOAD => Some([24, 16, 8, 0].map(|o| {
+                let v = self.b.ins().load(types::I64, flags(), addr, o);
+                self.b.ins().bswap(v)
+            })),
             op::MSTORE => {
                 let v = self.word(inst.args[1]);
                 for (i, o) in [24, 16, 8, 0].into_iter().enumerate() {
@@ -792,22 +804,7 @@ impl Lower<'_, '_> {
                 self.b.ins().store(flags(), byte, addr, 0);
                 None
             }
-        };
-        let args: Vec<BlockArg> =
-            fast_result.map_or(vec![], |w| w.iter().map(|&v| BlockArg::Value(v)).collect());
-        self.b.ins().jump(join, &args);
-
-        self.b.switch_to_block(slow);
-        let slow_result = self.runtime_op(inst, opcode, len, stack);
-        let args: Vec<BlockArg> =
-            slow_result.map_or(vec![], |w| w.iter().map(|&v| BlockArg::Value(v)).collect());
-        self.b.ins().jump(join, &args);
-
-        self.b.switch_to_block(join);
-        has_result.then(|| {
-            let p = self.b.block_params(join);
-            [p[0], p[1], p[2], p[3]]
-        })
+        }
     }
 
     /// Jumps to `t` from a block whose exit height is `x` with watermark `synced`.

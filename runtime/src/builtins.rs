@@ -19,15 +19,39 @@ pub type NativeFn = unsafe extern "C" fn(ctx: *mut Context, host: *mut c_void) -
 /// already checked; operands are on `ctx.stack`, results are pushed there.
 pub type ExecOpFn = unsafe extern "C" fn(ctx: *mut Context, host: *mut c_void, opcode: u32) -> u8;
 
+/// Grows memory so that the `width` bytes (1 or 32) at `offset` are addressable, charging
+/// the expansion to `ctx.gas`: the memory growth of an MLOAD, MSTORE or MSTORE8 whose inline
+/// bounds check failed. `offset` is the low limb of the operand; `high` is non-zero when any
+/// higher limb is. Returns a [`Status`] (`Continue` when the access may go ahead).
+pub type MemoryExpandFn =
+    unsafe extern "C" fn(ctx: *mut Context, offset: u64, high: u64, width: u64) -> u8;
+
 /// Native code's way back into the runtime.
 #[repr(C)]
 pub struct BuiltinTable {
     pub abi_version: u32,
     pub exec_op: ExecOpFn,
+    pub memory_expand: MemoryExpandFn,
 }
 
 /// The one table, shared by every frame.
-pub static BUILTINS: BuiltinTable = BuiltinTable { abi_version: ABI_VERSION, exec_op };
+pub static BUILTINS: BuiltinTable =
+    BuiltinTable { abi_version: ABI_VERSION, exec_op, memory_expand };
+
+unsafe extern "C" fn memory_expand(ctx: *mut Context, offset: u64, high: u64, width: u64) -> u8 {
+    // SAFETY: native code passes the context the frame loop gave it, live and exclusively
+    // borrowed for the duration of the native call.
+    let ctx = unsafe { &mut *ctx };
+    if high != 0 || !matches!(width, 1 | 32) {
+        // An offset of 2^64 or more: the expansion costs more gas than there can be.
+        return Status::OutOfGas as u8;
+    }
+    let Context { gas, memory, .. } = ctx;
+    match memory.range_fixed(gas, alloy_primitives::U256::from(offset), width) {
+        Ok(_) => Status::Continue as u8,
+        Err(status) => status as u8,
+    }
+}
 
 unsafe extern "C" fn exec_op(ctx: *mut Context, host: *mut c_void, opcode: u32) -> u8 {
     // SAFETY: native code passes the context and host the frame loop gave it, both live and

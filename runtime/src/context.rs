@@ -13,7 +13,7 @@ use alloy_primitives::{Address, Bytes, U256};
 use std::sync::Arc;
 
 /// Version of the [`Context`] layout and builtin table. Bump on any change to either.
-pub const ABI_VERSION: u32 = 1;
+pub const ABI_VERSION: u32 = 2;
 
 /// How a frame (or one instruction) ended. `Continue` never leaves a frame.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -258,6 +258,7 @@ pub mod offsets {
     pub const JUMP_RANKS: i32 = offset_of!(Context, jump_ranks) as i32;
     pub const CODE_LEN: i32 = offset_of!(Context, code_len) as i32;
     pub const EXEC_OP: i32 = offset_of!(BuiltinTable, exec_op) as i32;
+    pub const MEMORY_EXPAND: i32 = offset_of!(BuiltinTable, memory_expand) as i32;
 }
 
 /// What a finished frame hands back to its parent (or to the transaction).
