@@ -743,6 +743,7 @@ impl Lower<'_, '_> {
                 Some([m, zero, zero, zero])
             }
             op::MLOAD | op::MSTORE | op::MSTORE8 => self.memory_op(inst, opcode),
+            op::DIV | op::MOD | op::SDIV | op::SMOD => self.div_op(inst, opcode, len, stack),
             _ => self.runtime_op(inst, opcode, len, stack),
         }
     }
@@ -805,6 +806,54 @@ impl Lower<'_, '_> {
                 None
             }
         }
+    }
+
+    /// DIV/MOD/SDIV/SMOD inline when both operands fit 64 bits (fixed-point contracts divide
+    /// small numbers); the runtime's 256-bit division otherwise.
+    fn div_op(
+        &mut self,
+        inst: &kiln_ir::Inst,
+        opcode: u8,
+        len: Value,
+        stack: Value,
+    ) -> Option<Word> {
+        let (x, y) = (self.word(inst.args[0]), self.word(inst.args[1]));
+        let signed = matches!(opcode, op::SDIV | op::SMOD);
+        let fast_ok = if signed {
+            let fx = word::fits_i64(self.b, x);
+            let fy = word::fits_i64(self.b, y);
+            // -2^63 / -1 overflows the hardware division; -2^63 goes the slow way.
+            let min = self.b.ins().icmp_imm_s(IntCC::NotEqual, x[0], i64::MIN);
+            let both = self.b.ins().band(fx, fy);
+            self.b.ins().band(both, min)
+        } else {
+            let fx = word::fits_u64(self.b, x);
+            let fy = word::fits_u64(self.b, y);
+            self.b.ins().band(fx, fy)
+        };
+        let fast = self.b.create_block();
+        let slow = self.b.create_block();
+        self.b.set_cold_block(slow);
+        let join = self.b.create_block();
+        for _ in 0..4 {
+            self.b.append_block_param(join, types::I64);
+        }
+        self.b.ins().brif(fast_ok, fast, &[], slow, &[]);
+
+        self.b.switch_to_block(fast);
+        let rem = matches!(opcode, op::MOD | op::SMOD);
+        let r = word::div_rem_64(self.b, x, y, signed, rem);
+        let args = r.map(BlockArg::Value);
+        self.b.ins().jump(join, &args);
+
+        self.b.switch_to_block(slow);
+        let r = self.runtime_op(inst, opcode, len, stack).expect("division has a result");
+        let args = r.map(BlockArg::Value);
+        self.b.ins().jump(join, &args);
+
+        self.b.switch_to_block(join);
+        let p = self.b.block_params(join);
+        Some([p[0], p[1], p[2], p[3]])
     }
 
     /// Jumps to `t` from a block whose exit height is `x` with watermark `synced`.

@@ -241,3 +241,41 @@ pub fn add_sub_const(b: &mut FunctionBuilder, x: Word, c: [u64; 4], sub: bool) -
     }
     out
 }
+
+/// Whether `x` is the zero-extension of its low limb: a value below 2^64.
+pub fn fits_u64(b: &mut FunctionBuilder, x: Word) -> Value {
+    let high = b.ins().bor(x[1], x[2]);
+    let high = b.ins().bor(high, x[3]);
+    b.ins().icmp_imm_s(IntCC::Equal, high, 0)
+}
+
+/// Whether `x` is the sign-extension of its low limb: a value in [-2^63, 2^63).
+pub fn fits_i64(b: &mut FunctionBuilder, x: Word) -> Value {
+    let sign = b.ins().sshr_imm_s(x[0], 63);
+    let d1 = b.ins().bxor(x[1], sign);
+    let d2 = b.ins().bxor(x[2], sign);
+    let d3 = b.ins().bxor(x[3], sign);
+    let d = b.ins().bor(d1, d2);
+    let d = b.ins().bor(d, d3);
+    b.ins().icmp_imm_s(IntCC::Equal, d, 0)
+}
+
+/// DIV, MOD, SDIV or SMOD of two words that fit the 64-bit operation (the caller checks:
+/// [`fits_u64`] for the unsigned ones; [`fits_i64`] and a dividend other than -2^63 for the
+/// signed ones, whose hardware division would overflow). A zero divisor gives zero, as in
+/// the EVM; SMOD's result takes the dividend's sign, as the hardware's does.
+pub fn div_rem_64(b: &mut FunctionBuilder, x: Word, y: Word, signed: bool, rem: bool) -> Word {
+    let zero_div = b.ins().icmp_imm_s(IntCC::Equal, y[0], 0);
+    let one = b.ins().iconst(types::I64, 1);
+    let divisor = b.ins().select(zero_div, one, y[0]);
+    let r = match (signed, rem) {
+        (false, false) => b.ins().udiv(x[0], divisor),
+        (false, true) => b.ins().urem(x[0], divisor),
+        (true, false) => b.ins().sdiv(x[0], divisor),
+        (true, true) => b.ins().srem(x[0], divisor),
+    };
+    let zero = b.ins().iconst(types::I64, 0);
+    let r = b.ins().select(zero_div, zero, r);
+    let high = if signed { b.ins().sshr_imm_s(r, 63) } else { zero };
+    [r, high, high, high]
+}
