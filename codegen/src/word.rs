@@ -17,34 +17,32 @@ pub fn from_flag(b: &mut FunctionBuilder, flag: Value) -> Word {
 }
 
 pub fn add(b: &mut FunctionBuilder, x: Word, y: Word) -> Word {
-    let (r0, c0) = b.ins().uadd_overflow(x[0], y[0]);
-    let (t1, o1) = b.ins().uadd_overflow(x[1], y[1]);
-    let c0 = b.ins().uextend(types::I64, c0);
-    let (r1, o1b) = b.ins().uadd_overflow(t1, c0);
-    let c1 = b.ins().bor(o1, o1b);
-    let (t2, o2) = b.ins().uadd_overflow(x[2], y[2]);
-    let c1 = b.ins().uextend(types::I64, c1);
-    let (r2, o2b) = b.ins().uadd_overflow(t2, c1);
-    let c2 = b.ins().bor(o2, o2b);
-    let t3 = b.ins().iadd(x[3], y[3]);
-    let c2 = b.ins().uextend(types::I64, c2);
-    let r3 = b.ins().iadd(t3, c2);
+    // Two 128-bit halves: x86-64 lowers an i128 add to add/adc, the carry chain Cranelift
+    // cannot express on 64-bit limbs.
+    let xl = b.ins().iconcat(x[0], x[1]);
+    let yl = b.ins().iconcat(y[0], y[1]);
+    let (lo, c) = b.ins().uadd_overflow(xl, yl);
+    let xh = b.ins().iconcat(x[2], x[3]);
+    let yh = b.ins().iconcat(y[2], y[3]);
+    let hi = b.ins().iadd(xh, yh);
+    let c = b.ins().uextend(types::I128, c);
+    let hi = b.ins().iadd(hi, c);
+    let (r0, r1) = b.ins().isplit(lo);
+    let (r2, r3) = b.ins().isplit(hi);
     [r0, r1, r2, r3]
 }
 
 pub fn sub(b: &mut FunctionBuilder, x: Word, y: Word) -> Word {
-    let (r0, c0) = b.ins().usub_overflow(x[0], y[0]);
-    let (t1, o1) = b.ins().usub_overflow(x[1], y[1]);
-    let c0 = b.ins().uextend(types::I64, c0);
-    let (r1, o1b) = b.ins().usub_overflow(t1, c0);
-    let c1 = b.ins().bor(o1, o1b);
-    let (t2, o2) = b.ins().usub_overflow(x[2], y[2]);
-    let c1 = b.ins().uextend(types::I64, c1);
-    let (r2, o2b) = b.ins().usub_overflow(t2, c1);
-    let c2 = b.ins().bor(o2, o2b);
-    let t3 = b.ins().isub(x[3], y[3]);
-    let c2 = b.ins().uextend(types::I64, c2);
-    let r3 = b.ins().isub(t3, c2);
+    let xl = b.ins().iconcat(x[0], x[1]);
+    let yl = b.ins().iconcat(y[0], y[1]);
+    let (lo, borrow) = b.ins().usub_overflow(xl, yl);
+    let xh = b.ins().iconcat(x[2], x[3]);
+    let yh = b.ins().iconcat(y[2], y[3]);
+    let hi = b.ins().isub(xh, yh);
+    let borrow = b.ins().uextend(types::I128, borrow);
+    let hi = b.ins().isub(hi, borrow);
+    let (r0, r1) = b.ins().isplit(lo);
+    let (r2, r3) = b.ins().isplit(hi);
     [r0, r1, r2, r3]
 }
 
@@ -202,44 +200,38 @@ pub fn signextend_const(b: &mut FunctionBuilder, x: Word, k: u32) -> Word {
     out
 }
 
-/// `x + c` or `x - c` for a constant `c`: zero limbs of `c` (most limbs of the small
-/// constants code is full of) only pass the carry on, and not at all while there is none.
+/// `x + c` or `x - c` for a constant `c`, in 128-bit halves (add/adc with immediates): a
+/// half of `c` that is zero costs nothing in the low half and only the carry in the high one.
 pub fn add_sub_const(b: &mut FunctionBuilder, x: Word, c: [u64; 4], sub: bool) -> Word {
-    let mut out = x;
-    // The carry (or borrow) into the current limb, as an i64; `None` when it is known zero.
-    let mut carry: Option<Value> = None;
-    for i in 0..4 {
-        let last = i == 3;
-        let mut r = x[i];
-        let mut flags: Vec<Value> = Vec::new();
-        for operand in [(c[i] != 0).then(|| b.ins().iconst(types::I64, c[i] as i64)), carry]
-            .into_iter()
-            .flatten()
-        {
-            if last {
-                r = if sub { b.ins().isub(r, operand) } else { b.ins().iadd(r, operand) };
-            } else {
-                let (v, o) = if sub {
-                    b.ins().usub_overflow(r, operand)
-                } else {
-                    b.ins().uadd_overflow(r, operand)
-                };
-                r = v;
-                flags.push(o);
-            }
-        }
-        out[i] = r;
-        carry = match flags.as_slice() {
-            [] => None,
-            [o] => Some(b.ins().uextend(types::I64, *o)),
-            [o1, o2] => {
-                let o = b.ins().bor(*o1, *o2);
-                Some(b.ins().uextend(types::I64, o))
-            }
-            _ => unreachable!("at most two operands per limb"),
-        };
+    let half = |b: &mut FunctionBuilder, lo: u64, hi: u64| {
+        let lo = b.ins().iconst(types::I64, lo as i64);
+        let hi = b.ins().iconst(types::I64, hi as i64);
+        b.ins().iconcat(lo, hi)
+    };
+    let xl = b.ins().iconcat(x[0], x[1]);
+    let (lo, carry) = if c[0] | c[1] == 0 {
+        (xl, None)
+    } else {
+        let cl = half(b, c[0], c[1]);
+        let (lo, o) =
+            if sub { b.ins().usub_overflow(xl, cl) } else { b.ins().uadd_overflow(xl, cl) };
+        (lo, Some(o))
+    };
+    let (r0, r1) = if c[0] | c[1] == 0 { (x[0], x[1]) } else { b.ins().isplit(lo) };
+    let mut hi = b.ins().iconcat(x[2], x[3]);
+    let mut touched = false;
+    if c[2] | c[3] != 0 {
+        let ch = half(b, c[2], c[3]);
+        hi = if sub { b.ins().isub(hi, ch) } else { b.ins().iadd(hi, ch) };
+        touched = true;
     }
-    out
+    if let Some(o) = carry {
+        let o = b.ins().uextend(types::I128, o);
+        hi = if sub { b.ins().isub(hi, o) } else { b.ins().iadd(hi, o) };
+        touched = true;
+    }
+    let (r2, r3) = if touched { b.ins().isplit(hi) } else { (x[2], x[3]) };
+    [r0, r1, r2, r3]
 }
 
 /// Whether `x` is the zero-extension of its low limb: a value below 2^64.
