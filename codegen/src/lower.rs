@@ -755,16 +755,28 @@ impl Lower<'_, '_> {
     fn memory_op(&mut self, inst: &kiln_ir::Inst, opcode: u8) -> Option<Word> {
         let off = self.word(inst.args[0]);
         let width = if opcode == op::MSTORE8 { 1 } else { 32 };
-        let high = self.b.ins().bor(off[1], off[2]);
-        let high = self.b.ins().bor(high, off[3]);
         let mem_len = self.load_ctx(types::I64, offsets::MEMORY_LEN);
-        // off[0] + width <= mem_len, without overflow: off[0] <= mem_len - width (mem_len >= width).
-        let room = self.b.ins().iadd_imm_s(mem_len, -width);
-        let enough = self.b.ins().icmp_imm_s(IntCC::SignedGreaterThanOrEqual, room, 0);
-        let fits = self.b.ins().icmp(IntCC::UnsignedLessThanOrEqual, off[0], room);
-        let low_ok = self.b.ins().icmp_imm_s(IntCC::Equal, high, 0);
-        let ok = self.b.ins().band(fits, enough);
-        let ok = self.b.ins().band(ok, low_ok);
+        let (ok, high) = match self.const_arg(inst.args[0]).and_then(|c| u32::try_from(c).ok()) {
+            // A constant offset (Solidity's free-memory pointer at 0x40, scratch space at 0):
+            // one comparison.
+            Some(c) => {
+                let end = i64::from(c) + width;
+                let ok = self.b.ins().icmp_imm_s(IntCC::SignedGreaterThanOrEqual, mem_len, end);
+                (ok, self.b.ins().iconst(types::I64, 0))
+            }
+            None => {
+                let high = self.b.ins().bor(off[1], off[2]);
+                let high = self.b.ins().bor(high, off[3]);
+                // off[0] + width <= mem_len, without overflow: off[0] <= mem_len - width
+                // (mem_len >= width).
+                let room = self.b.ins().iadd_imm_s(mem_len, -width);
+                let enough = self.b.ins().icmp_imm_s(IntCC::SignedGreaterThanOrEqual, room, 0);
+                let fits = self.b.ins().icmp(IntCC::UnsignedLessThanOrEqual, off[0], room);
+                let low_ok = self.b.ins().icmp_imm_s(IntCC::Equal, high, 0);
+                let ok = self.b.ins().band(fits, enough);
+                (self.b.ins().band(ok, low_ok), high)
+            }
+        };
         let access = self.b.create_block();
         let grow = self.b.create_block();
         self.b.set_cold_block(grow);
