@@ -17,30 +17,29 @@ pub fn from_flag(b: &mut FunctionBuilder, flag: Value) -> Word {
 }
 
 pub fn add(b: &mut FunctionBuilder, x: Word, y: Word) -> Word {
-    // Two 128-bit halves: x86-64 lowers an i128 add to add/adc, the carry chain Cranelift
-    // cannot express on 64-bit limbs.
-    let xl = b.ins().iconcat(x[0], x[1]);
-    let yl = b.ins().iconcat(y[0], y[1]);
-    let (lo, c) = b.ins().uadd_overflow(xl, yl);
-    let xh = b.ins().iconcat(x[2], x[3]);
-    let yh = b.ins().iconcat(y[2], y[3]);
-    let hi = b.ins().iadd(xh, yh);
-    let c = b.ins().uextend(types::I128, c);
-    let hi = b.ins().iadd(hi, c);
-    let (r0, r1) = b.ins().isplit(lo);
-    let (r2, r3) = b.ins().isplit(hi);
-    [r0, r1, r2, r3]
+    add_or_sub(b, x, y, false)
 }
 
 pub fn sub(b: &mut FunctionBuilder, x: Word, y: Word) -> Word {
+    add_or_sub(b, x, y, true)
+}
+
+/// `x + y` or `x - y` in two 128-bit halves: x86-64 lowers an i128 add or sub to add/adc
+/// (sub/sbb), the carry chain Cranelift cannot express on 64-bit limbs.
+fn add_or_sub(b: &mut FunctionBuilder, x: Word, y: Word, sub: bool) -> Word {
     let xl = b.ins().iconcat(x[0], x[1]);
     let yl = b.ins().iconcat(y[0], y[1]);
-    let (lo, borrow) = b.ins().usub_overflow(xl, yl);
     let xh = b.ins().iconcat(x[2], x[3]);
     let yh = b.ins().iconcat(y[2], y[3]);
-    let hi = b.ins().isub(xh, yh);
-    let borrow = b.ins().uextend(types::I128, borrow);
-    let hi = b.ins().isub(hi, borrow);
+    let (lo, carry, hi) = if sub {
+        let (lo, borrow) = b.ins().usub_overflow(xl, yl);
+        (lo, borrow, b.ins().isub(xh, yh))
+    } else {
+        let (lo, carry) = b.ins().uadd_overflow(xl, yl);
+        (lo, carry, b.ins().iadd(xh, yh))
+    };
+    let carry = b.ins().uextend(types::I128, carry);
+    let hi = if sub { b.ins().isub(hi, carry) } else { b.ins().iadd(hi, carry) };
     let (r0, r1) = b.ins().isplit(lo);
     let (r2, r3) = b.ins().isplit(hi);
     [r0, r1, r2, r3]
