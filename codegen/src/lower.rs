@@ -29,8 +29,17 @@ pub fn native_signature(call_conv: CallConv) -> Signature {
     sig
 }
 
+/// The calling convention of the builtin table's entries.
+fn builtin_call_conv(call_conv: CallConv) -> CallConv {
+    if kiln_runtime::builtins::BUILTINS_PRESERVE_ALL {
+        CallConv::PreserveAll
+    } else {
+        call_conv
+    }
+}
+
 fn exec_op_signature(call_conv: CallConv) -> Signature {
-    let mut sig = Signature::new(call_conv);
+    let mut sig = Signature::new(builtin_call_conv(call_conv));
     sig.params.push(AbiParam::new(types::I64));
     sig.params.push(AbiParam::new(types::I64));
     sig.params.push(AbiParam::new(types::I32));
@@ -40,7 +49,7 @@ fn exec_op_signature(call_conv: CallConv) -> Signature {
 
 /// `memory_expand(ctx, offset, high, width) -> status`.
 fn memory_expand_signature(call_conv: CallConv) -> Signature {
-    let mut sig = Signature::new(call_conv);
+    let mut sig = Signature::new(builtin_call_conv(call_conv));
     for _ in 0..4 {
         sig.params.push(AbiParam::new(types::I64));
     }
@@ -653,7 +662,15 @@ impl Lower<'_, '_> {
             }
             op::MUL => {
                 let (x, y) = (a(self, 0), a(self, 1));
-                Some(word::mul(self.b, x, y))
+                let small = |c: Option<U256>| c.and_then(|c| u64::try_from(c).ok());
+                Some(
+                    match (small(self.const_arg(inst.args[0])), small(self.const_arg(inst.args[1])))
+                    {
+                        (Some(_), _) => word::mul_u64(self.b, y, x[0]),
+                        (_, Some(_)) => word::mul_u64(self.b, x, y[0]),
+                        _ => self.mul_dispatch(x, y),
+                    },
+                )
             }
             op::AND => {
                 let (x, y) = (a(self, 0), a(self, 1));
@@ -756,32 +773,38 @@ impl Lower<'_, '_> {
         let off = self.word(inst.args[0]);
         let width = if opcode == op::MSTORE8 { 1 } else { 32 };
         let mem_len = self.load_ctx(types::I64, offsets::MEMORY_LEN);
-        let (ok, high) = match self.const_arg(inst.args[0]).and_then(|c| u32::try_from(c).ok()) {
+        let access = self.b.create_block();
+        let grow = self.b.create_block();
+        let high = match self.const_arg(inst.args[0]).and_then(|c| u32::try_from(c).ok()) {
             // A constant offset (Solidity's free-memory pointer at 0x40, scratch space at 0):
             // one comparison.
             Some(c) => {
                 let end = i64::from(c) + width;
                 let ok = self.b.ins().icmp_imm_s(IntCC::SignedGreaterThanOrEqual, mem_len, end);
-                (ok, self.b.ins().iconst(types::I64, 0))
+                let high = self.b.ins().iconst(types::I64, 0);
+                self.b.ins().brif(ok, access, &[], grow, &[]);
+                high
             }
             None => {
+                // Two branches to the growth path: an offset of 2^32 or more (the builtin
+                // decides what it costs), then the end past the memory paid for.
                 let high = self.b.ins().bor(off[1], off[2]);
                 let high = self.b.ins().bor(high, off[3]);
-                // off[0] + width <= mem_len, without overflow: off[0] <= mem_len - width
-                // (mem_len >= width).
-                let room = self.b.ins().iadd_imm_s(mem_len, -width);
-                let enough = self.b.ins().icmp_imm_s(IntCC::SignedGreaterThanOrEqual, room, 0);
-                let fits = self.b.ins().icmp(IntCC::UnsignedLessThanOrEqual, off[0], room);
-                let low_ok = self.b.ins().icmp_imm_s(IntCC::Equal, high, 0);
-                let ok = self.b.ins().band(fits, enough);
-                (self.b.ins().band(ok, low_ok), high)
+                let top = self.b.ins().ushr_imm_s(off[0], 32);
+                let far = self.b.ins().bor(high, top);
+                let near = self.b.create_block();
+                self.b.ins().brif(far, grow, &[], near, &[]);
+                self.b.switch_to_block(near);
+                let end = self.b.ins().iadd_imm_s(off[0], width);
+                let over = self.b.ins().icmp(IntCC::UnsignedGreaterThan, end, mem_len);
+                self.b.ins().brif(over, grow, &[], access, &[]);
+                high
             }
         };
-        let access = self.b.create_block();
-        let grow = self.b.create_block();
-        self.b.set_cold_block(grow);
-        self.b.ins().brif(ok, access, &[], grow, &[]);
 
+        // Not laid out cold: where memory grows on every access (a buffer filled in order),
+        // a jump to the far end of the function and back per access cost more than the
+        // call itself; where it never grows, the branch skips a few instructions.
         self.b.switch_to_block(grow);
         self.store_gas();
         let table = self.load_ctx(types::I64, offsets::BUILTINS);
@@ -818,6 +841,35 @@ impl Lower<'_, '_> {
                 None
             }
         }
+    }
+
+    /// MUL of two run-time words: when either fits 64 bits (a loop counter, a scale factor)
+    /// four partial products instead of ten.
+    fn mul_dispatch(&mut self, x: Word, y: Word) -> Word {
+        let small_y = word::fits_u64(self.b, y);
+        let small_x = word::fits_u64(self.b, x);
+        let any = self.b.ins().bor(small_y, small_x);
+        let short = self.b.create_block();
+        let long = self.b.create_block();
+        let join = self.b.create_block();
+        for _ in 0..4 {
+            self.b.append_block_param(join, types::I64);
+        }
+        self.b.ins().brif(any, short, &[], long, &[]);
+
+        self.b.switch_to_block(short);
+        let big: Word = std::array::from_fn(|i| self.b.ins().select(small_y, x[i], y[i]));
+        let factor = self.b.ins().select(small_y, y[0], x[0]);
+        let r = word::mul_u64(self.b, big, factor);
+        self.b.ins().jump(join, &r.map(BlockArg::Value));
+
+        self.b.switch_to_block(long);
+        let r = word::mul(self.b, x, y);
+        self.b.ins().jump(join, &r.map(BlockArg::Value));
+
+        self.b.switch_to_block(join);
+        let p = self.b.block_params(join);
+        [p[0], p[1], p[2], p[3]]
     }
 
     /// DIV/MOD/SDIV/SMOD inline when both operands fit 64 bits (fixed-point contracts divide

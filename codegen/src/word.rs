@@ -74,6 +74,36 @@ pub fn mul(b: &mut FunctionBuilder, x: Word, y: Word) -> Word {
     r
 }
 
+/// The low 256 bits of `x * y` for a `y` below 2^64: four partial products, each with the
+/// carry from the one below (`(2^64-1)^2 + 2^64-1` fits 128 bits).
+pub fn mul_u64(b: &mut FunctionBuilder, x: Word, y: Value) -> Word {
+    let mut r = x;
+    let mut carry: Option<Value> = None;
+    for i in 0..4 {
+        let lo = b.ins().imul(x[i], y);
+        if i == 3 {
+            r[3] = match carry {
+                Some(c) => b.ins().iadd(lo, c),
+                None => lo,
+            };
+            break;
+        }
+        let hi = b.ins().umulhi(x[i], y);
+        let p = b.ins().iconcat(lo, hi);
+        let p = match carry {
+            Some(c) => {
+                let c = b.ins().uextend(types::I128, c);
+                b.ins().iadd(p, c)
+            }
+            None => p,
+        };
+        let (lo, hi) = b.ins().isplit(p);
+        r[i] = lo;
+        carry = Some(hi);
+    }
+    r
+}
+
 pub fn and(b: &mut FunctionBuilder, x: Word, y: Word) -> Word {
     [0, 1, 2, 3].map(|i| b.ins().band(x[i], y[i]))
 }

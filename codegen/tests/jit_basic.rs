@@ -402,3 +402,40 @@ fn constant_offset_memory_access_matches_the_interpreter() {
         }
     }
 }
+
+/// MUL takes four partial products when either run-time operand fits 64 bits (and when a
+/// constant operand does): every pair of values on both sides of 2^64, against the
+/// interpreter and against ruint's product.
+#[test]
+fn multiplication_matches_the_interpreter_on_both_sides_of_64_bits() {
+    let values = [
+        U256::ZERO,
+        U256::from(1u64),
+        U256::from(3u64),
+        U256::from(u64::MAX),
+        U256::from(1u64) << 64,
+        (U256::from(1u64) << 64) + U256::from(1u64),
+        U256::from(10u64).pow(U256::from(18u64)),
+        U256::from(1u64) << 255,
+        U256::MAX,
+        U256::from_be_bytes([0xa5; 32]),
+    ];
+    // a*b, and a * 0xffffffffffffffff (a constant operand).
+    let code = [
+        0x60, 0x20, 0x35, 0x5f, 0x35, // b a
+        0x81, 0x81, 0x02, 0x5f, 0x52, // a*b -> [0]
+        0x80, 0x67, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x02, 0x60, 0x20,
+        0x52, // a * (2^64-1) -> [32]
+        0x60, 0x40, 0x5f, 0xf3,
+    ];
+    for a in values {
+        for b in values {
+            let mut calldata = a.to_be_bytes::<32>().to_vec();
+            calldata.extend_from_slice(&b.to_be_bytes::<32>());
+            let r = same(&code, &calldata);
+            let out = r.output();
+            assert_eq!(U256::from_be_slice(&out[..32]), a.wrapping_mul(b), "{a} * {b}");
+            assert_eq!(U256::from_be_slice(&out[32..64]), a.wrapping_mul(U256::from(u64::MAX)));
+        }
+    }
+}

@@ -34,9 +34,74 @@ pub struct BuiltinTable {
     pub memory_expand: MemoryExpandFn,
 }
 
-/// The one table, shared by every frame.
+/// The one table, shared by every frame. On x86-64 its entries preserve every general-purpose
+/// register (see [`preserving`]), so compiled code keeps its values in registers across them.
+#[cfg(target_arch = "x86_64")]
+pub static BUILTINS: BuiltinTable = BuiltinTable {
+    abi_version: ABI_VERSION,
+    exec_op: preserving::exec_op,
+    memory_expand: preserving::memory_expand,
+};
+
+#[cfg(not(target_arch = "x86_64"))]
 pub static BUILTINS: BuiltinTable =
     BuiltinTable { abi_version: ABI_VERSION, exec_op, memory_expand };
+
+/// Whether the builtin table's entries preserve all general-purpose registers (Cranelift's
+/// `preserve_all` convention at the call site) rather than following the C convention.
+pub const BUILTINS_PRESERVE_ALL: bool = cfg!(target_arch = "x86_64");
+
+/// Entry points that save the C convention's caller-saved general-purpose registers around
+/// the builtin, so that a call from compiled code clobbers nothing but its result register.
+/// Without them every runtime call (a storage read, a division's slow path, memory growth)
+/// forces the register allocator to spill the live stack slots around it, on the hot path
+/// too. Vector registers are not saved: compiled EVM code holds no float or vector values.
+#[cfg(target_arch = "x86_64")]
+mod preserving {
+    use super::{c_void, Context};
+
+    macro_rules! preserving {
+        ($name:ident, $target:path, ($($arg:ident: $ty:ty),*)) => {
+            /// The builtin of the same name, preserving every general-purpose register but
+            /// `rax` (the result).
+            #[unsafe(naked)]
+            pub unsafe extern "C" fn $name($($arg: $ty),*) -> u8 {
+                // Eight pushes after the return address leave the stack 8 bytes off the
+                // 16-byte alignment the C convention wants at a call.
+                core::arch::naked_asm!(
+                    "push rcx",
+                    "push rdx",
+                    "push rsi",
+                    "push rdi",
+                    "push r8",
+                    "push r9",
+                    "push r10",
+                    "push r11",
+                    "sub rsp, 8",
+                    "call {target}",
+                    "add rsp, 8",
+                    "pop r11",
+                    "pop r10",
+                    "pop r9",
+                    "pop r8",
+                    "pop rdi",
+                    "pop rsi",
+                    "pop rdx",
+                    "pop rcx",
+                    "ret",
+                    target = sym $target,
+                )
+            }
+        };
+    }
+
+    preserving!(exec_op, super::exec_op, (ctx: *mut Context, host: *mut c_void, opcode: u32));
+    preserving!(
+        memory_expand,
+        super::memory_expand,
+        (ctx: *mut Context, offset: u64, high: u64, width: u64)
+    );
+}
 
 unsafe extern "C" fn memory_expand(ctx: *mut Context, offset: u64, high: u64, width: u64) -> u8 {
     // SAFETY: native code passes the context the frame loop gave it, live and exclusively

@@ -13,7 +13,7 @@ use alloy_primitives::{Address, Bytes, U256};
 use std::sync::Arc;
 
 /// Version of the [`Context`] layout and builtin table. Bump on any change to either.
-pub const ABI_VERSION: u32 = 2;
+pub const ABI_VERSION: u32 = 3;
 
 /// How a frame (or one instruction) ended. `Continue` never leaves a frame.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
