@@ -87,6 +87,9 @@ struct Lower<'a, 'b> {
     base_zero: Vec<bool>,
     /// Landing pad of each block dynamic jumps reach without it being a head.
     landings: Vec<Option<Block>>,
+    /// Entry past the first gas charge, for blocks whose predecessors prepay it
+    /// ([`kiln_ir::Block::prepaid`]); `None` for the rest (and for heads, which are refunded).
+    prepaid_entries: Vec<Option<Block>>,
     /// The stack buffer (fixed for the frame's lifetime).
     stack: Value,
     /// Remaining gas: kept in a variable, written to `ctx.gas` only where the runtime or the
@@ -102,6 +105,8 @@ struct Lower<'a, 'b> {
 /// The block being lowered.
 #[derive(Clone, Copy, Default)]
 struct Cur {
+    /// Gas of the successor's entry section the block already charged.
+    prepaid: u64,
     entry: i32,
     vars_from: i32,
     /// Slots below are in memory (lowered as runtime calls write the stack).
@@ -130,6 +135,16 @@ pub fn lower(
     let plan = stack_plan::plan(f, &live);
     let landings: Vec<Option<Block>> =
         plan.blocks.iter().map(|p| p.landing.then(|| b.create_block())).collect();
+    let mut prepaid_entries: Vec<Option<Block>> = vec![None; f.blocks.len()];
+    for (i, block) in f.blocks.iter().enumerate() {
+        if let (true, Terminator::FallThrough(s) | Terminator::Jump(Target::Block(s))) =
+            (live[i] && block.prepaid > 0, &block.term)
+        {
+            if !plan.blocks[*s].head && prepaid_entries[*s].is_none() {
+                prepaid_entries[*s] = Some(b.create_block());
+            }
+        }
+    }
     let mut static_into_entry = false;
     for (i, block) in f.blocks.iter().enumerate() {
         if live[i] && block.successors().contains(&0) {
@@ -183,6 +198,7 @@ pub fn lower(
         plan,
         base_zero,
         landings,
+        prepaid_entries,
         stack,
         gas,
         base,
@@ -367,34 +383,43 @@ impl Lower<'_, '_> {
         } else {
             self.b.use_var(self.base)
         };
-        // Absolute height at entry.
-        let len = self.b.ins().iadd_imm_s(base, p.entry as i64);
-        let low = p.entry - block.stack_in as i32;
-        if base_zero {
-            if low < 0 {
-                self.exit_with(Status::StackUnderflow);
-                return;
+        if !self.stack_checks(id, base) {
+            if let Some(entry) = self.prepaid_entries[id] {
+                // The block cannot complete: the prepaid way in exits as the other does.
+                self.b.switch_to_block(entry);
+                let base = self.b.use_var(self.base);
+                self.stack_checks(id, base);
             }
-        } else if low < 0 || self.plan.region_has_landing[p.region] {
-            // A landing pad's base comes from a height the analysis did not see.
-            let under = self.b.ins().icmp_imm_s(IntCC::SignedLessThan, len, block.stack_in as i64);
-            self.exit_if(under, Status::StackUnderflow);
-        }
-        if block.stack_growth as usize > STACK_LIMIT
-            || (base_zero && (p.entry + block.stack_growth as i32) as usize > STACK_LIMIT)
-        {
-            // The block overflows whatever the entry height: no path through it completes.
-            self.exit_with(Status::StackOverflow);
             return;
         }
-        if block.stack_growth > 0 && !base_zero {
-            let limit = (STACK_LIMIT - block.stack_growth as usize) as i64;
-            let over = self.b.ins().icmp_imm_s(IntCC::SignedGreaterThan, len, limit);
-            self.exit_if(over, Status::StackOverflow);
+        let mut skip = 0;
+        if let Some(entry) = self.prepaid_entries[id] {
+            // The first section is charged here, on the way in for predecessors that did not
+            // pay it; those that did enter at `entry`, which checks the stack bounds again.
+            let first = block.sections[0];
+            debug_assert_eq!(first.at, 0, "verified: prepaid sections start the block");
+            self.charge(first.gas);
+            let body = self.b.create_block();
+            self.b.ins().jump(body, &[]);
+            self.b.switch_to_block(entry);
+            let base = self.b.use_var(self.base);
+            if self.stack_checks(id, base) {
+                self.b.ins().jump(body, &[]);
+            }
+            self.b.switch_to_block(body);
+            skip = 1;
         }
-        self.cur = Cur { entry: p.entry, vars_from: p.vars_from, synced: p.synced };
+        let base = self.b.use_var(self.base);
+        // Absolute height at entry.
+        let len = self.b.ins().iadd_imm_s(base, p.entry as i64);
+        self.cur = Cur {
+            prepaid: block.prepaid,
+            entry: p.entry,
+            vars_from: p.vars_from,
+            synced: p.synced,
+        };
         let stack = self.stack;
-        let mut sections = block.sections.iter().peekable();
+        let mut sections = block.sections.iter().skip(skip).peekable();
         let n = block.insts.len();
         let suspend = matches!(block.term, Terminator::Suspend { .. });
         for (i, inst) in block.insts.iter().enumerate() {
@@ -424,6 +449,39 @@ impl Lower<'_, '_> {
             self.charge(s.gas);
         }
         self.terminator(id);
+    }
+
+    /// The block's stack bounds checks at entry, with the region's `base`. Returns false when
+    /// the block overflows whatever the height (the current block then exits).
+    fn stack_checks(&mut self, id: usize, base: Value) -> bool {
+        let block = &self.f.blocks[id];
+        let p = self.plan.blocks[id];
+        let base_zero = self.base_zero[p.region];
+        let len = self.b.ins().iadd_imm_s(base, p.entry as i64);
+        let low = p.entry - block.stack_in as i32;
+        if base_zero {
+            if low < 0 {
+                self.exit_with(Status::StackUnderflow);
+                return false;
+            }
+        } else if low < 0 || self.plan.region_has_landing[p.region] {
+            // A landing pad's base comes from a height the analysis did not see.
+            let under = self.b.ins().icmp_imm_s(IntCC::SignedLessThan, len, block.stack_in as i64);
+            self.exit_if(under, Status::StackUnderflow);
+        }
+        if block.stack_growth as usize > STACK_LIMIT
+            || (base_zero && (p.entry + block.stack_growth as i32) as usize > STACK_LIMIT)
+        {
+            // The block overflows whatever the entry height: no path through it completes.
+            self.exit_with(Status::StackOverflow);
+            return false;
+        }
+        if block.stack_growth > 0 && !base_zero {
+            let limit = (STACK_LIMIT - block.stack_growth as usize) as i64;
+            let over = self.b.ins().icmp_imm_s(IntCC::SignedGreaterThan, len, limit);
+            self.exit_if(over, Status::StackOverflow);
+        }
+        true
     }
 
     fn charge(&mut self, gas: u64) {
@@ -504,6 +562,21 @@ impl Lower<'_, '_> {
 
     /// An unconditional jump to `to`: what the edge writes goes in the current block.
     fn jump_edge(&mut self, x: i32, synced: i32, to: usize) {
+        let prepaid = std::mem::take(&mut self.cur.prepaid);
+        if prepaid > 0 {
+            if let Some(entry) = self.prepaid_entries[to] {
+                if self.edge_writes(x, synced, to) {
+                    self.flush(synced, x);
+                }
+                self.b.ins().jump(entry, &[]);
+                return;
+            }
+            // A head reads the gas from memory and charges its entry itself: give the
+            // prepaid gas back (the check it passed covered it).
+            let g = self.b.use_var(self.gas);
+            let g = self.b.ins().iadd_imm_s(g, prepaid as i64);
+            self.b.def_var(self.gas, g);
+        }
         if self.edge_writes(x, synced, to) {
             self.flush(synced, x);
             if self.plan.blocks[to].head {

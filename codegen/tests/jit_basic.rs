@@ -439,3 +439,30 @@ fn multiplication_matches_the_interpreter_on_both_sides_of_64_bits() {
         }
     }
 }
+
+/// A loop body pays its head's entry gas with its own (one gas check per iteration): gas
+/// limits across the whole run, one unit apart, end exactly as in the interpreter.
+#[test]
+fn prepaid_loop_heads_run_out_of_gas_where_the_interpreter_does() {
+    // fibonacci-calldata: PUSH0 CALLDATALOAD PUSH0 PUSH1 1, loop: JUMPDEST DUP3 ISZERO ...
+    let code = alloy_primitives::hex::decode(
+        "5f355f60015b8215601a578181019150909160019003916005565b9150505f5260205ff3",
+    )
+    .unwrap();
+    let calldata = U256::from(6u64).to_be_bytes::<32>();
+    let full = run_with_gas(&code, &calldata, 1_000_000, false).0;
+    assert!(full.is_success());
+    let used = full.gas_used();
+    let (mut halted, mut ok) = (0, 0);
+    for gas in used - 200..=used + 2 {
+        let interp = run_with_gas(&code, &calldata, gas, false);
+        let jit = run_with_gas(&code, &calldata, gas, true);
+        assert_eq!(interp, jit, "gas limit {gas}");
+        if interp.0.is_success() {
+            ok += 1;
+        } else {
+            halted += 1;
+        }
+    }
+    assert_eq!((halted, ok), (200, 3), "the sweep ends at the exact cost");
+}

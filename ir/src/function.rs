@@ -94,6 +94,10 @@ pub struct Block {
     /// The stack at exit, bottom first, starting `stack_in` below the entry top.
     pub exit: Vec<Value>,
     pub term: Terminator,
+    /// Gas of the unconditional successor's entry section that this block's last section
+    /// already charges (0: none): the edge enters the successor past that charge (see
+    /// [`crate::passes::prepay_gas`]).
+    pub prepaid: u64,
 }
 
 impl Block {

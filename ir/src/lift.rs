@@ -129,6 +129,7 @@ impl BlockBuilder {
             stack_growth: self.growth.max(0) as u16,
             exit: self.stack,
             term,
+            prepaid: 0,
         }
     }
 }

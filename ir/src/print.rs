@@ -71,7 +71,11 @@ impl fmt::Display for Function {
                 Terminator::InvalidOpcode => "invalid".into(),
                 Terminator::Suspend { resume } => format!("suspend resume block{resume}"),
             };
-            writeln!(f, "    {term}")?;
+            if block.prepaid > 0 {
+                writeln!(f, "    {term} (prepaid {})", block.prepaid)?;
+            } else {
+                writeln!(f, "    {term}")?;
+            }
         }
         Ok(())
     }

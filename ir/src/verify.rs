@@ -105,6 +105,22 @@ pub fn verify(f: &Function) -> Result<(), VerifyError> {
             Terminator::Stop | Terminator::Exit | Terminator::InvalidOpcode => {}
         }
     }
+    for (b, block) in f.blocks.iter().enumerate() {
+        if block.prepaid == 0 {
+            continue;
+        }
+        let err = |message: &str| Err(VerifyError { block: b, message: message.into() });
+        let (Terminator::FallThrough(s) | Terminator::Jump(Target::Block(s))) = block.term else {
+            return err("prepays without an unconditional static successor");
+        };
+        match f.blocks.get(s).and_then(|s| s.sections.first()) {
+            Some(first) if first.at == 0 && first.gas == block.prepaid => {}
+            _ => return err("prepaid gas is not the successor's entry section"),
+        }
+        if block.sections.last().is_none_or(|l| l.gas < block.prepaid) {
+            return err("prepaid gas exceeds the last section");
+        }
+    }
     for (i, &r) in f.resumes.iter().enumerate() {
         if r >= n || f.blocks[r].resume_index != Some(i as u32) {
             return Err(VerifyError { block: r, message: format!("resume point {i} mismatched") });

@@ -28,6 +28,7 @@ pub fn run(f: &mut Function) {
             block.stack_in = 0;
             block.stack_growth = 0;
             block.term = Terminator::InvalidOpcode;
+            block.prepaid = 0;
         }
     }
     for slot in &mut f.jumpdests {

@@ -110,7 +110,9 @@ mod tests {
         assert_eq!(f.jumpdest_gas, vec![3, 2, 1, 0]);
         // The entry falls into the run: it pays the three JUMPDESTs and goes past them.
         assert_eq!(f.blocks[0].term, Terminator::FallThrough(last));
-        assert_eq!(f.blocks[0].sections, vec![GasSection { at: 0, gas: 2 + 3 + 3 }]);
+        // (It also prepays the last block's entry, JUMPDEST and JUMP: see `prepay_gas`.)
+        assert_eq!(f.blocks[0].prepaid, 1 + 8);
+        assert_eq!(f.blocks[0].sections, vec![GasSection { at: 0, gas: 2 + 3 + 3 + 9 }]);
         assert!(f.blocks[1..last].iter().all(|b| b.sections.is_empty()), "run removed");
     }
 
@@ -125,7 +127,7 @@ mod tests {
         assert_eq!(f.blocks[0].term, Terminator::FallThrough(last));
         assert_eq!(
             f.blocks[0].sections,
-            vec![GasSection { at: 0, gas: 2 + 3 + 2 }, GasSection { at: 3, gas: 1 }]
+            vec![GasSection { at: 0, gas: 2 + 3 + 2 }, GasSection { at: 3, gas: 1 + 9 }]
         );
         assert_eq!(f.jumpdest_gas, vec![1, 0]);
     }

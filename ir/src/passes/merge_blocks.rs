@@ -72,6 +72,7 @@ fn stub(pc: u32) -> Block {
         stack_growth: 0,
         exit: Vec::new(),
         term: Terminator::InvalidOpcode,
+        prepaid: 0,
     }
 }
 

@@ -5,6 +5,7 @@ pub mod dead_blocks;
 pub mod jump_resolve;
 pub mod jumpdest_chains;
 pub mod merge_blocks;
+pub mod prepay_gas;
 
 use crate::function::Function;
 
@@ -20,4 +21,5 @@ pub fn run_all(f: &mut Function) {
     merge_blocks::run(f);
     jumpdest_chains::run(f);
     dead_blocks::run(f);
+    prepay_gas::run(f);
 }
