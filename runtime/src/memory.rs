@@ -11,13 +11,18 @@ const POOL_LIMIT: usize = 32;
 /// Buffers larger than this are freed rather than pooled.
 const POOL_MAX_CAPACITY: usize = 128 << 10;
 const INITIAL_CAPACITY: usize = 4096;
+/// Most zeroed bytes one growth puts ahead of the length: growth doubles the zeroed part, up
+/// to this much more than asked, so memory growing a word at a time (Solidity's allocator) is
+/// not resized and zero-filled at every step.
+const ZEROED_AHEAD: usize = 64 << 10;
 
 thread_local! {
     static POOL: RefCell<Vec<Vec<u8>>> = const { RefCell::new(Vec::new()) };
 }
 
 /// Memory of one frame. `ptr` and `len` are mirrored for native code (ABI), `buf` owns the
-/// bytes. `len` is always a multiple of 32.
+/// bytes. `len` is the EVM's memory size, always a multiple of 32; `buf` may be longer, and
+/// is zero past `len` (growth within it only moves `len`).
 #[repr(C)]
 #[derive(Debug)]
 pub struct Memory {
@@ -171,8 +176,11 @@ impl Memory {
     pub fn grow(&mut self, end: u64) {
         let new_len = (gas::words(end) * 32) as usize;
         if new_len > self.len {
-            self.buf.resize(new_len, 0);
-            self.ptr = self.buf.as_mut_ptr();
+            if new_len > self.buf.len() {
+                let ahead = self.buf.len().min(ZEROED_AHEAD);
+                self.buf.resize(new_len.max(self.buf.len() + ahead), 0);
+                self.ptr = self.buf.as_mut_ptr();
+            }
             self.len = new_len;
         }
     }
@@ -188,7 +196,7 @@ impl Memory {
     }
 
     pub fn as_slice(&self) -> &[u8] {
-        &self.buf
+        &self.buf[..self.len]
     }
 
     /// Writes `len` bytes at `offset` taken from `data[data_offset..]`, zero-filling where
@@ -226,6 +234,21 @@ mod tests {
         assert_eq!(m.expansion_cost(64), Some(3));
         // 724 words cost 3*724 + 724²/512 = 2172 + 1023.
         assert_eq!(m.expansion_cost(724 * 32), Some(2172 + 1023 - 3));
+    }
+
+    #[test]
+    fn growth_keeps_the_bytes_past_the_length_zero() {
+        let mut m = Memory::new();
+        m.grow(32);
+        m.slice_mut(0, 32).fill(0xff);
+        for end in [64, 96, 4096, 100_000, 200_000] {
+            m.grow(end);
+            let len = m.len();
+            assert_eq!(m.as_slice().len(), len);
+            assert!(m.buf[32..].iter().all(|&b| b == 0), "after growing to {end}");
+            assert!(m.buf.len() - len <= ZEROED_AHEAD + 32, "zeroed ahead is bounded");
+            m.slice_mut(len - 32, 32).fill(0);
+        }
     }
 
     #[test]
