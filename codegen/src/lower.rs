@@ -838,47 +838,51 @@ impl Lower<'_, '_> {
         }
     }
 
-    /// MLOAD/MSTORE/MSTORE8 inline when the access lies in memory already paid for; otherwise
-    /// the runtime grows memory and charges for it first (the `memory_expand` builtin, which
-    /// takes the offset in registers: no operand goes through the stack), and the access
+    /// MLOAD/MSTORE/MSTORE8 inline when the access lies in memory already paid for. Growth
+    /// within the buffer's zeroed part is inline too (charge the expansion, move the length);
+    /// past it, at an offset of 2^32 or more, or short of gas, the `memory_expand` builtin
+    /// grows memory and charges for it (or halts), with the offset in registers. The access
     /// then goes ahead inline.
     fn memory_op(&mut self, inst: &kiln_ir::Inst, opcode: u8) -> Option<Word> {
         let off = self.word(inst.args[0]);
         let width = if opcode == op::MSTORE8 { 1 } else { 32 };
         let mem_len = self.load_ctx(types::I64, offsets::MEMORY_LEN);
         let access = self.b.create_block();
-        let grow = self.b.create_block();
+        let call = self.b.create_block();
+        self.b.set_cold_block(call);
         let high = match self.const_arg(inst.args[0]).and_then(|c| u32::try_from(c).ok()) {
             // A constant offset (Solidity's free-memory pointer at 0x40, scratch space at 0):
-            // one comparison.
+            // one comparison, and growth through the runtime (rare: memory is grown past the
+            // scratch space early).
             Some(c) => {
                 let end = i64::from(c) + width;
                 let ok = self.b.ins().icmp_imm_s(IntCC::SignedGreaterThanOrEqual, mem_len, end);
                 let high = self.b.ins().iconst(types::I64, 0);
-                self.b.ins().brif(ok, access, &[], grow, &[]);
+                self.b.ins().brif(ok, access, &[], call, &[]);
                 high
             }
             None => {
-                // Two branches to the growth path: an offset of 2^32 or more (the builtin
-                // decides what it costs), then the end past the memory paid for.
+                // An offset of 2^32 or more is the runtime's to price; otherwise the end is
+                // compared with the memory paid for.
                 let high = self.b.ins().bor(off[1], off[2]);
                 let high = self.b.ins().bor(high, off[3]);
                 let top = self.b.ins().ushr_imm_s(off[0], 32);
                 let far = self.b.ins().bor(high, top);
-                let near = self.b.create_block();
-                self.b.ins().brif(far, grow, &[], near, &[]);
-                self.b.switch_to_block(near);
+                let far = self.b.ins().icmp_imm_s(IntCC::NotEqual, far, 0);
                 let end = self.b.ins().iadd_imm_s(off[0], width);
                 let over = self.b.ins().icmp(IntCC::UnsignedGreaterThan, end, mem_len);
-                self.b.ins().brif(over, grow, &[], access, &[]);
+                let out = self.b.ins().bor(far, over);
+                let grow = self.b.create_block();
+                self.b.ins().brif(out, grow, &[], access, &[]);
+                self.b.switch_to_block(grow);
+                self.grow_inline(end, far, mem_len, call, access);
                 high
             }
         };
 
-        // Not laid out cold: where memory grows on every access (a buffer filled in order),
-        // a jump to the far end of the function and back per access cost more than the
-        // call itself; where it never grows, the branch skips a few instructions.
-        self.b.switch_to_block(grow);
+        // Past the zeroed part, at an offset of 2^32 or more, or short of gas: the runtime
+        // grows memory (or halts).
+        self.b.switch_to_block(call);
         self.store_gas();
         let table = self.load_ctx(types::I64, offsets::BUILTINS);
         let callee = self.b.ins().load(types::I64, flags(), table, offsets::MEMORY_EXPAND);
@@ -991,6 +995,34 @@ impl Lower<'_, '_> {
         self.b.switch_to_block(join);
         let p = self.b.block_params(join);
         Some([p[0], p[1], p[2], p[3]])
+    }
+
+    /// Growth to `end` within the buffer's zeroed part (the runtime keeps it zero past the
+    /// length, up to `limit`): charge the expansion and move the length, branch-free, then
+    /// `access`; past the zeroed part, at a `far` offset or short of gas, `call` the runtime
+    /// with length and gas as they were. Not laid out cold: where memory grows on every access
+    /// (a buffer filled in order) a jump to the far end of the function and back per access
+    /// would cost more than the growth.
+    fn grow_inline(&mut self, end: Value, far: Value, mem_len: Value, call: Block, access: Block) {
+        let limit = self.load_ctx(types::I64, offsets::MEMORY_LIMIT);
+        let beyond = self.b.ins().icmp(IntCC::UnsignedGreaterThan, end, limit);
+        let rounded = self.b.ins().iadd_imm_s(end, 31);
+        let new_words = self.b.ins().ushr_imm_s(rounded, 5);
+        let old_words = self.b.ins().ushr_imm_s(mem_len, 5);
+        let cost_new = word::memory_cost(self.b, new_words);
+        let cost_old = word::memory_cost(self.b, old_words);
+        let cost = self.b.ins().isub(cost_new, cost_old);
+        let g = self.b.use_var(self.gas);
+        let short = self.b.ins().icmp(IntCC::UnsignedLessThan, g, cost);
+        let to_runtime = self.b.ins().bor(far, beyond);
+        let to_runtime = self.b.ins().bor(to_runtime, short);
+        let paid = self.b.ins().isub(g, cost);
+        let g = self.b.ins().select(to_runtime, g, paid);
+        self.b.def_var(self.gas, g);
+        let grown = self.b.ins().ishl_imm_s(new_words, 5);
+        let len = self.b.ins().select(to_runtime, mem_len, grown);
+        self.store_ctx(len, offsets::MEMORY_LEN);
+        self.b.ins().brif(to_runtime, call, &[], access, &[]);
     }
 
     /// Jumps to `t` from a block whose exit height is `x` with watermark `synced`.

@@ -300,3 +300,12 @@ pub fn div_rem_64(b: &mut FunctionBuilder, x: Word, y: Word, signed: bool, rem: 
     let high = if signed { b.ins().sshr_imm_s(r, 63) } else { zero };
     [r, high, high, high]
 }
+
+/// The EVM's total memory cost of `words` words, `3w + w²/512` (`words` below 2^32), as the
+/// runtime's `gas::memory_cost` computes it.
+pub fn memory_cost(b: &mut FunctionBuilder, words: Value) -> Value {
+    let linear = b.ins().imul_imm_s(words, kiln_runtime::gas::MEMORY_WORD as i64);
+    let square = b.ins().imul(words, words);
+    let quad = b.ins().ushr_imm_s(square, 9);
+    b.ins().iadd(linear, quad)
+}

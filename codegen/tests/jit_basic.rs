@@ -466,3 +466,48 @@ fn prepaid_loop_heads_run_out_of_gas_where_the_interpreter_does() {
     }
     assert_eq!((halted, ok), (200, 3), "the sweep ends at the exact cost");
 }
+
+/// Memory growth at run-time offsets is inline within the buffer's zeroed part and goes
+/// through the runtime past it: offsets that grow by a word, by many words, past the zeroed
+/// part and past 2^32, each under gas limits across the exact cost, end as in the
+/// interpreter (MSIZE and the gas left are returned, so both are compared).
+#[test]
+fn memory_growth_at_runtime_offsets_matches_the_interpreter() {
+    // mstore(0, 32), then MSTOREs at x, x+32, x+64, x+96 (x = calldata[0]: growth a word at
+    // a time, so the zeroed part doubles ahead and later words grow inline), an MLOAD at
+    // calldata[32], and return MSIZE and GAS.
+    let mut code = vec![0x60, 0x20, 0x5f, 0x52, 0x5f, 0x35, 0x60, 0x07, 0x81, 0x52];
+    for _ in 0..3 {
+        code.extend_from_slice(&[0x60, 0x20, 0x01, 0x60, 0x07, 0x81, 0x52]);
+    }
+    code.extend_from_slice(&[
+        0x50, 0x60, 0x20, 0x35, 0x51, 0x50, // pop(x); pop(mload(calldata[32]))
+        0x59, 0x5f, 0x52, // mstore(0, msize)
+        0x5a, 0x60, 0x20, 0x52, // mstore(32, gas)
+        0x60, 0x40, 0x5f, 0xf3,
+    ]);
+    let cases: [(u64, u64); 8] = [
+        (0x20, 0x00),
+        (0x21, 0xa0),
+        (0x20, 0xe0),
+        (0x3e0, 0x4000),
+        (0x10_000, 0x10_080),
+        (0x30_000, 0x50_000),
+        (1 << 32, 0x20),
+        (0x40, 1 << 33),
+    ];
+    for (store_at, load_at) in cases {
+        let mut calldata = U256::from(store_at).to_be_bytes::<32>().to_vec();
+        calldata.extend_from_slice(&U256::from(load_at).to_be_bytes::<32>());
+        let full = run_with_gas(&code, &calldata, 10_000_000, false).0;
+        let top = if full.is_success() { full.gas_used() + 2 } else { 21_000 + 2_000 };
+        // Prague's calldata floor (under 21,800 here) is the least a limit can be.
+        let mut limits: Vec<u64> = (top.saturating_sub(60)..=top).collect();
+        limits.extend((21_800..top).step_by(997));
+        for gas in limits.into_iter().filter(|&g| g >= 21_800) {
+            let interp = run_with_gas(&code, &calldata, gas, false);
+            let jit = run_with_gas(&code, &calldata, gas, true);
+            assert_eq!(interp, jit, "store at {store_at:#x}, load at {load_at:#x}, gas {gas}");
+        }
+    }
+}

@@ -13,7 +13,7 @@ use alloy_primitives::{Address, Bytes, U256};
 use std::sync::Arc;
 
 /// Version of the [`Context`] layout and builtin table. Bump on any change to either.
-pub const ABI_VERSION: u32 = 3;
+pub const ABI_VERSION: u32 = 4;
 
 /// How a frame (or one instruction) ended. `Continue` never leaves a frame.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -252,6 +252,8 @@ pub mod offsets {
         (offset_of!(Context, memory) + crate::memory::Memory::PTR_OFFSET) as i32;
     pub const MEMORY_LEN: i32 =
         (offset_of!(Context, memory) + crate::memory::Memory::LEN_OFFSET) as i32;
+    pub const MEMORY_LIMIT: i32 =
+        (offset_of!(Context, memory) + crate::memory::Memory::LIMIT_OFFSET) as i32;
     pub const PC: i32 = offset_of!(Context, pc) as i32;
     pub const BUILTINS: i32 = offset_of!(Context, builtins) as i32;
     pub const JUMP_BITS: i32 = offset_of!(Context, jump_bits) as i32;

@@ -20,14 +20,16 @@ thread_local! {
     static POOL: RefCell<Vec<Vec<u8>>> = const { RefCell::new(Vec::new()) };
 }
 
-/// Memory of one frame. `ptr` and `len` are mirrored for native code (ABI), `buf` owns the
-/// bytes. `len` is the EVM's memory size, always a multiple of 32; `buf` may be longer, and
-/// is zero past `len` (growth within it only moves `len`).
+/// Memory of one frame. `ptr`, `len` and `limit` are mirrored for native code (ABI), `buf`
+/// owns the bytes. `len` is the EVM's memory size, always a multiple of 32; `buf` may be
+/// longer (`limit` is its length), and is zero past `len`: growth within it only moves `len`,
+/// which compiled code does inline.
 #[repr(C)]
 #[derive(Debug)]
 pub struct Memory {
     ptr: *mut u8,
     len: usize,
+    limit: usize,
     buf: Vec<u8>,
 }
 
@@ -66,6 +68,7 @@ pub const MAX_MEMORY: u64 = 1 << 32;
 impl Memory {
     pub const PTR_OFFSET: usize = std::mem::offset_of!(Memory, ptr);
     pub const LEN_OFFSET: usize = std::mem::offset_of!(Memory, len);
+    pub const LIMIT_OFFSET: usize = std::mem::offset_of!(Memory, limit);
 
     pub fn new() -> Self {
         let pooled = POOL
@@ -74,7 +77,7 @@ impl Memory {
             .flatten();
         let mut buf = pooled.unwrap_or_else(|| Vec::with_capacity(INITIAL_CAPACITY));
         debug_assert!(buf.is_empty());
-        Self { ptr: buf.as_mut_ptr(), len: 0, buf }
+        Self { ptr: buf.as_mut_ptr(), len: 0, limit: 0, buf }
     }
 
     #[inline(always)]
@@ -180,6 +183,7 @@ impl Memory {
                 let ahead = self.buf.len().min(ZEROED_AHEAD);
                 self.buf.resize(new_len.max(self.buf.len() + ahead), 0);
                 self.ptr = self.buf.as_mut_ptr();
+                self.limit = self.buf.len();
             }
             self.len = new_len;
         }
@@ -247,6 +251,7 @@ mod tests {
             assert_eq!(m.as_slice().len(), len);
             assert!(m.buf[32..].iter().all(|&b| b == 0), "after growing to {end}");
             assert!(m.buf.len() - len <= ZEROED_AHEAD + 32, "zeroed ahead is bounded");
+            assert_eq!(m.limit, m.buf.len(), "native code sees the zeroed length");
             m.slice_mut(len - 32, 32).fill(0);
         }
     }
