@@ -9,6 +9,7 @@
 use crate::jit::{host_isa, large_isa};
 use crate::lower::{lower, native_signature};
 use crate::CompileError;
+use alloy_primitives::map::HashMap;
 use alloy_primitives::{keccak256, B256};
 use cranelift_frontend::FunctionBuilderContext;
 use cranelift_module::{default_libcall_names, DataDescription, Linkage, Module};
@@ -17,7 +18,6 @@ use kiln_frontend::SpecId;
 use kiln_runtime::code::AnalyzedCode;
 use kiln_runtime::context::ABI_VERSION;
 use kiln_runtime::{NativeCode, NativeFn};
-use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
@@ -55,7 +55,7 @@ impl AotCompiler {
             large: large_isa(true)?,
             fctx: FunctionBuilderContext::new(),
             entries: Vec::new(),
-            seen: HashMap::new(),
+            seen: HashMap::default(),
         })
     }
 
@@ -219,7 +219,7 @@ impl AotLibrary {
                 sym.try_as_raw_ptr().ok_or_else(|| not_kiln("null index".into()))? as *const u8;
             std::slice::from_raw_parts(ptr, header.count as usize * ENTRY_SIZE)
         };
-        let mut functions = HashMap::new();
+        let mut functions = HashMap::default();
         for entry in index.chunks_exact(ENTRY_SIZE) {
             let hash = B256::from_slice(&entry[..32]);
             let spec_raw = u64::from_le_bytes(entry[32..40].try_into().expect("8 bytes"));

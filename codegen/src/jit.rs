@@ -3,6 +3,7 @@
 
 use crate::lower::{lower, native_signature};
 use crate::CompileError;
+use alloy_primitives::map::HashMap;
 use alloy_primitives::{keccak256, B256};
 use cranelift_codegen::settings::{self, Configurable};
 use cranelift_frontend::FunctionBuilderContext;
@@ -11,7 +12,6 @@ use cranelift_module::{default_libcall_names, Linkage, Module};
 use kiln_frontend::SpecId;
 use kiln_runtime::code::AnalyzedCode;
 use kiln_runtime::{NativeCode, NativeFn};
-use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
 /// Counters for what the JIT did.
@@ -93,7 +93,7 @@ impl JitCompiler {
             large: large_isa(false)?,
             ctx,
             fctx: FunctionBuilderContext::new(),
-            cache: HashMap::new(),
+            cache: HashMap::default(),
             stats: JitStats::default(),
             next_id: 0,
         })
