@@ -41,6 +41,19 @@ fn run_with_gas(
     (result, db.state_root())
 }
 
+/// Runs `code` with calldata `a ‖ b` for every pair of `values`, JIT against interpreter, and
+/// hands the output to `check`.
+fn each_pair(code: &[u8], values: &[U256], mut check: impl FnMut(U256, U256, &[u8])) {
+    for &a in values {
+        for &b in values {
+            let mut calldata = a.to_be_bytes::<32>().to_vec();
+            calldata.extend_from_slice(&b.to_be_bytes::<32>());
+            let r = same(code, &calldata);
+            check(a, b, r.output());
+        }
+    }
+}
+
 fn same(code: &[u8], calldata: &[u8]) -> ExecutionResult {
     let interp = run(code, calldata, false);
     let jit = run(code, calldata, true);
@@ -352,19 +365,13 @@ fn division_matches_the_interpreter_on_both_sides_of_64_bits() {
         0x81, 0x81, 0x07, 0x60, 0x60, 0x52, // SMOD -> [96]
         0x60, 0x80, 0x5f, 0xf3,
     ];
-    for a in values {
-        for b in values {
-            let mut calldata = a.to_be_bytes::<32>().to_vec();
-            calldata.extend_from_slice(&b.to_be_bytes::<32>());
-            let r = same(&code, &calldata);
-            let out = r.output();
-            assert_eq!(out.len(), 128);
-            // The interpreter's DIV is the reference; its result is checked here too, so a
-            // shared mistake cannot pass.
-            let div = U256::from_be_slice(&out[..32]);
-            assert_eq!(div, if b.is_zero() { U256::ZERO } else { a / b }, "{a} / {b}");
-        }
-    }
+    each_pair(&code, &values, |a, b, out| {
+        assert_eq!(out.len(), 128);
+        // The interpreter's DIV is the reference; its result is checked here too, so a
+        // shared mistake cannot pass.
+        let div = U256::from_be_slice(&out[..32]);
+        assert_eq!(div, if b.is_zero() { U256::ZERO } else { a / b }, "{a} / {b}");
+    });
 }
 
 /// MLOAD/MSTORE/MSTORE8 at constant offsets take a one-comparison bounds check: offsets on
@@ -428,16 +435,10 @@ fn multiplication_matches_the_interpreter_on_both_sides_of_64_bits() {
         0x52, // a * (2^64-1) -> [32]
         0x60, 0x40, 0x5f, 0xf3,
     ];
-    for a in values {
-        for b in values {
-            let mut calldata = a.to_be_bytes::<32>().to_vec();
-            calldata.extend_from_slice(&b.to_be_bytes::<32>());
-            let r = same(&code, &calldata);
-            let out = r.output();
-            assert_eq!(U256::from_be_slice(&out[..32]), a.wrapping_mul(b), "{a} * {b}");
-            assert_eq!(U256::from_be_slice(&out[32..64]), a.wrapping_mul(U256::from(u64::MAX)));
-        }
-    }
+    each_pair(&code, &values, |a, b, out| {
+        assert_eq!(U256::from_be_slice(&out[..32]), a.wrapping_mul(b), "{a} * {b}");
+        assert_eq!(U256::from_be_slice(&out[32..64]), a.wrapping_mul(U256::from(u64::MAX)));
+    });
 }
 
 /// A loop body pays its head's entry gas with its own (one gas check per iteration): gas
