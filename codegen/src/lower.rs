@@ -832,6 +832,12 @@ impl Lower<'_, '_> {
                 let zero = self.b.ins().iconst(types::I64, 0);
                 Some([m, zero, zero, zero])
             }
+            op::CALLDATASIZE => {
+                let n = self.load_ctx(types::I64, offsets::INPUT_LEN);
+                let zero = self.b.ins().iconst(types::I64, 0);
+                Some([n, zero, zero, zero])
+            }
+            op::CALLDATALOAD => Some(self.calldataload(inst, len, stack)),
             op::MLOAD | op::MSTORE | op::MSTORE8 => self.memory_op(inst, opcode),
             op::DIV | op::MOD | op::SDIV | op::SMOD => self.div_op(inst, opcode, len, stack),
             _ => self.runtime_op(inst, opcode, len, stack),
@@ -943,6 +949,54 @@ impl Lower<'_, '_> {
         self.b.switch_to_block(long);
         let r = word::mul(self.b, x, y);
         self.b.ins().jump(join, &r.map(BlockArg::Value));
+
+        self.b.switch_to_block(join);
+        let p = self.b.block_params(join);
+        [p[0], p[1], p[2], p[3]]
+    }
+
+    /// CALLDATALOAD inline when the 32 bytes lie inside the call data; the runtime's (which
+    /// pads with zeros) for a word that reaches past its end or an offset of 2^32 or more.
+    fn calldataload(&mut self, inst: &kiln_ir::Inst, len: Value, stack: Value) -> Word {
+        let off = self.word(inst.args[0]);
+        let size = self.load_ctx(types::I64, offsets::INPUT_LEN);
+        let ok = match self.const_arg(inst.args[0]).and_then(|c| u32::try_from(c).ok()) {
+            Some(c) => {
+                let end = i64::from(c) + 32;
+                self.b.ins().icmp_imm_s(IntCC::SignedGreaterThanOrEqual, size, end)
+            }
+            None => {
+                let high = self.b.ins().bor(off[1], off[2]);
+                let high = self.b.ins().bor(high, off[3]);
+                let top = self.b.ins().ushr_imm_s(off[0], 32);
+                let far = self.b.ins().bor(high, top);
+                let near = self.b.ins().icmp_imm_s(IntCC::Equal, far, 0);
+                let end = self.b.ins().iadd_imm_s(off[0], 32);
+                let inside = self.b.ins().icmp(IntCC::UnsignedLessThanOrEqual, end, size);
+                self.b.ins().band(near, inside)
+            }
+        };
+        let fast = self.b.create_block();
+        let slow = self.b.create_block();
+        self.b.set_cold_block(slow);
+        let join = self.b.create_block();
+        for _ in 0..4 {
+            self.b.append_block_param(join, types::I64);
+        }
+        self.b.ins().brif(ok, fast, &[], slow, &[]);
+
+        self.b.switch_to_block(fast);
+        let base = self.load_ctx(types::I64, offsets::INPUT_PTR);
+        let addr = self.b.ins().iadd(base, off[0]);
+        let w: Word = [24, 16, 8, 0].map(|o| {
+            let v = self.b.ins().load(types::I64, flags(), addr, o);
+            self.b.ins().bswap(v)
+        });
+        self.b.ins().jump(join, &w.map(BlockArg::Value));
+
+        self.b.switch_to_block(slow);
+        let w = self.runtime_op(inst, op::CALLDATALOAD, len, stack).expect("has a result");
+        self.b.ins().jump(join, &w.map(BlockArg::Value));
 
         self.b.switch_to_block(join);
         let p = self.b.block_params(join);

@@ -13,7 +13,7 @@ use alloy_primitives::{Address, Bytes, U256};
 use std::sync::Arc;
 
 /// Version of the [`Context`] layout and builtin table. Bump on any change to either.
-pub const ABI_VERSION: u32 = 4;
+pub const ABI_VERSION: u32 = 5;
 
 /// How a frame (or one instruction) ended. `Continue` never leaves a frame.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -153,6 +153,10 @@ pub struct Context {
     pub jump_bits: *const u64,
     pub jump_ranks: *const u32,
     pub code_len: usize,
+    /// The call data (`input`, which is immutable for the frame's lifetime): CALLDATALOAD
+    /// and CALLDATASIZE read it without calling out.
+    pub input_ptr: *const u8,
+    pub input_len: usize,
     pub is_static: bool,
     // ---- Runtime only. ----
     pub gas_limit: u64,
@@ -183,6 +187,7 @@ impl Context {
         is_static: bool,
         depth: usize,
     ) -> Self {
+        let (input_ptr, input_len) = (input.as_ptr(), input.len());
         Self {
             gas: gas_limit,
             refund: 0,
@@ -193,6 +198,8 @@ impl Context {
             jump_bits: code.jumps().bits().as_ptr(),
             jump_ranks: code.jumps().ranks().as_ptr(),
             code_len: code.len(),
+            input_ptr,
+            input_len,
             is_static,
             gas_limit,
             code,
@@ -259,6 +266,8 @@ pub mod offsets {
     pub const JUMP_BITS: i32 = offset_of!(Context, jump_bits) as i32;
     pub const JUMP_RANKS: i32 = offset_of!(Context, jump_ranks) as i32;
     pub const CODE_LEN: i32 = offset_of!(Context, code_len) as i32;
+    pub const INPUT_PTR: i32 = offset_of!(Context, input_ptr) as i32;
+    pub const INPUT_LEN: i32 = offset_of!(Context, input_len) as i32;
     pub const EXEC_OP: i32 = offset_of!(BuiltinTable, exec_op) as i32;
     pub const MEMORY_EXPAND: i32 = offset_of!(BuiltinTable, memory_expand) as i32;
 }
