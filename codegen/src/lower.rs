@@ -870,12 +870,7 @@ impl Lower<'_, '_> {
             None => {
                 // An offset of 2^32 or more is the runtime's to price; otherwise the end is
                 // compared with the memory paid for.
-                let high = self.b.ins().bor(off[1], off[2]);
-                let high = self.b.ins().bor(high, off[3]);
-                let top = self.b.ins().ushr_imm_s(off[0], 32);
-                let far = self.b.ins().bor(high, top);
-                let far = self.b.ins().icmp_imm_s(IntCC::NotEqual, far, 0);
-                let end = self.b.ins().iadd_imm_s(off[0], width);
+                let (high, far, end) = word::offset_end(self.b, off, width);
                 let over = self.b.ins().icmp(IntCC::UnsignedGreaterThan, end, mem_len);
                 let out = self.b.ins().bor(far, over);
                 let grow = self.b.create_block();
@@ -966,41 +961,20 @@ impl Lower<'_, '_> {
                 self.b.ins().icmp_imm_s(IntCC::SignedGreaterThanOrEqual, size, end)
             }
             None => {
-                let high = self.b.ins().bor(off[1], off[2]);
-                let high = self.b.ins().bor(high, off[3]);
-                let top = self.b.ins().ushr_imm_s(off[0], 32);
-                let far = self.b.ins().bor(high, top);
-                let near = self.b.ins().icmp_imm_s(IntCC::Equal, far, 0);
-                let end = self.b.ins().iadd_imm_s(off[0], 32);
+                let (_, far, end) = word::offset_end(self.b, off, 32);
+                let near = self.b.ins().bxor_imm_s(far, 1);
                 let inside = self.b.ins().icmp(IntCC::UnsignedLessThanOrEqual, end, size);
                 self.b.ins().band(near, inside)
             }
         };
-        let fast = self.b.create_block();
-        let slow = self.b.create_block();
-        self.b.set_cold_block(slow);
-        let join = self.b.create_block();
-        for _ in 0..4 {
-            self.b.append_block_param(join, types::I64);
-        }
-        self.b.ins().brif(ok, fast, &[], slow, &[]);
-
-        self.b.switch_to_block(fast);
-        let base = self.load_ctx(types::I64, offsets::INPUT_PTR);
-        let addr = self.b.ins().iadd(base, off[0]);
-        let w: Word = [24, 16, 8, 0].map(|o| {
-            let v = self.b.ins().load(types::I64, flags(), addr, o);
-            self.b.ins().bswap(v)
-        });
-        self.b.ins().jump(join, &w.map(BlockArg::Value));
-
-        self.b.switch_to_block(slow);
-        let w = self.runtime_op(inst, op::CALLDATALOAD, len, stack).expect("has a result");
-        self.b.ins().jump(join, &w.map(BlockArg::Value));
-
-        self.b.switch_to_block(join);
-        let p = self.b.block_params(join);
-        [p[0], p[1], p[2], p[3]]
+        self.inline_or_runtime(ok, inst, op::CALLDATALOAD, len, stack, |lw| {
+            let base = lw.load_ctx(types::I64, offsets::INPUT_PTR);
+            let addr = lw.b.ins().iadd(base, off[0]);
+            [24, 16, 8, 0].map(|o| {
+                let v = lw.b.ins().load(types::I64, flags(), addr, o);
+                lw.b.ins().bswap(v)
+            })
+        })
     }
 
     /// DIV/MOD/SDIV/SMOD inline when both operands fit 64 bits (fixed-point contracts divide
@@ -1026,6 +1000,23 @@ impl Lower<'_, '_> {
             let fy = word::fits_u64(self.b, y);
             self.b.ins().band(fx, fy)
         };
+        let rem = matches!(opcode, op::MOD | op::SMOD);
+        Some(self.inline_or_runtime(fast_ok, inst, opcode, len, stack, |lw| {
+            word::div_rem_64(lw.b, x, y, signed, rem)
+        }))
+    }
+
+    /// `inline` (emitted in a block of its own) when `ok`, else the runtime's implementation
+    /// of `opcode` on a cold path; the result word either way.
+    fn inline_or_runtime(
+        &mut self,
+        ok: Value,
+        inst: &kiln_ir::Inst,
+        opcode: u8,
+        len: Value,
+        stack: Value,
+        inline: impl FnOnce(&mut Self) -> Word,
+    ) -> Word {
         let fast = self.b.create_block();
         let slow = self.b.create_block();
         self.b.set_cold_block(slow);
@@ -1033,22 +1024,19 @@ impl Lower<'_, '_> {
         for _ in 0..4 {
             self.b.append_block_param(join, types::I64);
         }
-        self.b.ins().brif(fast_ok, fast, &[], slow, &[]);
+        self.b.ins().brif(ok, fast, &[], slow, &[]);
 
         self.b.switch_to_block(fast);
-        let rem = matches!(opcode, op::MOD | op::SMOD);
-        let r = word::div_rem_64(self.b, x, y, signed, rem);
-        let args = r.map(BlockArg::Value);
-        self.b.ins().jump(join, &args);
+        let w = inline(self);
+        self.b.ins().jump(join, &w.map(BlockArg::Value));
 
         self.b.switch_to_block(slow);
-        let r = self.runtime_op(inst, opcode, len, stack).expect("division has a result");
-        let args = r.map(BlockArg::Value);
-        self.b.ins().jump(join, &args);
+        let w = self.runtime_op(inst, opcode, len, stack).expect("the opcode has a result");
+        self.b.ins().jump(join, &w.map(BlockArg::Value));
 
         self.b.switch_to_block(join);
         let p = self.b.block_params(join);
-        Some([p[0], p[1], p[2], p[3]])
+        [p[0], p[1], p[2], p[3]]
     }
 
     /// Growth to `end` within the buffer's zeroed part (the runtime keeps it zero past the

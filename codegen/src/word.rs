@@ -309,3 +309,16 @@ pub fn memory_cost(b: &mut FunctionBuilder, words: Value) -> Value {
     let quad = b.ins().ushr_imm_s(square, 9);
     b.ins().iadd(linear, quad)
 }
+
+/// For a run-time offset word and an access of `width` bytes: the OR of the offset's high
+/// limbs, whether the offset is 2^32 or more (an i8 flag), and the end of the access
+/// (`off[0] + width`, meaningful when the offset is not that far).
+pub fn offset_end(b: &mut FunctionBuilder, off: Word, width: i64) -> (Value, Value, Value) {
+    let high = b.ins().bor(off[1], off[2]);
+    let high = b.ins().bor(high, off[3]);
+    let top = b.ins().ushr_imm_s(off[0], 32);
+    let far = b.ins().bor(high, top);
+    let far = b.ins().icmp_imm_s(IntCC::NotEqual, far, 0);
+    let end = b.ins().iadd_imm_s(off[0], width);
+    (high, far, end)
+}
