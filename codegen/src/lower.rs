@@ -927,27 +927,16 @@ impl Lower<'_, '_> {
         let small_y = word::fits_u64(self.b, y);
         let small_x = word::fits_u64(self.b, x);
         let any = self.b.ins().bor(small_y, small_x);
-        let short = self.b.create_block();
-        let long = self.b.create_block();
-        let join = self.b.create_block();
-        for _ in 0..4 {
-            self.b.append_block_param(join, types::I64);
-        }
-        self.b.ins().brif(any, short, &[], long, &[]);
-
-        self.b.switch_to_block(short);
-        let big: Word = std::array::from_fn(|i| self.b.ins().select(small_y, x[i], y[i]));
-        let factor = self.b.ins().select(small_y, y[0], x[0]);
-        let r = word::mul_u64(self.b, big, factor);
-        self.b.ins().jump(join, &r.map(BlockArg::Value));
-
-        self.b.switch_to_block(long);
-        let r = word::mul(self.b, x, y);
-        self.b.ins().jump(join, &r.map(BlockArg::Value));
-
-        self.b.switch_to_block(join);
-        let p = self.b.block_params(join);
-        [p[0], p[1], p[2], p[3]]
+        self.either_word(
+            any,
+            |lw| {
+                let big: Word = std::array::from_fn(|i| lw.b.ins().select(small_y, x[i], y[i]));
+                let factor = lw.b.ins().select(small_y, y[0], x[0]);
+                word::mul_u64(lw.b, big, factor)
+            },
+            false,
+            |lw| word::mul(lw.b, x, y),
+        )
     }
 
     /// CALLDATALOAD inline when the 32 bytes lie inside the call data; the runtime's (which
@@ -1017,21 +1006,37 @@ impl Lower<'_, '_> {
         stack: Value,
         inline: impl FnOnce(&mut Self) -> Word,
     ) -> Word {
-        let fast = self.b.create_block();
-        let slow = self.b.create_block();
-        self.b.set_cold_block(slow);
+        self.either_word(ok, inline, true, |lw| {
+            lw.runtime_op(inst, opcode, len, stack).expect("the opcode has a result")
+        })
+    }
+
+    /// The word `then` computes when `cond`, else the one `other` computes (laid out cold when
+    /// `other_cold`), each in a block of its own, joined.
+    fn either_word(
+        &mut self,
+        cond: Value,
+        then: impl FnOnce(&mut Self) -> Word,
+        other_cold: bool,
+        other: impl FnOnce(&mut Self) -> Word,
+    ) -> Word {
+        let yes = self.b.create_block();
+        let no = self.b.create_block();
+        if other_cold {
+            self.b.set_cold_block(no);
+        }
         let join = self.b.create_block();
         for _ in 0..4 {
             self.b.append_block_param(join, types::I64);
         }
-        self.b.ins().brif(ok, fast, &[], slow, &[]);
+        self.b.ins().brif(cond, yes, &[], no, &[]);
 
-        self.b.switch_to_block(fast);
-        let w = inline(self);
+        self.b.switch_to_block(yes);
+        let w = then(self);
         self.b.ins().jump(join, &w.map(BlockArg::Value));
 
-        self.b.switch_to_block(slow);
-        let w = self.runtime_op(inst, opcode, len, stack).expect("the opcode has a result");
+        self.b.switch_to_block(no);
+        let w = other(self);
         self.b.ins().jump(join, &w.map(BlockArg::Value));
 
         self.b.switch_to_block(join);

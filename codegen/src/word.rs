@@ -237,29 +237,28 @@ pub fn add_sub_const(b: &mut FunctionBuilder, x: Word, c: [u64; 4], sub: bool) -
         let hi = b.ins().iconst(types::I64, hi as i64);
         b.ins().iconcat(lo, hi)
     };
-    let xl = b.ins().iconcat(x[0], x[1]);
-    let (lo, carry) = if c[0] | c[1] == 0 {
-        (xl, None)
+    let ((r0, r1), carry) = if c[0] | c[1] == 0 {
+        ((x[0], x[1]), None)
     } else {
+        let xl = b.ins().iconcat(x[0], x[1]);
         let cl = half(b, c[0], c[1]);
         let (lo, o) =
             if sub { b.ins().usub_overflow(xl, cl) } else { b.ins().uadd_overflow(xl, cl) };
-        (lo, Some(o))
+        (b.ins().isplit(lo), Some(o))
     };
-    let (r0, r1) = if c[0] | c[1] == 0 { (x[0], x[1]) } else { b.ins().isplit(lo) };
+    if c[2] | c[3] == 0 && carry.is_none() {
+        return [r0, r1, x[2], x[3]];
+    }
     let mut hi = b.ins().iconcat(x[2], x[3]);
-    let mut touched = false;
     if c[2] | c[3] != 0 {
         let ch = half(b, c[2], c[3]);
         hi = if sub { b.ins().isub(hi, ch) } else { b.ins().iadd(hi, ch) };
-        touched = true;
     }
     if let Some(o) = carry {
         let o = b.ins().uextend(types::I128, o);
         hi = if sub { b.ins().isub(hi, o) } else { b.ins().iadd(hi, o) };
-        touched = true;
     }
-    let (r2, r3) = if touched { b.ins().isplit(hi) } else { (x[2], x[3]) };
+    let (r2, r3) = b.ins().isplit(hi);
     [r0, r1, r2, r3]
 }
 
@@ -301,12 +300,14 @@ pub fn div_rem_64(b: &mut FunctionBuilder, x: Word, y: Word, signed: bool, rem: 
     [r, high, high, high]
 }
 
-/// The EVM's total memory cost of `words` words, `3w + w²/512` (`words` below 2^32), as the
-/// runtime's `gas::memory_cost` computes it.
+/// The EVM's total memory cost of `words` words (`words` below 2^32), as the runtime's
+/// `gas::memory_cost` computes it from the same constants.
 pub fn memory_cost(b: &mut FunctionBuilder, words: Value) -> Value {
-    let linear = b.ins().imul_imm_s(words, kiln_runtime::gas::MEMORY_WORD as i64);
+    use kiln_runtime::gas::{MEMORY_QUAD_DIVISOR, MEMORY_WORD};
+    const _: () = assert!(MEMORY_QUAD_DIVISOR.is_power_of_two(), "divided by a shift");
+    let linear = b.ins().imul_imm_s(words, MEMORY_WORD as i64);
     let square = b.ins().imul(words, words);
-    let quad = b.ins().ushr_imm_s(square, 9);
+    let quad = b.ins().ushr_imm_s(square, MEMORY_QUAD_DIVISOR.trailing_zeros() as i64);
     b.ins().iadd(linear, quad)
 }
 

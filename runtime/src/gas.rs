@@ -15,6 +15,7 @@ pub const PER_AUTH_BASE_COST: u64 = 12_500;
 
 /// Memory: 3 per word plus words²/512.
 pub const MEMORY_WORD: u64 = 3;
+pub const MEMORY_QUAD_DIVISOR: u64 = 512;
 pub const COPY_WORD: u64 = 3;
 pub const KECCAK_WORD: u64 = 6;
 pub const LOG_DATA_BYTE: u64 = 8;
@@ -69,7 +70,7 @@ pub const fn words(len: u64) -> u64 {
 /// Total cost of a memory of `words` words. Callers keep `words` below 2^32, so no overflow.
 #[inline]
 pub const fn memory_cost(words: u64) -> u64 {
-    MEMORY_WORD * words + words * words / 512
+    MEMORY_WORD * words + words * words / MEMORY_QUAD_DIVISOR
 }
 
 /// Cost of copying `len` bytes.
