@@ -20,6 +20,9 @@ use kiln_runtime::gas::STACK_LIMIT;
 use ruint::aliases::U256;
 use std::collections::HashMap;
 
+/// Bytes of a stack slot.
+const WORD_BYTES: i32 = 32;
+
 /// The signature of every compiled contract: `(ctx, host) -> status`.
 pub fn native_signature(call_conv: CallConv) -> Signature {
     let mut sig = Signature::new(call_conv);
@@ -97,6 +100,8 @@ struct Lower<'a, 'b> {
     gas: Variable,
     /// The current region's base height.
     base: Variable,
+    /// `stack + base * 32`, defined at the top of the block being lowered (see [`Self::slot`]).
+    frame: Value,
     /// Stack slots by height relative to the region base, four limbs each.
     slots: HashMap<i32, [Variable; 4]>,
     cur: Cur,
@@ -202,6 +207,7 @@ pub fn lower(
         stack,
         gas,
         base,
+        frame: stack,
         slots: HashMap::new(),
         cur: Cur::default(),
     };
@@ -327,18 +333,28 @@ impl Lower<'_, '_> {
 
     /// Address of stack slot `index` (from the bottom).
     fn slot_addr(&mut self, stack: Value, index: Value) -> Value {
-        let off = self.b.ins().imul_imm_s(index, 32);
+        let off = self.b.ins().ishl_imm_u(index, 5);
         self.b.ins().iadd(stack, off)
     }
 
     fn load_word(&mut self, addr: Value) -> Word {
-        [0, 8, 16, 24].map(|o| self.b.ins().load(types::I64, flags(), addr, o))
+        self.load_word_at(addr, 0)
     }
 
-    fn store_word(&mut self, addr: Value, w: Word) {
+    fn load_word_at(&mut self, addr: Value, at: i32) -> Word {
+        [0, 8, 16, 24].map(|o| self.b.ins().load(types::I64, flags(), addr, at + o))
+    }
+
+    fn store_word_at(&mut self, addr: Value, at: i32, w: Word) {
         for (i, o) in [0, 8, 16, 24].into_iter().enumerate() {
-            self.b.ins().store(flags(), w[i], addr, o);
+            self.b.ins().store(flags(), w[i], addr, at + o);
         }
+    }
+
+    /// The current block's frame pointer and the byte offset from it of slot `o` (relative
+    /// to the region base): one address per block, so slot accesses are plain displacements.
+    fn slot(&self, o: i32) -> (Value, i32) {
+        (self.frame, o * WORD_BYTES)
     }
 
     fn slot_vars(&mut self, o: i32) -> [Variable; 4] {
@@ -412,13 +428,18 @@ impl Lower<'_, '_> {
         let base = self.b.use_var(self.base);
         // Absolute height at entry.
         let len = self.b.ins().iadd_imm_s(base, p.entry as i64);
+        self.frame = if self.base_zero[p.region] {
+            self.stack
+        } else {
+            let off = self.b.ins().ishl_imm_u(base, 5);
+            self.b.ins().iadd(self.stack, off)
+        };
         self.cur = Cur {
             prepaid: block.prepaid,
             entry: p.entry,
             vars_from: p.vars_from,
             synced: p.synced,
         };
-        let stack = self.stack;
         let mut sections = block.sections.iter().skip(skip).peekable();
         let n = block.insts.len();
         let suspend = matches!(block.term, Terminator::Suspend { .. });
@@ -439,11 +460,11 @@ impl Lower<'_, '_> {
                 let idx = self.b.ins().iconst(types::I64, idx);
                 self.store_ctx(idx, offsets::PC);
                 let InstKind::Op(opcode) = inst.kind else { unreachable!("calls are ops") };
-                let status = self.runtime_call(opcode, &inst.args, inst.sp, len, stack);
+                let status = self.runtime_call(opcode, &inst.args, inst.sp, len);
                 self.b.ins().jump(self.exit, &[BlockArg::Value(status)]);
                 return;
             }
-            self.inst(inst, len, stack);
+            self.inst(inst, len);
         }
         for s in sections {
             self.charge(s.gas);
@@ -513,12 +534,10 @@ impl Lower<'_, '_> {
         if from >= to {
             return;
         }
-        let base = self.b.use_var(self.base);
         for o in from..to {
             let w = self.use_slot(o);
-            let idx = self.b.ins().iadd_imm_s(base, o as i64);
-            let addr = self.slot_addr(self.stack, idx);
-            self.store_word(addr, w);
+            let (frame, at) = self.slot(o);
+            self.store_word_at(frame, at, w);
         }
     }
 
@@ -621,14 +640,12 @@ impl Lower<'_, '_> {
         args: &[kiln_ir::Value],
         sp: i32,
         len: Value,
-        stack: Value,
     ) -> Value {
         let top = self.b.ins().iadd_imm_s(len, sp as i64);
         for (i, a) in args.iter().enumerate() {
             let w = self.word(*a);
-            let idx = self.b.ins().iadd_imm_s(top, -(i as i64) - 1);
-            let addr = self.slot_addr(stack, idx);
-            self.store_word(addr, w);
+            let (frame, at) = self.slot(self.cur.entry + sp - i as i32 - 1);
+            self.store_word_at(frame, at, w);
         }
         self.store_ctx(top, offsets::STACK_LEN);
         self.cur.synced = self.cur.synced.min(self.cur.entry + sp - args.len() as i32);
@@ -650,9 +667,8 @@ impl Lower<'_, '_> {
         inst: &kiln_ir::Inst,
         opcode: u8,
         len: Value,
-        stack: Value,
     ) -> Option<Word> {
-        let status = self.runtime_call(opcode, &inst.args, inst.sp, len, stack);
+        let status = self.runtime_call(opcode, &inst.args, inst.sp, len);
         let cont = self.b.create_block();
         let here = self.b.current_block().expect("inside a block");
         if self.b.func.layout.is_cold(here) {
@@ -661,9 +677,8 @@ impl Lower<'_, '_> {
         self.b.ins().brif(status, self.exit, &[BlockArg::Value(status)], cont, &[]);
         self.b.switch_to_block(cont);
         inst.result.map(|_| {
-            let idx = self.b.ins().iadd_imm_s(len, (inst.sp - inst.args.len() as i32) as i64);
-            let addr = self.slot_addr(stack, idx);
-            self.load_word(addr)
+            let (frame, at) = self.slot(self.cur.entry + inst.sp - inst.args.len() as i32);
+            self.load_word_at(frame, at)
         })
     }
 
@@ -690,32 +705,37 @@ impl Lower<'_, '_> {
         self.consts.get(&v.0).copied()
     }
 
-    fn inst(&mut self, inst: &kiln_ir::Inst, len: Value, stack: Value) {
+    fn inst(&mut self, inst: &kiln_ir::Inst, len: Value) {
         let result: Option<Word> = match inst.kind {
             InstKind::Const(c) => {
                 if let Some(r) = inst.result {
                     self.consts.insert(r.0, c);
                 }
-                Some(word::constant(self.b, c.into_limbs()))
+                Some(self.constant(c.into_limbs()))
             }
             InstKind::Input(d) => {
                 let o = self.cur.entry - d as i32 - 1;
                 if o >= self.cur.vars_from {
                     Some(self.use_slot(o))
                 } else {
-                    let idx = self.b.ins().iadd_imm_s(len, -(d as i64) - 1);
-                    let addr = self.slot_addr(stack, idx);
-                    Some(self.load_word(addr))
+                    let (frame, at) = self.slot(o);
+                    Some(self.load_word_at(frame, at))
                 }
             }
-            InstKind::Op(opcode) => self.op(inst, opcode, len, stack),
+            InstKind::Op(opcode) => self.op(inst, opcode, len),
         };
         if let (Some(r), Some(w)) = (inst.result, result) {
             self.values[r.0 as usize] = Some(w);
         }
     }
 
-    fn op(&mut self, inst: &kiln_ir::Inst, opcode: u8, len: Value, stack: Value) -> Option<Word> {
+    /// A constant word. Its limbs are defined where it is used: Cranelift keeps a constant
+    /// in a register from its definition on, so one shared zero would be live everywhere.
+    fn constant(&mut self, limbs: [u64; 4]) -> Word {
+        limbs.map(|l| self.b.ins().iconst(types::I64, l as i64))
+    }
+
+    fn op(&mut self, inst: &kiln_ir::Inst, opcode: u8, len: Value) -> Option<Word> {
         let a = |s: &Self, i: usize| s.word(inst.args[i]);
         match opcode {
             op::ADD => {
@@ -817,7 +837,7 @@ impl Lower<'_, '_> {
             op::BYTE if self.const_arg(inst.args[0]).is_some() => {
                 let i = self.const_arg(inst.args[0]).expect("checked");
                 if i >= U256::from(32) {
-                    return Some(word::constant(self.b, [0; 4]));
+                    return Some(self.constant([0; 4]));
                 }
                 let x = a(self, 1);
                 Some(word::byte_const(self.b, x, i.to::<u32>()))
@@ -837,10 +857,10 @@ impl Lower<'_, '_> {
                 let zero = self.b.ins().iconst(types::I64, 0);
                 Some([n, zero, zero, zero])
             }
-            op::CALLDATALOAD => Some(self.calldataload(inst, len, stack)),
+            op::CALLDATALOAD => Some(self.calldataload(inst, len)),
             op::MLOAD | op::MSTORE | op::MSTORE8 => self.memory_op(inst, opcode),
-            op::DIV | op::MOD | op::SDIV | op::SMOD => self.div_op(inst, opcode, len, stack),
-            _ => self.runtime_op(inst, opcode, len, stack),
+            op::DIV | op::MOD | op::SDIV | op::SMOD => self.div_op(inst, opcode, len),
+            _ => self.runtime_op(inst, opcode, len),
         }
     }
 
@@ -941,7 +961,7 @@ impl Lower<'_, '_> {
 
     /// CALLDATALOAD inline when the 32 bytes lie inside the call data; the runtime's (which
     /// pads with zeros) for a word that reaches past its end or an offset of 2^32 or more.
-    fn calldataload(&mut self, inst: &kiln_ir::Inst, len: Value, stack: Value) -> Word {
+    fn calldataload(&mut self, inst: &kiln_ir::Inst, len: Value) -> Word {
         let off = self.word(inst.args[0]);
         let size = self.load_ctx(types::I64, offsets::INPUT_LEN);
         let ok = match self.const_arg(inst.args[0]).and_then(|c| u32::try_from(c).ok()) {
@@ -956,7 +976,7 @@ impl Lower<'_, '_> {
                 self.b.ins().band(near, inside)
             }
         };
-        self.inline_or_runtime(ok, inst, op::CALLDATALOAD, len, stack, |lw| {
+        self.inline_or_runtime(ok, inst, op::CALLDATALOAD, len, |lw| {
             let base = lw.load_ctx(types::I64, offsets::INPUT_PTR);
             let addr = lw.b.ins().iadd(base, off[0]);
             [24, 16, 8, 0].map(|o| {
@@ -973,7 +993,6 @@ impl Lower<'_, '_> {
         inst: &kiln_ir::Inst,
         opcode: u8,
         len: Value,
-        stack: Value,
     ) -> Option<Word> {
         let (x, y) = (self.word(inst.args[0]), self.word(inst.args[1]));
         let signed = matches!(opcode, op::SDIV | op::SMOD);
@@ -990,7 +1009,7 @@ impl Lower<'_, '_> {
             self.b.ins().band(fx, fy)
         };
         let rem = matches!(opcode, op::MOD | op::SMOD);
-        Some(self.inline_or_runtime(fast_ok, inst, opcode, len, stack, |lw| {
+        Some(self.inline_or_runtime(fast_ok, inst, opcode, len, |lw| {
             word::div_rem_64(lw.b, x, y, signed, rem)
         }))
     }
@@ -1003,11 +1022,10 @@ impl Lower<'_, '_> {
         inst: &kiln_ir::Inst,
         opcode: u8,
         len: Value,
-        stack: Value,
         inline: impl FnOnce(&mut Self) -> Word,
     ) -> Word {
         self.either_word(ok, inline, true, |lw| {
-            lw.runtime_op(inst, opcode, len, stack).expect("the opcode has a result")
+            lw.runtime_op(inst, opcode, len).expect("the opcode has a result")
         })
     }
 

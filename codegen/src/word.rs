@@ -6,10 +6,6 @@ use cranelift_frontend::FunctionBuilder;
 /// A 256-bit EVM word as four little-endian 64-bit limbs.
 pub type Word = [Value; 4];
 
-pub fn constant(b: &mut FunctionBuilder, limbs: [u64; 4]) -> Word {
-    limbs.map(|l| b.ins().iconst(types::I64, l as i64))
-}
-
 pub fn from_flag(b: &mut FunctionBuilder, flag: Value) -> Word {
     let lo = b.ins().uextend(types::I64, flag);
     let zero = b.ins().iconst(types::I64, 0);
