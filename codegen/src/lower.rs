@@ -23,6 +23,10 @@ use std::collections::HashMap;
 /// Bytes of a stack slot.
 const WORD_BYTES: i32 = 32;
 
+// Values [`kiln_ir::bounds`] proves to fit 64 bits do so for frames with at most its assumed
+// gas; the runtime runs larger frames in the interpreter.
+const _: () = assert!(kiln_runtime::context::MAX_NATIVE_GAS <= kiln_ir::bounds::ASSUMED_MAX_GAS);
+
 /// The signature of every compiled contract: `(ctx, host) -> status`.
 pub fn native_signature(call_conv: CallConv) -> Signature {
     let mut sig = Signature::new(call_conv);
@@ -95,6 +99,11 @@ struct Lower<'a, 'b> {
     prepaid_entries: Vec<Option<Block>>,
     /// The stack buffer (fixed for the frame's lifetime).
     stack: Value,
+    /// Per IR value: it fits 64 bits ([`kiln_ir::bounds`]), so its high limbs are `zero`.
+    fits: Vec<bool>,
+    /// The zero of the high limbs of values that fit 64 bits: being one value, a stack slot
+    /// holding such a value on every way into a loop needs no block parameters for them.
+    zero: Value,
     /// Remaining gas: kept in a variable, written to `ctx.gas` only where the runtime or the
     /// frame loop reads it.
     gas: Variable,
@@ -184,6 +193,7 @@ pub fn lower(
     let ctx = b.block_params(entry)[0];
     let host = b.block_params(entry)[1];
     let stack = b.ins().load(types::I64, flags(), ctx, offsets::STACK_PTR);
+    let zero = b.ins().iconst(types::I64, 0);
     let g = b.ins().load(types::I64, flags(), ctx, offsets::GAS);
     b.def_var(gas, g);
     let mut lw = Lower {
@@ -205,6 +215,8 @@ pub fn lower(
         landings,
         prepaid_entries,
         stack,
+        fits: kiln_ir::bounds::fits_u64(f),
+        zero,
         gas,
         base,
         frame: stack,
@@ -634,13 +646,7 @@ impl Lower<'_, '_> {
 
     /// Calls the runtime for `opcode` with `args` (top first) at relative height `sp`.
     /// Returns the status; the result, if any, is left on top of the memory stack.
-    fn runtime_call(
-        &mut self,
-        opcode: u8,
-        args: &[kiln_ir::Value],
-        sp: i32,
-        len: Value,
-    ) -> Value {
+    fn runtime_call(&mut self, opcode: u8, args: &[kiln_ir::Value], sp: i32, len: Value) -> Value {
         let top = self.b.ins().iadd_imm_s(len, sp as i64);
         for (i, a) in args.iter().enumerate() {
             let w = self.word(*a);
@@ -662,12 +668,7 @@ impl Lower<'_, '_> {
     }
 
     /// A runtime call that continues on success, with its result read back.
-    fn runtime_op(
-        &mut self,
-        inst: &kiln_ir::Inst,
-        opcode: u8,
-        len: Value,
-    ) -> Option<Word> {
+    fn runtime_op(&mut self, inst: &kiln_ir::Inst, opcode: u8, len: Value) -> Option<Word> {
         let status = self.runtime_call(opcode, &inst.args, inst.sp, len);
         let cont = self.b.create_block();
         let here = self.b.current_block().expect("inside a block");
@@ -725,6 +726,8 @@ impl Lower<'_, '_> {
             InstKind::Op(opcode) => self.op(inst, opcode, len),
         };
         if let (Some(r), Some(w)) = (inst.result, result) {
+            let w =
+                if self.fits[r.0 as usize] { [w[0], self.zero, self.zero, self.zero] } else { w };
             self.values[r.0 as usize] = Some(w);
         }
     }
@@ -738,6 +741,12 @@ impl Lower<'_, '_> {
     fn op(&mut self, inst: &kiln_ir::Inst, opcode: u8, len: Value) -> Option<Word> {
         let a = |s: &Self, i: usize| s.word(inst.args[i]);
         match opcode {
+            op::ADD if self.fits[inst.result.expect("ADD has a result").0 as usize] => {
+                // A counter: no carry leaves the low limb.
+                let (x, y) = (a(self, 0), a(self, 1));
+                let lo = self.b.ins().iadd(x[0], y[0]);
+                Some([lo, self.zero, self.zero, self.zero])
+            }
             op::ADD => {
                 let (x, y) = (a(self, 0), a(self, 1));
                 Some(match (self.const_arg(inst.args[0]), self.const_arg(inst.args[1])) {
@@ -761,6 +770,8 @@ impl Lower<'_, '_> {
                     {
                         (Some(_), _) => word::mul_u64(self.b, y, x[0]),
                         (_, Some(_)) => word::mul_u64(self.b, x, y[0]),
+                        _ if self.fits[inst.args[0].0 as usize] => word::mul_u64(self.b, y, x[0]),
+                        _ if self.fits[inst.args[1].0 as usize] => word::mul_u64(self.b, x, y[0]),
                         _ => self.mul_dispatch(x, y),
                     },
                 )
@@ -988,12 +999,7 @@ impl Lower<'_, '_> {
 
     /// DIV/MOD/SDIV/SMOD inline when both operands fit 64 bits (fixed-point contracts divide
     /// small numbers); the runtime's 256-bit division otherwise.
-    fn div_op(
-        &mut self,
-        inst: &kiln_ir::Inst,
-        opcode: u8,
-        len: Value,
-    ) -> Option<Word> {
+    fn div_op(&mut self, inst: &kiln_ir::Inst, opcode: u8, len: Value) -> Option<Word> {
         let (x, y) = (self.word(inst.args[0]), self.word(inst.args[1]));
         let signed = matches!(opcode, op::SDIV | op::SMOD);
         let fast_ok = if signed {

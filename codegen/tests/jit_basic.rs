@@ -544,3 +544,91 @@ fn calldataload_matches_the_interpreter_around_the_end_of_the_data() {
         }
     }
 }
+
+/// `n = calldata[0]; i = 0; while n != 0 { i += step; n -= 1 }; return i`.
+fn counter_loop(step: u8) -> Vec<u8> {
+    vec![
+        0x5f, 0x35, 0x5f, 0x5b, 0x81, 0x15, 0x60, 0x15, 0x57, 0x60, step, 0x01, 0x90, 0x60, 0x01,
+        0x90, 0x03, 0x90, 0x60, 0x03, 0x56, 0x5b, 0x5f, 0x52, 0x60, 0x20, 0x5f, 0xf3,
+    ]
+}
+
+#[test]
+fn gas_bounded_counters_count_as_the_interpreter_does() {
+    // Steps up to ADD's gas are proven to fit 64 bits (one limb in the compiled loop); larger
+    // ones are not. Either way the count and the gas match the interpreter's.
+    for step in [1u8, 3, 4, 0xff] {
+        let code = counter_loop(step);
+        for n in [0u64, 1, 7, 100] {
+            let r = same(&code, &U256::from(n).to_be_bytes::<32>());
+            assert_eq!(U256::from_be_slice(r.output()), U256::from(n * step as u64), "step {step}");
+        }
+        let data = U256::from(50).to_be_bytes::<32>();
+        let needed = run(&code, &data, false).0.gas_used();
+        for gas in (needed - 120..=needed).step_by(3) {
+            let interp = run_with_gas(&code, &data, gas, false);
+            let jit = run_with_gas(&code, &data, gas, true);
+            assert_eq!(interp, jit, "step {step}, gas limit {gas}");
+        }
+    }
+}
+
+#[test]
+fn a_counter_feeds_full_width_arithmetic() {
+    // i = counter_loop(1)'s count; return (i * 2^200) + (3 > i) - calldata[0]: the counter's
+    // high limbs must read as zeros wherever it meets a full word.
+    let mut code = counter_loop(1);
+    code.truncate(0x16); // up to the JUMPDEST after the loop, stack [n, i]
+    code.extend_from_slice(&[
+        0x80, // DUP1 i
+        0x60, 0x03, 0x11, // GT with 3 on top: 3 > i
+        0x81, // DUP2 i
+        0x60, 0x01, 0x60, 0xc8, 0x1b, // 1 << 200
+        0x02, // MUL
+        0x01, // ADD flag
+        0x5f, 0x35, 0x90, 0x03, // SUB: word - calldata[0]
+        0x5f, 0x52, 0x60, 0x20, 0x5f, 0xf3,
+    ]);
+    for n in [0u64, 2, 5] {
+        let r = same(&code, &U256::from(n).to_be_bytes::<32>());
+        let expect = (U256::from(n) << 200) + U256::from((3 > n) as u8) - U256::from(n);
+        assert_eq!(U256::from_be_slice(r.output()), expect, "n {n}");
+    }
+}
+
+#[test]
+fn frames_with_more_gas_than_native_code_assumes_run_in_the_interpreter() {
+    let contract = Address::repeat_byte(0xcc);
+    let sender = Address::repeat_byte(0x11);
+    let mut db = InMemoryDb::new();
+    db.insert_account(contract, U256::ZERO, 1, Bytes::from(counter_loop(1)), []);
+    db.insert_account(sender, U256::from(1u128 << 100), 0, Bytes::new(), []);
+    let cfg = CfgEnv::new(SpecId::Prague);
+    let block = BlockEnv { gas_limit: u64::MAX, number: U256::from(1), ..Default::default() };
+    let mut jit = JitCompiler::new().unwrap();
+    for (gas_limit, compiled) in [(1u64 << 62, 1), ((1u64 << 63) + 1_000_000, 0)] {
+        let tx = TxEnv {
+            caller: sender,
+            kind: TxKind::Call(contract),
+            data: Bytes::copy_from_slice(&U256::from(3).to_be_bytes::<32>()),
+            gas_limit,
+            nonce: jit.stats().compiled as u64,
+            ..Default::default()
+        };
+        let before = jit.stats().compiled + jit.stats().cache_hits;
+        let (r, changes) = transact_native(
+            &mut db,
+            &cfg,
+            &block,
+            &tx,
+            &mut CodeCache::default(),
+            Some(&mut jit),
+            &mut NoTracer,
+        )
+        .unwrap();
+        kiln_runtime::DatabaseCommit::commit(&mut db, changes);
+        assert_eq!(U256::from_be_slice(r.output()), U256::from(3));
+        let lookups = jit.stats().compiled + jit.stats().cache_hits - before;
+        assert_eq!(lookups, compiled, "gas limit {gas_limit}");
+    }
+}

@@ -9,9 +9,11 @@
 //! - [`function`]: the IR types;
 //! - [`lift`]: bytecode → IR;
 //! - [`passes`]: constant folding, jump resolution, dead-block removal;
+//! - [`bounds`]: values that provably fit 64 bits (gas-bounded loop counters);
 //! - [`verify`]: the verifier every pass is tested against;
 //! - [`print`]: the text form (`kiln ir CODE`).
 
+pub mod bounds;
 pub mod function;
 pub mod lift;
 pub mod passes;

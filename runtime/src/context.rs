@@ -12,8 +12,14 @@ use crate::stack::Stack;
 use alloy_primitives::{Address, Bytes, U256};
 use std::sync::Arc;
 
-/// Version of the [`Context`] layout and builtin table. Bump on any change to either.
-pub const ABI_VERSION: u32 = 5;
+/// Version of the [`Context`] layout, the builtin table and what native code may assume of
+/// a frame. Bump on any change to them.
+pub const ABI_VERSION: u32 = 6;
+
+/// Native code runs only frames whose gas limit is at most this; larger ones (no real chain
+/// comes near) run in the interpreter. Compiled code relies on it: a loop counter cannot
+/// outgrow the gas spent on the loop, so bounded gas proves it fits 64 bits.
+pub const MAX_NATIVE_GAS: u64 = 1 << 63;
 
 /// How a frame (or one instruction) ended. `Continue` never leaves a frame.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]

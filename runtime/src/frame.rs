@@ -5,7 +5,7 @@
 use crate::builtins::NativeFn;
 use crate::code::AnalyzedCode;
 use crate::context::{
-    Action, CallInputs, Context, CreateInputs, CreateScheme, FrameResult, Status,
+    Action, CallInputs, Context, CreateInputs, CreateScheme, FrameResult, Status, MAX_NATIVE_GAS,
 };
 use crate::gas;
 use crate::host::Host;
@@ -94,7 +94,10 @@ pub fn execute<T: Tracer>(
     }
 }
 
-fn native_for(host: &mut Host, code: &AnalyzedCode) -> Option<NativeFn> {
+fn native_for(host: &mut Host, code: &AnalyzedCode, gas_limit: u64) -> Option<NativeFn> {
+    if gas_limit > MAX_NATIVE_GAS {
+        return None;
+    }
     let spec = host.spec;
     host.native.as_mut().and_then(|n| n.lookup(code, spec))
 }
@@ -184,7 +187,7 @@ fn start_call(
         inputs.is_static,
         depth,
     );
-    let native = native_for(host, &ctx.code);
+    let native = native_for(host, &ctx.code, inputs.gas_limit);
     Ok(Frame {
         ctx: Box::new(ctx),
         native,
@@ -256,7 +259,7 @@ fn start_create(
         false,
         depth,
     );
-    let native = native_for(host, &ctx.code);
+    let native = native_for(host, &ctx.code, inputs.gas_limit);
     Ok(Frame {
         ctx: Box::new(ctx),
         native,
