@@ -98,6 +98,27 @@ pub fn signextend(ctx: &mut Context) {
     }
 }
 
+/// `a / b` for a non-zero `b`, in native 128-bit division when both fit: signed
+/// fixed-point code divides 100-bit products by 64-bit scales (snailtracer: 84% of its
+/// SDIVs that reach the runtime), where this is faster than ruint's general algorithm.
+/// Unsigned DIV keeps ruint's: measured on sha1_divs, this was no faster there.
+#[inline(always)]
+fn udiv(a: U256, b: U256) -> U256 {
+    match (u128::try_from(a), u128::try_from(b)) {
+        (Ok(a), Ok(b)) => U256::from(a / b),
+        _ => a / b,
+    }
+}
+
+/// `a % b` for a non-zero `b`; see [`udiv`].
+#[inline(always)]
+fn urem(a: U256, b: U256) -> U256 {
+    match (u128::try_from(a), u128::try_from(b)) {
+        (Ok(a), Ok(b)) => U256::from(a % b),
+        _ => a % b,
+    }
+}
+
 #[inline(always)]
 fn is_negative(x: U256) -> bool {
     x.bit(255)
@@ -117,7 +138,7 @@ pub fn i256_div(a: U256, b: U256) -> U256 {
     if b.is_zero() {
         return U256::ZERO;
     }
-    let q = abs(a) / abs(b);
+    let q = udiv(abs(a), abs(b));
     if is_negative(a) != is_negative(b) {
         q.wrapping_neg()
     } else {
@@ -130,7 +151,7 @@ pub fn i256_mod(a: U256, b: U256) -> U256 {
     if b.is_zero() {
         return U256::ZERO;
     }
-    let r = abs(a) % abs(b);
+    let r = urem(abs(a), abs(b));
     if is_negative(a) {
         r.wrapping_neg()
     } else {
@@ -207,5 +228,37 @@ mod tests {
         assert_eq!(i256_mod(neg(7), U256::from(2)), neg(1));
         assert_eq!(i256_mod(U256::from(7), neg(2)), U256::from(1));
         assert_eq!(i256_mod(min, neg(1)), U256::ZERO);
+    }
+
+    /// Operands on both sides of the 128-bit fast path, with both signs.
+    fn division_edges() -> Vec<U256> {
+        let one = U256::from(1);
+        let mut v = vec![one, U256::from(3), U256::from(1_000_000)];
+        for bits in [63, 64, 100, 127, 128, 129, 192, 255] {
+            let p = one << bits;
+            v.extend([p - one, p, p + one]);
+        }
+        v.push(U256::MAX >> 1);
+        let negs: Vec<U256> = v.iter().map(|x| x.wrapping_neg()).collect();
+        v.extend(negs);
+        v
+    }
+
+    #[test]
+    fn division_agrees_with_its_definition_around_128_bits() {
+        let edges = division_edges();
+        for &a in &edges {
+            for &b in &edges {
+                assert_eq!(udiv(a, b), a / b, "{a} / {b}");
+                assert_eq!(urem(a, b), a % b, "{a} % {b}");
+                let (q, r) = (i256_div(a, b), i256_mod(a, b));
+                // Truncating division: a = q * b + r, |r| < |b|, r takes a's sign.
+                assert_eq!(q.wrapping_mul(b).wrapping_add(r), a, "{a} sdiv {b}");
+                assert!(abs(r) < abs(b), "{a} smod {b}");
+                assert!(r.is_zero() || is_negative(r) == is_negative(a), "{a} smod {b}");
+                // The quotient is rounded toward zero: |q| * |b| <= |a|.
+                assert!(abs(q).checked_mul(abs(b)).is_some_and(|m| m <= abs(a)), "{a} sdiv {b}");
+            }
+        }
     }
 }
