@@ -89,6 +89,15 @@ pub const fn all_but_one_64th(gas: u64) -> u64 {
 /// (a fee that large exceeds any balance, so saturation cannot change an outcome).
 pub fn fake_exponential(factor: u64, numerator: u64, denominator: u64) -> u128 {
     use alloy_primitives::U256;
+    if denominator == 0 {
+        // Undefined; configurations are checked for it, and saturating keeps it harmless.
+        return u128::MAX;
+    }
+    if numerator == 0 {
+        // The series is its first term, factor * denominator / denominator: the blob base
+        // fee of every block without excess blob gas, computed for every transaction.
+        return factor as u128;
+    }
     let factor = U256::from(factor);
     let numerator = U256::from(numerator);
     let denominator = U256::from(denominator);
@@ -131,6 +140,7 @@ mod tests {
     fn blob_base_fee_vectors() {
         // From EIP-4844's reference tests of fake_exponential.
         assert_eq!(fake_exponential(1, 0, 1), 1);
+        assert_eq!(fake_exponential(1, 5, 0), u128::MAX, "no division by zero");
         assert_eq!(fake_exponential(38493, 0, 1000), 38493);
         assert_eq!(fake_exponential(0, 1234, 2345), 0);
         assert_eq!(fake_exponential(1, 2, 1), 6);

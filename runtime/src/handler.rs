@@ -217,9 +217,11 @@ pub fn transact_native<'a, DB: Database + 'a, T: Tracer>(
     let sender = tx.caller;
     let account = journal.load(sender).map_err(db_err)?;
     let (nonce, balance) = (account.info.nonce, account.info.balance);
-    let code = journal.code(sender).map_err(db_err)?;
-    let delegated = spec.is_enabled_in(SpecId::Prague) && delegation_target(&code).is_some();
-    if !code.is_empty() && !delegated {
+    let (empty, designator) = journal
+        .with_code(sender, |code| (code.is_empty(), delegation_target(code).is_some()))
+        .map_err(db_err)?;
+    let delegated = spec.is_enabled_in(SpecId::Prague) && designator;
+    if !empty && !delegated {
         return Err(InvalidTransaction::SenderNotEoa.into());
     }
     if tx.nonce < nonce {

@@ -82,7 +82,6 @@ impl<'a> Host<'a> {
         if !self.spec.is_enabled_in(SpecId::Prague) {
             return Ok(None);
         }
-        let code = self.journal.code(address)?;
-        Ok(delegation_target(&code))
+        self.journal.with_code(address, delegation_target)
     }
 }

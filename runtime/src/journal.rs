@@ -252,6 +252,21 @@ impl<'db> Journal<'db> {
         Ok(self.code_with_hash(address)?.0)
     }
 
+    /// `f` of the account's code, borrowed rather than cloned (a clone of shared code is an
+    /// atomic increment and decrement, on every transaction's sender and target).
+    pub fn with_code<R>(
+        &mut self,
+        address: Address,
+        f: impl FnOnce(&[u8]) -> R,
+    ) -> Result<R, DbError> {
+        let db = &mut *self.db;
+        let acc = load_in(&mut self.accounts, &mut self.order, db, &self.slot_hasher, address)?;
+        if acc.info.code.is_none() {
+            acc.info.code = Some(db.code_by_hash(acc.info.code_hash)?);
+        }
+        Ok(f(acc.info.code.as_ref().map_or(&[][..], |c| &c[..])))
+    }
+
     /// The account's code and code hash, in one lookup.
     pub fn code_with_hash(&mut self, address: Address) -> Result<(Bytes, B256), DbError> {
         let db = &mut *self.db;

@@ -30,6 +30,9 @@ pub fn cfg_env(test: &StateTest, spec: SpecId, fork_name: &str) -> Result<CfgEnv
                     .base_fee_update_fraction
                     .to_u64("blobSchedule baseFeeUpdateFraction")?,
             };
+            if cfg.blob_schedule.update_fraction == 0 {
+                return Err("blobSchedule baseFeeUpdateFraction must not be zero".into());
+            }
         }
     }
     Ok(cfg)
@@ -233,5 +236,30 @@ mod tests {
         assert_eq!(env.gas_price, U256::from(30));
         assert_eq!(env.gas_priority_fee, Some(U256::from(2)));
         assert_eq!(env.kind, TxKind::Create);
+    }
+
+    #[test]
+    fn a_zero_blob_fee_update_fraction_is_refused() {
+        let test: StateTest = serde_json::from_value(serde_json::json!({
+            "env": {
+                "currentCoinbase": "0x2adc25665018aa1fe0e6bc666dac8fc2697ff9ba",
+                "currentGasLimit": "0x1000000",
+                "currentNumber": "0x1",
+                "currentTimestamp": "0x3e8",
+            },
+            "pre": {},
+            "transaction": {
+                "nonce": "0x0", "gasPrice": "0xa", "gasLimit": ["0x5208"], "value": ["0x0"],
+                "data": ["0x"], "to": "0x1111111111111111111111111111111111111111",
+                "sender": "0x2222222222222222222222222222222222222222",
+            },
+            "post": {},
+            "config": { "blobSchedule": { "Prague": {
+                "target": "0x6", "max": "0x9", "baseFeeUpdateFraction": "0x0",
+            }}},
+        }))
+        .unwrap();
+        let err = cfg_env(&test, SpecId::Prague, "Prague").unwrap_err();
+        assert!(err.contains("baseFeeUpdateFraction"), "{err}");
     }
 }
