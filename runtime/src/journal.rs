@@ -546,33 +546,28 @@ fn load_in<'a>(
     match accounts.entry(address) {
         MapEntry::Occupied(e) => Ok(e.into_mut()),
         MapEntry::Vacant(e) => {
-            let account = fetch(db, slot_hasher, address)?;
+            // Only the database's answer crosses a call; the account is built in the
+            // insert's argument. Built in a callee, returned whole and then moved into the
+            // map, it showed in profiles of short transactions.
+            let info = fetch(db, address)?;
             order.push(address);
-            Ok(e.insert(account))
+            let not_existing = info.is_none();
+            Ok(e.insert(Account {
+                info: info.unwrap_or_default(),
+                storage: U256Map::with_hasher(slot_hasher.clone()),
+                not_existing,
+                created: false,
+                destroyed: false,
+                touched: false,
+                warm: false,
+            }))
         }
     }
 }
 
 #[inline(never)]
-fn fetch(
-    db: &mut dyn Database,
-    slot_hasher: &FbBuildHasher<32>,
-    address: Address,
-) -> Result<Account, DbError> {
-    let storage = U256Map::with_hasher(slot_hasher.clone());
-    let (info, not_existing) = match db.basic(address)? {
-        Some(info) => (info, false),
-        None => (AccountInfo { code: Some(Bytes::new()), ..Default::default() }, true),
-    };
-    Ok(Account {
-        info,
-        storage,
-        not_existing,
-        created: false,
-        destroyed: false,
-        touched: false,
-        warm: false,
-    })
+fn fetch(db: &mut dyn Database, address: Address) -> Result<Option<AccountInfo>, DbError> {
+    db.basic(address)
 }
 
 /// The slot `key` of `acc` (at `address`), read from `db` on first access.
