@@ -1,6 +1,7 @@
 //! The database behind the journaled state, and an in-memory implementation.
 
-use alloy_primitives::{keccak256, map::HashMap, Address, Bytes, B256, KECCAK256_EMPTY, U256};
+use alloy_primitives::map::{AddressMap, B256Map, HashMap};
+use alloy_primitives::{keccak256, Address, Bytes, B256, KECCAK256_EMPTY, U256};
 
 /// An account as a database stores it.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -79,10 +80,13 @@ pub struct DbAccount {
 }
 
 /// A complete world state in memory: what state tests, `kiln run` and benchmarks use.
+/// Keyed with alloy's fixed-width hashers, as the journal is: an address or a code hash is
+/// already uniformly random, and hashing it with the general-purpose hasher showed in the
+/// profile of a short transaction.
 #[derive(Clone, Debug, Default)]
 pub struct InMemoryDb {
-    accounts: HashMap<Address, DbAccount>,
-    contracts: HashMap<B256, Bytes>,
+    accounts: AddressMap<DbAccount>,
+    contracts: B256Map<Bytes>,
     block_hashes: HashMap<u64, B256>,
 }
 
