@@ -22,7 +22,6 @@ fn run_with_gas(
     let mut db = InMemoryDb::new();
     db.insert_account(contract, U256::ZERO, 1, Bytes::copy_from_slice(code), []);
     db.insert_account(sender, U256::from(1u128 << 100), 0, Bytes::new(), []);
-    let cfg = CfgEnv::new(SpecId::Prague);
     let block = BlockEnv { gas_limit: 30_000_000, number: U256::from(1), ..Default::default() };
     let tx = TxEnv {
         caller: sender,
@@ -31,14 +30,25 @@ fn run_with_gas(
         gas_limit,
         ..Default::default()
     };
-    let mut cache = CodeCache::default();
     let mut compiler = JitCompiler::new().unwrap();
-    let native: Option<&mut dyn kiln_runtime::NativeCode> =
-        if jit { Some(&mut compiler) } else { None };
-    let (result, changes) =
-        transact_native(&mut db, &cfg, &block, &tx, &mut cache, native, &mut NoTracer).unwrap();
-    kiln_runtime::DatabaseCommit::commit(&mut db, changes);
+    let result = transact_and_commit(&mut db, &block, &tx, jit.then_some(&mut compiler));
     (result, db.state_root())
+}
+
+/// Runs `tx` under Prague (compiled by `jit`, or interpreted) and commits it to `db`.
+fn transact_and_commit(
+    db: &mut InMemoryDb,
+    block: &BlockEnv,
+    tx: &TxEnv,
+    jit: Option<&mut JitCompiler>,
+) -> ExecutionResult {
+    let cfg = CfgEnv::new(SpecId::Prague);
+    let mut cache = CodeCache::default();
+    let native = jit.map(|j| j as &mut dyn kiln_runtime::NativeCode);
+    let (result, changes) =
+        transact_native(db, &cfg, block, tx, &mut cache, native, &mut NoTracer).unwrap();
+    kiln_runtime::DatabaseCommit::commit(db, changes);
+    result
 }
 
 /// Runs `code` with calldata `a ‖ b` for every pair of `values`, JIT against interpreter, and
@@ -603,7 +613,6 @@ fn frames_with_more_gas_than_native_code_assumes_run_in_the_interpreter() {
     let mut db = InMemoryDb::new();
     db.insert_account(contract, U256::ZERO, 1, Bytes::from(counter_loop(1)), []);
     db.insert_account(sender, U256::from(1u128 << 100), 0, Bytes::new(), []);
-    let cfg = CfgEnv::new(SpecId::Prague);
     let block = BlockEnv { gas_limit: u64::MAX, number: U256::from(1), ..Default::default() };
     let mut jit = JitCompiler::new().unwrap();
     for (gas_limit, compiled) in [(1u64 << 62, 1), ((1u64 << 63) + 1_000_000, 0)] {
@@ -616,17 +625,7 @@ fn frames_with_more_gas_than_native_code_assumes_run_in_the_interpreter() {
             ..Default::default()
         };
         let before = jit.stats().compiled + jit.stats().cache_hits;
-        let (r, changes) = transact_native(
-            &mut db,
-            &cfg,
-            &block,
-            &tx,
-            &mut CodeCache::default(),
-            Some(&mut jit),
-            &mut NoTracer,
-        )
-        .unwrap();
-        kiln_runtime::DatabaseCommit::commit(&mut db, changes);
+        let r = transact_and_commit(&mut db, &block, &tx, Some(&mut jit));
         assert_eq!(U256::from_be_slice(r.output()), U256::from(3));
         let lookups = jit.stats().compiled + jit.stats().cache_hits - before;
         assert_eq!(lookups, compiled, "gas limit {gas_limit}");
