@@ -151,12 +151,11 @@ pub fn lower(
         plan.blocks.iter().map(|p| p.landing.then(|| b.create_block())).collect();
     let mut prepaid_entries: Vec<Option<Block>> = vec![None; f.blocks.len()];
     for (i, block) in f.blocks.iter().enumerate() {
-        if let (true, Terminator::FallThrough(s) | Terminator::Jump(Target::Block(s))) =
-            (live[i] && block.prepaid > 0, &block.term)
-        {
-            if !plan.blocks[*s].head && prepaid_entries[*s].is_none() {
-                prepaid_entries[*s] = Some(b.create_block());
-            }
+        let Some(s) = block.term.unconditional().filter(|_| live[i] && block.prepaid > 0) else {
+            continue;
+        };
+        if !plan.blocks[s].head && prepaid_entries[s].is_none() {
+            prepaid_entries[s] = Some(b.create_block());
         }
     }
     let mut static_into_entry = false;
@@ -706,6 +705,13 @@ impl Lower<'_, '_> {
         self.consts.get(&v.0).copied()
     }
 
+    /// The end of a `width`-byte access at `offset` when the offset is a constant below 2^32
+    /// (a bounds check against it is then one comparison with an immediate).
+    fn const_end(&self, offset: kiln_ir::Value, width: i64) -> Option<i64> {
+        let c = u32::try_from(self.const_arg(offset)?).ok()?;
+        Some(i64::from(c) + width)
+    }
+
     fn inst(&mut self, inst: &kiln_ir::Inst, len: Value) {
         let result: Option<Word> = match inst.kind {
             InstKind::Const(c) => {
@@ -764,17 +770,17 @@ impl Lower<'_, '_> {
             }
             op::MUL => {
                 let (x, y) = (a(self, 0), a(self, 1));
-                let small = |c: Option<U256>| c.and_then(|c| u64::try_from(c).ok());
-                Some(
-                    match (small(self.const_arg(inst.args[0])), small(self.const_arg(inst.args[1])))
-                    {
-                        (Some(_), _) => word::mul_u64(self.b, y, x[0]),
-                        (_, Some(_)) => word::mul_u64(self.b, x, y[0]),
-                        _ if self.fits[inst.args[0].0 as usize] => word::mul_u64(self.b, y, x[0]),
-                        _ if self.fits[inst.args[1].0 as usize] => word::mul_u64(self.b, x, y[0]),
-                        _ => self.mul_dispatch(x, y),
-                    },
-                )
+                // Known below 2^64: a constant, or a value the bounds analysis proved small.
+                let small = |s: &Self, v: kiln_ir::Value| {
+                    s.fits[v.0 as usize] || s.const_arg(v).is_some_and(|c| u64::try_from(c).is_ok())
+                };
+                Some(if small(self, inst.args[0]) {
+                    word::mul_u64(self.b, y, x[0])
+                } else if small(self, inst.args[1]) {
+                    word::mul_u64(self.b, x, y[0])
+                } else {
+                    self.mul_dispatch(x, y)
+                })
             }
             op::AND => {
                 let (x, y) = (a(self, 0), a(self, 1));
@@ -887,12 +893,11 @@ impl Lower<'_, '_> {
         let access = self.b.create_block();
         let call = self.b.create_block();
         self.b.set_cold_block(call);
-        let high = match self.const_arg(inst.args[0]).and_then(|c| u32::try_from(c).ok()) {
+        let high = match self.const_end(inst.args[0], width) {
             // A constant offset (Solidity's free-memory pointer at 0x40, scratch space at 0):
             // one comparison, and growth through the runtime (rare: memory is grown past the
             // scratch space early).
-            Some(c) => {
-                let end = i64::from(c) + width;
+            Some(end) => {
                 let ok = self.b.ins().icmp_imm_s(IntCC::SignedGreaterThanOrEqual, mem_len, end);
                 let high = self.b.ins().iconst(types::I64, 0);
                 self.b.ins().brif(ok, access, &[], call, &[]);
@@ -975,11 +980,8 @@ impl Lower<'_, '_> {
     fn calldataload(&mut self, inst: &kiln_ir::Inst, len: Value) -> Word {
         let off = self.word(inst.args[0]);
         let size = self.load_ctx(types::I64, offsets::INPUT_LEN);
-        let ok = match self.const_arg(inst.args[0]).and_then(|c| u32::try_from(c).ok()) {
-            Some(c) => {
-                let end = i64::from(c) + 32;
-                self.b.ins().icmp_imm_s(IntCC::SignedGreaterThanOrEqual, size, end)
-            }
+        let ok = match self.const_end(inst.args[0], 32) {
+            Some(end) => self.b.ins().icmp_imm_s(IntCC::SignedGreaterThanOrEqual, size, end),
             None => {
                 let (_, far, end) = word::offset_end(self.b, off, 32);
                 let near = self.b.ins().bxor_imm_s(far, 1);
@@ -1109,11 +1111,9 @@ impl Lower<'_, '_> {
                 self.store_len(x);
                 self.store_gas();
                 let w = self.word(v);
-                let high = self.b.ins().bor(w[1], w[2]);
-                let high = self.b.ins().bor(high, w[3]);
                 let code_len = self.load_ctx(types::I64, offsets::CODE_LEN);
                 let in_code = self.b.ins().icmp(IntCC::UnsignedLessThan, w[0], code_len);
-                let low_ok = self.b.ins().icmp_imm_s(IntCC::Equal, high, 0);
+                let low_ok = word::fits_u64(self.b, w);
                 let ok = self.b.ins().band(in_code, low_ok);
                 let dispatch =
                     self.dispatch.expect("functions with dynamic jumps have a dispatcher");

@@ -64,6 +64,14 @@ fn each_pair(code: &[u8], values: &[U256], mut check: impl FnMut(U256, U256, &[u
     }
 }
 
+/// Runs `code` with `gas_limit`, JIT against interpreter; `case` names the run on failure.
+fn same_with_gas(code: &[u8], calldata: &[u8], gas_limit: u64, case: &str) -> ExecutionResult {
+    let interp = run_with_gas(code, calldata, gas_limit, false);
+    let jit = run_with_gas(code, calldata, gas_limit, true);
+    assert_eq!(interp, jit, "{case}, gas limit {gas_limit}");
+    interp.0
+}
+
 fn same(code: &[u8], calldata: &[u8]) -> ExecutionResult {
     let interp = run(code, calldata, false);
     let jit = run(code, calldata, true);
@@ -266,10 +274,7 @@ fn jumpdest_runs_charge_exactly_what_the_interpreter_charges() {
         let calldata = U256::from(x).to_be_bytes::<32>();
         let (mut halted, mut ok) = (0, 0);
         for gas in (21_380..21_460).chain((21_460..21_700).step_by(3)) {
-            let interp = run_with_gas(&code, &calldata, gas, false);
-            let jit = run_with_gas(&code, &calldata, gas, true);
-            assert_eq!(interp, jit, "jump to {x} with gas limit {gas}");
-            if interp.0.is_success() {
+            if same_with_gas(&code, &calldata, gas, &format!("jump to {x}")).is_success() {
                 ok += 1;
             } else {
                 halted += 1;
@@ -466,10 +471,7 @@ fn prepaid_loop_heads_run_out_of_gas_where_the_interpreter_does() {
     let used = full.gas_used();
     let (mut halted, mut ok) = (0, 0);
     for gas in used - 200..=used + 2 {
-        let interp = run_with_gas(&code, &calldata, gas, false);
-        let jit = run_with_gas(&code, &calldata, gas, true);
-        assert_eq!(interp, jit, "gas limit {gas}");
-        if interp.0.is_success() {
+        if same_with_gas(&code, &calldata, gas, "fibonacci of 6").is_success() {
             ok += 1;
         } else {
             halted += 1;
@@ -516,9 +518,12 @@ fn memory_growth_at_runtime_offsets_matches_the_interpreter() {
         let mut limits: Vec<u64> = (top.saturating_sub(60)..=top).collect();
         limits.extend((21_800..top).step_by(997));
         for gas in limits.into_iter().filter(|&g| g >= 21_800) {
-            let interp = run_with_gas(&code, &calldata, gas, false);
-            let jit = run_with_gas(&code, &calldata, gas, true);
-            assert_eq!(interp, jit, "store at {store_at:#x}, load at {load_at:#x}, gas {gas}");
+            same_with_gas(
+                &code,
+                &calldata,
+                gas,
+                &format!("store {store_at:#x}, load {load_at:#x}"),
+            );
         }
     }
 }
@@ -576,9 +581,7 @@ fn gas_bounded_counters_count_as_the_interpreter_does() {
         let data = U256::from(50).to_be_bytes::<32>();
         let needed = run(&code, &data, false).0.gas_used();
         for gas in (needed - 120..=needed).step_by(3) {
-            let interp = run_with_gas(&code, &data, gas, false);
-            let jit = run_with_gas(&code, &data, gas, true);
-            assert_eq!(interp, jit, "step {step}, gas limit {gas}");
+            same_with_gas(&code, &data, gas, &format!("step {step}"));
         }
     }
 }

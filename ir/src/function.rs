@@ -77,6 +77,17 @@ pub enum Terminator {
     },
 }
 
+impl Terminator {
+    /// The successor of an unconditional static edge (a jump to a known block, or falling
+    /// through), which passes may move gas across.
+    pub fn unconditional(&self) -> Option<BlockId> {
+        match *self {
+            Terminator::FallThrough(s) | Terminator::Jump(Target::Block(s)) => Some(s),
+            _ => None,
+        }
+    }
+}
+
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Block {
     /// Offset of the first instruction.

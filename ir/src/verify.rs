@@ -110,7 +110,7 @@ pub fn verify(f: &Function) -> Result<(), VerifyError> {
             continue;
         }
         let err = |message: &str| Err(VerifyError { block: b, message: message.into() });
-        let (Terminator::FallThrough(s) | Terminator::Jump(Target::Block(s))) = block.term else {
+        let Some(s) = block.term.unconditional() else {
             return err("prepays without an unconditional static successor");
         };
         match f.blocks.get(s).and_then(|s| s.sections.first()) {

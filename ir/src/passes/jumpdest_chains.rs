@@ -65,9 +65,7 @@ pub fn run(f: &mut Function) {
             continue;
         }
         let block = &f.blocks[b];
-        let (Terminator::FallThrough(e) | Terminator::Jump(Target::Block(e))) = block.term else {
-            continue;
-        };
+        let Some(e) = block.term.unconditional() else { continue };
         let Some((s, gas)) = end[e] else { continue };
         let clean = tail_clean(block);
         let block = &mut f.blocks[b];

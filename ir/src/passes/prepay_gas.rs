@@ -11,25 +11,18 @@
 //! Only successors whose own sections this pass leaves alone are prepaid (they do not end in
 //! an unconditional static edge themselves), so every prepaid amount is final.
 
-use crate::function::{Function, Target, Terminator};
+use crate::function::Function;
 use crate::passes::merge_blocks::tail_clean;
-
-fn unconditional(term: &Terminator) -> Option<usize> {
-    match *term {
-        Terminator::FallThrough(s) | Terminator::Jump(Target::Block(s)) => Some(s),
-        _ => None,
-    }
-}
 
 pub fn run(f: &mut Function) {
     for a in 0..f.blocks.len() {
         let block = &f.blocks[a];
-        let Some(s) = unconditional(&block.term) else { continue };
+        let Some(s) = block.term.unconditional() else { continue };
         if s == a || block.prepaid > 0 || block.sections.is_empty() || !tail_clean(block) {
             continue;
         }
         let succ = &f.blocks[s];
-        if unconditional(&succ.term).is_some() {
+        if succ.term.unconditional().is_some() {
             continue;
         }
         let Some(first) = succ.sections.first().filter(|first| first.at == 0) else { continue };
@@ -42,7 +35,7 @@ pub fn run(f: &mut Function) {
 
 #[cfg(test)]
 mod tests {
-    use super::*;
+    use crate::function::{Target, Terminator};
     use kiln_frontend::SpecId;
 
     #[test]
