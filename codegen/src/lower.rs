@@ -7,6 +7,7 @@
 
 use crate::stack_plan::{self, StackPlan};
 use crate::word::{self, Word};
+use cranelift_codegen::cursor::{Cursor, FuncCursor};
 use cranelift_codegen::ir::{
     condcodes::IntCC, types, AbiParam, Block, BlockArg, InstBuilder, JumpTableData, MemFlagsData,
     SigRef, Signature, Value,
@@ -97,8 +98,6 @@ struct Lower<'a, 'b> {
     /// Entry past the first gas charge, for blocks whose predecessors prepay it
     /// ([`kiln_ir::Block::prepaid`]); `None` for the rest (and for heads, which are refunded).
     prepaid_entries: Vec<Option<Block>>,
-    /// The stack buffer (fixed for the frame's lifetime).
-    stack: Value,
     /// Per IR value: it fits 64 bits ([`kiln_ir::bounds`]), so its high limbs are `zero`.
     fits: Vec<bool>,
     /// The zero of the high limbs of values that fit 64 bits: being one value, a stack slot
@@ -109,8 +108,6 @@ struct Lower<'a, 'b> {
     gas: Variable,
     /// The current region's base height.
     base: Variable,
-    /// `stack + base * 32`, defined at the top of the block being lowered (see [`Self::slot`]).
-    frame: Value,
     /// Stack slots by height relative to the region base, four limbs each.
     slots: HashMap<i32, [Variable; 4]>,
     cur: Cur,
@@ -119,6 +116,13 @@ struct Lower<'a, 'b> {
 /// The block being lowered.
 #[derive(Clone, Copy, Default)]
 struct Cur {
+    /// The block's region's base is zero (see [`Lower::base`]).
+    base_zero: bool,
+    /// The first Cranelift block of the block's body, and its base there: where the frame
+    /// pointer is defined when a slot access first needs it (see [`Lower::frame`]).
+    top: Option<(Block, Value)>,
+    /// `stack + base * 32`, once defined.
+    frame: Option<Value>,
     /// Gas of the successor's entry section the block already charged.
     prepaid: u64,
     entry: i32,
@@ -191,7 +195,6 @@ pub fn lower(
     }
     let ctx = b.block_params(entry)[0];
     let host = b.block_params(entry)[1];
-    let stack = b.ins().load(types::I64, flags(), ctx, offsets::STACK_PTR);
     let zero = b.ins().iconst(types::I64, 0);
     let g = b.ins().load(types::I64, flags(), ctx, offsets::GAS);
     b.def_var(gas, g);
@@ -213,12 +216,10 @@ pub fn lower(
         base_zero,
         landings,
         prepaid_entries,
-        stack,
         fits: kiln_ir::bounds::fits_u64(f),
         zero,
         gas,
         base,
-        frame: stack,
         slots: HashMap::new(),
         cur: Cur::default(),
     };
@@ -364,8 +365,45 @@ impl Lower<'_, '_> {
 
     /// The current block's frame pointer and the byte offset from it of slot `o` (relative
     /// to the region base): one address per block, so slot accesses are plain displacements.
-    fn slot(&self, o: i32) -> (Value, i32) {
-        (self.frame, o * WORD_BYTES)
+    fn slot(&mut self, o: i32) -> (Value, i32) {
+        (self.frame(), o * WORD_BYTES)
+    }
+
+    /// The current block's frame pointer, `ctx.stack.ptr + base * 32`. It is defined on first
+    /// use, at the end of the block's first Cranelift block (which dominates the rest of the
+    /// block), and loaded from the context rather than kept in one value for the whole
+    /// function: such a value would be live through every loop, taking a register or a spill
+    /// slot where most loops never touch the stack buffer.
+    fn frame(&mut self) -> Value {
+        if let Some(f) = self.cur.frame {
+            return f;
+        }
+        let (top, base) = self.cur.top.expect("slots are accessed inside a block");
+        let (ctx, base_zero) = (self.ctx, self.cur.base_zero);
+        let f = if self.b.current_block() == Some(top) {
+            let stack = self.b.ins().load(types::I64, flags(), ctx, offsets::STACK_PTR);
+            if base_zero {
+                stack
+            } else {
+                let off = self.b.ins().ishl_imm_u(base, 5);
+                self.b.ins().iadd(stack, off)
+            }
+        } else {
+            let mut pos = FuncCursor::new(self.b.func);
+            match pos.layout().last_inst(top) {
+                Some(i) if pos.func.dfg.insts[i].opcode().is_terminator() => pos.goto_inst(i),
+                _ => pos.goto_bottom(top),
+            }
+            let stack = pos.ins().load(types::I64, flags(), ctx, offsets::STACK_PTR);
+            if base_zero {
+                stack
+            } else {
+                let off = pos.ins().ishl_imm_u(base, 5);
+                pos.ins().iadd(stack, off)
+            }
+        };
+        self.cur.frame = Some(f);
+        f
     }
 
     fn slot_vars(&mut self, o: i32) -> [Variable; 4] {
@@ -394,6 +432,7 @@ impl Lower<'_, '_> {
         let cl = self.cl_block(id);
         self.b.switch_to_block(cl);
         let base_zero = self.base_zero[p.region];
+        self.cur.base_zero = base_zero;
         let base = if p.head {
             let v = if base_zero {
                 self.b.ins().iconst(types::I64, 0)
@@ -408,13 +447,13 @@ impl Lower<'_, '_> {
             self.b.def_var(self.gas, g);
             v
         } else {
-            self.b.use_var(self.base)
+            self.base()
         };
         if !self.stack_checks(id, base) {
             if let Some(entry) = self.prepaid_entries[id] {
                 // The block cannot complete: the prepaid way in exits as the other does.
                 self.b.switch_to_block(entry);
-                let base = self.b.use_var(self.base);
+                let base = self.base();
                 self.stack_checks(id, base);
             }
             return;
@@ -429,23 +468,21 @@ impl Lower<'_, '_> {
             let body = self.b.create_block();
             self.b.ins().jump(body, &[]);
             self.b.switch_to_block(entry);
-            let base = self.b.use_var(self.base);
+            let base = self.base();
             if self.stack_checks(id, base) {
                 self.b.ins().jump(body, &[]);
             }
             self.b.switch_to_block(body);
             skip = 1;
         }
-        let base = self.b.use_var(self.base);
+        let base = self.base();
         // Absolute height at entry.
         let len = self.b.ins().iadd_imm_s(base, p.entry as i64);
-        self.frame = if self.base_zero[p.region] {
-            self.stack
-        } else {
-            let off = self.b.ins().ishl_imm_u(base, 5);
-            self.b.ins().iadd(self.stack, off)
-        };
+        let top = self.b.current_block().expect("inside a block");
         self.cur = Cur {
+            base_zero,
+            top: Some((top, base)),
+            frame: None,
             prepaid: block.prepaid,
             entry: p.entry,
             vars_from: p.vars_from,
@@ -552,6 +589,17 @@ impl Lower<'_, '_> {
         }
     }
 
+    /// The current region's base. In a region whose base is zero it is a constant rather than
+    /// the variable: a variable would be carried through every loop of the region as a block
+    /// parameter, taking a register for a value that never changes.
+    fn base(&mut self) -> Value {
+        if self.cur.base_zero {
+            self.b.ins().iconst(types::I64, 0)
+        } else {
+            self.b.use_var(self.base)
+        }
+    }
+
     fn store_gas(&mut self) {
         let g = self.b.use_var(self.gas);
         self.store_ctx(g, offsets::GAS);
@@ -559,7 +607,7 @@ impl Lower<'_, '_> {
 
     /// Stores the absolute height `x` (relative to the base) in `ctx.stack_len`.
     fn store_len(&mut self, x: i32) {
-        let base = self.b.use_var(self.base);
+        let base = self.base();
         let len = self.b.ins().iadd_imm_s(base, x as i64);
         self.store_ctx(len, offsets::STACK_LEN);
     }
@@ -630,12 +678,13 @@ impl Lower<'_, '_> {
         let g = self.load_ctx(types::I64, offsets::GAS);
         self.b.def_var(self.gas, g);
         let zero = self.b.ins().iconst(types::I64, 0);
+        let stack = self.load_ctx(types::I64, offsets::STACK_PTR);
         for o in p.vars_from.max(p.entry - STACK_LIMIT as i32)..p.entry {
             // A slot below the real stack is never read (the blocks' underflow checks stop
             // first); clamping keeps its load inside the buffer.
             let idx = self.b.ins().iadd_imm_s(base, o as i64);
             let idx = self.b.ins().smax(idx, zero);
-            let addr = self.slot_addr(self.stack, idx);
+            let addr = self.slot_addr(stack, idx);
             let w = self.load_word(addr);
             self.def_slot(o, w);
         }
