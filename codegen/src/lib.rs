@@ -5,6 +5,7 @@ pub mod aot;
 mod define;
 pub mod jit;
 pub mod jit_unit;
+mod loops;
 pub mod lower;
 pub mod stack_plan;
 pub mod word;

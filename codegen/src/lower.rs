@@ -21,6 +21,12 @@ use kiln_runtime::gas::STACK_LIMIT;
 use ruint::aliases::U256;
 use std::collections::HashMap;
 
+/// The largest constant [`Lower::add_sub_const`] adds or subtracts with a cold carry.
+const SMALL_STEP: u64 = 1 << 32;
+/// How many of those a function gets: each costs two blocks, and a hot loop needs few, so
+/// code made of thousands of tiny loops does not pay for it in compile time.
+const COLD_CARRY_SITES: u32 = 256;
+
 /// Bytes of a stack slot.
 const WORD_BYTES: i32 = 32;
 
@@ -98,6 +104,10 @@ struct Lower<'a, 'b> {
     /// Entry past the first gas charge, for blocks whose predecessors prepay it
     /// ([`kiln_ir::Block::prepaid`]); `None` for the rest (and for heads, which are refunded).
     prepaid_entries: Vec<Option<Block>>,
+    /// Per block: inside a loop of static jumps ([`crate::loops`]).
+    in_loop: Vec<bool>,
+    /// Cold-carry steps still allowed ([`COLD_CARRY_SITES`]).
+    cold_carries: u32,
     /// Per IR value: it fits 64 bits ([`kiln_ir::bounds`]), so its high limbs are `zero`.
     fits: Vec<bool>,
     /// The zero of the high limbs of values that fit 64 bits: being one value, a stack slot
@@ -123,6 +133,8 @@ struct Cur {
     top: Option<(Block, Value)>,
     /// `stack + base * 32`, once defined.
     frame: Option<Value>,
+    /// The block lies inside a loop of static jumps ([`crate::loops`]).
+    in_loop: bool,
     /// Gas of the successor's entry section the block already charged.
     prepaid: u64,
     entry: i32,
@@ -216,6 +228,8 @@ pub fn lower(
         base_zero,
         landings,
         prepaid_entries,
+        in_loop: crate::loops::in_loops(f),
+        cold_carries: COLD_CARRY_SITES,
         fits: kiln_ir::bounds::fits_u64(f),
         zero,
         gas,
@@ -483,6 +497,7 @@ impl Lower<'_, '_> {
             base_zero,
             top: Some((top, base)),
             frame: None,
+            in_loop: self.in_loop[id],
             prepaid: block.prepaid,
             entry: p.entry,
             vars_from: p.vars_from,
@@ -805,15 +820,15 @@ impl Lower<'_, '_> {
             op::ADD => {
                 let (x, y) = (a(self, 0), a(self, 1));
                 Some(match (self.const_arg(inst.args[0]), self.const_arg(inst.args[1])) {
-                    (Some(c), _) => word::add_sub_const(self.b, y, c.into_limbs(), false),
-                    (_, Some(c)) => word::add_sub_const(self.b, x, c.into_limbs(), false),
+                    (Some(c), _) => self.add_sub_const(y, c, false),
+                    (_, Some(c)) => self.add_sub_const(x, c, false),
                     _ => word::add(self.b, x, y),
                 })
             }
             op::SUB => {
                 let (x, y) = (a(self, 0), a(self, 1));
                 Some(match self.const_arg(inst.args[1]) {
-                    Some(c) => word::add_sub_const(self.b, x, c.into_limbs(), true),
+                    Some(c) => self.add_sub_const(x, c, true),
                     None => word::sub(self.b, x, y),
                 })
             }
@@ -1084,6 +1099,39 @@ impl Lower<'_, '_> {
         self.either_word(ok, inline, true, |lw| {
             lw.runtime_op(inst, opcode, len).expect("the opcode has a result")
         })
+    }
+
+    /// `x + c` or `x - c` for a constant `c`. In a loop, a small `c` (a counter's step) is
+    /// one 64-bit operation: the carry into the high limbs happens once in 2^64/c steps, so
+    /// it goes to a cold block rather than through three more limbs every time. Elsewhere
+    /// the two extra blocks would cost more compile time than they save.
+    fn add_sub_const(&mut self, x: Word, c: U256, sub: bool) -> Word {
+        let small = u64::try_from(c).ok().filter(|&c| c > 0 && c <= SMALL_STEP);
+        let (Some(c), true, 1..) = (small, self.cur.in_loop, self.cold_carries) else {
+            return word::add_sub_const(self.b, x, c.into_limbs(), sub);
+        };
+        self.cold_carries -= 1;
+        let k = self.b.ins().iconst(types::I64, c as i64);
+        let (lo, carry) = if sub {
+            self.b.ins().usub_overflow(x[0], k)
+        } else {
+            self.b.ins().uadd_overflow(x[0], k)
+        };
+        let cold = self.b.create_block();
+        self.b.set_cold_block(cold);
+        let join = self.b.create_block();
+        for _ in 1..4 {
+            self.b.append_block_param(join, types::I64);
+        }
+        let high = [x[1], x[2], x[3]].map(BlockArg::Value);
+        self.b.ins().brif(carry, cold, &[], join, &high);
+        self.b.switch_to_block(cold);
+        let zero = self.b.ins().iconst(types::I64, 0);
+        let w = word::add_sub_const(self.b, [x[1], x[2], x[3], zero], [1, 0, 0, 0], sub);
+        self.b.ins().jump(join, &[w[0], w[1], w[2]].map(BlockArg::Value));
+        self.b.switch_to_block(join);
+        let p = self.b.block_params(join);
+        [lo, p[0], p[1], p[2]]
     }
 
     /// The word `then` computes when `cond`, else the one `other` computes (laid out cold when

@@ -634,3 +634,57 @@ fn frames_with_more_gas_than_native_code_assumes_run_in_the_interpreter() {
         assert_eq!(lookups, compiled, "gas limit {gas_limit}");
     }
 }
+
+/// `n = calldata[0]; x = calldata[32]; while n != 0 { x += step (or -= step); n -= 1 };
+/// return x`: a full-width value stepped by a constant in a loop.
+fn stepping_loop(step: u8, sub: bool) -> Vec<u8> {
+    let op: &[u8] = if sub { &[0x60, step, 0x90, 0x03] } else { &[0x60, step, 0x01] };
+    let end = 0x0b + op.len() as u8 + 9;
+    let mut code = vec![0x5f, 0x35, 0x60, 0x20, 0x35, 0x5b, 0x81, 0x15, 0x60, end, 0x57];
+    code.extend_from_slice(op);
+    code.extend_from_slice(&[0x90, 0x60, 0x01, 0x90, 0x03, 0x90, 0x60, 0x05, 0x56]);
+    assert_eq!(code.len(), end as usize);
+    code.extend_from_slice(&[0x5b, 0x5f, 0x52, 0x60, 0x20, 0x5f, 0xf3]);
+    code
+}
+
+#[test]
+fn constant_steps_carry_across_limbs_in_loops() {
+    // The compiled loop steps the low limb alone and carries into the high limbs on a cold
+    // path: start just below (and at) each limb boundary so the carry or borrow is taken.
+    let max = U256::MAX;
+    let starts = [
+        U256::ZERO,
+        U256::from(1),
+        U256::from(u64::MAX - 1),
+        U256::from(1u128 << 64),
+        U256::from(u128::MAX - 2),
+        U256::from(1) << 128usize,
+        (U256::from(1) << 192usize) - U256::from(2),
+        U256::from(1) << 192usize,
+        max - U256::from(3),
+        max,
+    ];
+    for sub in [false, true] {
+        for step in [1u8, 3, 0xff] {
+            let code = stepping_loop(step, sub);
+            for &x in &starts {
+                let n = 4u64;
+                let mut data = U256::from(n).to_be_bytes::<32>().to_vec();
+                data.extend_from_slice(&x.to_be_bytes::<32>());
+                let r = same(&code, &data);
+                let d = U256::from(n * step as u64);
+                let want = if sub { x.wrapping_sub(d) } else { x.wrapping_add(d) };
+                assert_eq!(U256::from_be_slice(r.output()), want, "x {x:#x} step {step} sub {sub}");
+            }
+        }
+    }
+    // A counter whose decrement borrows out of its low limb on the first step: it runs out of
+    // gas in both, after the same work.
+    let code = stepping_loop(1, false);
+    let mut data = (U256::from(1) << 64usize).to_be_bytes::<32>().to_vec();
+    data.extend_from_slice(&[0; 32]);
+    for gas in [30_000u64, 30_001, 30_002, 50_000] {
+        same_with_gas(&code, &data, gas, "counter from 2^64");
+    }
+}
