@@ -14,7 +14,7 @@ use std::sync::Arc;
 
 /// Version of the [`Context`] layout, the builtin table and what native code may assume of
 /// a frame. Bump on any change to them.
-pub const ABI_VERSION: u32 = 6;
+pub const ABI_VERSION: u32 = 7;
 
 /// Native code runs only frames whose gas limit is at most this; larger ones (no real chain
 /// comes near) run in the interpreter. Compiled code relies on it: a loop counter cannot
@@ -276,6 +276,7 @@ pub mod offsets {
     pub const INPUT_LEN: i32 = offset_of!(Context, input_len) as i32;
     pub const EXEC_OP: i32 = offset_of!(BuiltinTable, exec_op) as i32;
     pub const MEMORY_EXPAND: i32 = offset_of!(BuiltinTable, memory_expand) as i32;
+    pub const DIVIDE: i32 = offset_of!(BuiltinTable, divide) as i32;
 }
 
 /// What a finished frame hands back to its parent (or to the transaction).

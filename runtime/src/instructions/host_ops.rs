@@ -86,11 +86,11 @@ pub fn blockhash(ctx: &mut Context, host: &mut Host) -> OpResult {
 pub fn sload(ctx: &mut Context, host: &mut Host) -> OpResult {
     let key = *ctx.stack.peek(0);
     let r = host.journal.sload(ctx.address, key);
-    let (slot, cold) = host.db(r)?;
+    let (present, cold) = host.db(r)?;
     if cold {
         ctx.spend(gas::COLD_SLOAD_SURCHARGE)?;
     }
-    *ctx.stack.top() = slot.present;
+    *ctx.stack.top() = present;
     Ok(())
 }
 
