@@ -87,8 +87,9 @@ fn flags() -> MemFlagsData {
 struct Lower<'a, 'b> {
     b: &'a mut FunctionBuilder<'b>,
     f: &'a Function,
-    ctx: Value,
-    host: Value,
+    /// Where the entry stores its two parameters, the context and the host pointers: blocks
+    /// load them from there (see [`Self::ctx`]) rather than keep them in registers throughout.
+    params: StackSlot,
     exec_sig: SigRef,
     divide_sig: SigRef,
     /// Eight limbs of stack frame for the division builtin's operands, made on first use.
@@ -145,6 +146,8 @@ struct Cur {
     top: Option<(Block, Value)>,
     /// `stack + base * 32`, once defined.
     frame: Option<Value>,
+    /// The context pointer, once loaded in the block ([`Lower::ctx`]).
+    ctx: Option<Value>,
     /// The block lies inside a loop of static jumps ([`crate::loops`]).
     in_loop: bool,
     /// Gas of the successor's entry section the block already charged.
@@ -220,14 +223,16 @@ pub fn lower(
     }
     let ctx = b.block_params(entry)[0];
     let host = b.block_params(entry)[1];
+    let params = b.create_sized_stack_slot(StackSlotData::new(StackSlotKind::ExplicitSlot, 16, 3));
+    b.ins().stack_store(types::I64, ctx, params, 0);
+    b.ins().stack_store(types::I64, host, params, 8);
     let zero = b.ins().iconst(types::I64, 0);
     let g = b.ins().load(types::I64, flags(), ctx, offsets::GAS);
     b.def_var(gas, g);
     let mut lw = Lower {
         b: &mut b,
         f,
-        ctx,
-        host,
+        params,
         exec_sig,
         expand_sig,
         divide_sig,
@@ -256,6 +261,8 @@ pub fn lower(
     for (i, &is_live) in live.iter().enumerate() {
         if is_live {
             lw.block(i);
+            // What the block defined lazily does not dominate what is lowered next.
+            lw.cur = Cur::default();
         }
         if lw.landings[i].is_some() {
             lw.landing(i);
@@ -339,11 +346,13 @@ impl Lower<'_, '_> {
     }
 
     fn load_ctx(&mut self, ty: types::Type, offset: i32) -> Value {
-        self.b.ins().load(ty, flags(), self.ctx, offset)
+        let ctx = self.ctx();
+        self.b.ins().load(ty, flags(), ctx, offset)
     }
 
     fn store_ctx(&mut self, v: Value, offset: i32) {
-        self.b.ins().store(flags(), v, self.ctx, offset);
+        let ctx = self.ctx();
+        self.b.ins().store(flags(), v, ctx, offset);
     }
 
     fn entry_dispatch(&mut self) {
@@ -409,31 +418,51 @@ impl Lower<'_, '_> {
         (self.frame(), o * WORD_BYTES)
     }
 
-    /// The current block's frame pointer, `ctx.stack.ptr + base * 32`. It is defined on first
-    /// use, at the end of the block's first Cranelift block (which dominates the rest of the
-    /// block), and loaded from the context rather than kept in one value for the whole
-    /// function: such a value would be live through every loop, taking a register or a spill
-    /// slot where most loops never touch the stack buffer.
+    /// The context pointer. Inside a block it is loaded once, where it dominates the rest of
+    /// the block ([`Self::at_top`]), on first use: kept in one value for the whole function,
+    /// it would be live through every loop, taking a register where most loops never use it
+    /// (a 256-bit loop needs four per word), and in large functions the register allocator
+    /// spilled it anyway and reloaded it several times a block.
+    fn ctx(&mut self) -> Value {
+        if let Some(c) = self.cur.ctx {
+            return c;
+        }
+        let params = self.params;
+        if self.cur.top.is_none() {
+            return self.b.ins().stack_load(types::I64, types::I64, params, 0);
+        }
+        let c = self.at_top(|pos| pos.ins().stack_load(types::I64, types::I64, params, 0));
+        self.cur.ctx = Some(c);
+        c
+    }
+
+    /// The host pointer, for runtime calls.
+    fn host(&mut self) -> Value {
+        self.b.ins().stack_load(types::I64, types::I64, self.params, 8)
+    }
+
+    /// Emits `build` where it dominates the rest of the current block: at the end of its
+    /// first Cranelift block (before the terminator, if that block is already complete).
+    fn at_top(&mut self, build: impl FnOnce(&mut FuncCursor) -> Value) -> Value {
+        let (top, _) = self.cur.top.expect("inside a block");
+        let mut pos = FuncCursor::new(self.b.func);
+        match pos.layout().last_inst(top) {
+            Some(i) if pos.func.dfg.insts[i].opcode().is_terminator() => pos.goto_inst(i),
+            _ => pos.goto_bottom(top),
+        }
+        build(&mut pos)
+    }
+
+    /// The current block's frame pointer, `ctx.stack.ptr + base * 32`, defined on first use
+    /// like the context pointer (see [`Self::ctx`]).
     fn frame(&mut self) -> Value {
         if let Some(f) = self.cur.frame {
             return f;
         }
-        let (top, base) = self.cur.top.expect("slots are accessed inside a block");
-        let (ctx, base_zero) = (self.ctx, self.cur.base_zero);
-        let f = if self.b.current_block() == Some(top) {
-            let stack = self.b.ins().load(types::I64, flags(), ctx, offsets::STACK_PTR);
-            if base_zero {
-                stack
-            } else {
-                let off = self.b.ins().ishl_imm_u(base, 5);
-                self.b.ins().iadd(stack, off)
-            }
-        } else {
-            let mut pos = FuncCursor::new(self.b.func);
-            match pos.layout().last_inst(top) {
-                Some(i) if pos.func.dfg.insts[i].opcode().is_terminator() => pos.goto_inst(i),
-                _ => pos.goto_bottom(top),
-            }
+        let ctx = self.ctx();
+        let (_, base) = self.cur.top.expect("slots are accessed inside a block");
+        let base_zero = self.cur.base_zero;
+        let f = self.at_top(|pos| {
             let stack = pos.ins().load(types::I64, flags(), ctx, offsets::STACK_PTR);
             if base_zero {
                 stack
@@ -441,7 +470,7 @@ impl Lower<'_, '_> {
                 let off = pos.ins().ishl_imm_u(base, 5);
                 pos.ins().iadd(stack, off)
             }
-        };
+        });
         self.cur.frame = Some(f);
         f
     }
@@ -523,6 +552,7 @@ impl Lower<'_, '_> {
             base_zero,
             top: Some((top, base)),
             frame: None,
+            ctx: self.cur.ctx,
             in_loop: self.in_loop[id],
             prepaid: block.prepaid,
             entry: p.entry,
@@ -654,24 +684,29 @@ impl Lower<'_, '_> {
     }
 
     /// The Cranelift block an edge (exit height `x`, watermark `synced`) to `to` branches to:
-    /// the block itself, or an edge block that first writes what `to` expects in memory. Edge
-    /// blocks are filled at once; the caller then emits its branch.
-    fn edge(&mut self, x: i32, synced: i32, to: usize) -> Block {
-        let target = self.cl_block(to);
-        if !self.edge_writes(x, synced, to) {
-            return target;
+    /// the block itself, or a new edge block that first writes what `to` expects in memory,
+    /// which [`Self::fill_edge`] fills once the caller has emitted its branch (a builder must
+    /// not leave a block half built).
+    fn edge(&mut self, x: i32, synced: i32, to: usize) -> (Block, bool) {
+        if self.edge_writes(x, synced, to) {
+            (self.b.create_block(), true)
+        } else {
+            (self.cl_block(to), false)
         }
-        let current = self.b.current_block().expect("inside a block");
-        let edge = self.b.create_block();
+    }
+
+    fn fill_edge(&mut self, (edge, writes): (Block, bool), x: i32, synced: i32, to: usize) {
+        if !writes {
+            return;
+        }
         self.b.switch_to_block(edge);
         self.flush(synced, x);
         if self.plan.blocks[to].head {
             self.store_len(x);
             self.store_gas();
         }
+        let target = self.cl_block(to);
         self.b.ins().jump(target, &[]);
-        self.b.switch_to_block(current);
-        edge
     }
 
     fn edge_writes(&self, x: i32, synced: i32, to: usize) -> bool {
@@ -749,7 +784,8 @@ impl Lower<'_, '_> {
         let table = self.load_ctx(types::I64, offsets::BUILTINS);
         let callee = self.b.ins().load(types::I64, flags(), table, offsets::EXEC_OP);
         let opv = self.b.ins().iconst(types::I32, opcode as i64);
-        let call = self.b.ins().call_indirect(self.exec_sig, callee, &[self.ctx, self.host, opv]);
+        let (ctx, host) = (self.ctx(), self.host());
+        let call = self.b.ins().call_indirect(self.exec_sig, callee, &[ctx, host, opv]);
         let status = self.b.inst_results(call)[0];
         let g = self.load_ctx(types::I64, offsets::GAS);
         self.b.def_var(self.gas, g);
@@ -1014,8 +1050,8 @@ impl Lower<'_, '_> {
         let table = self.load_ctx(types::I64, offsets::BUILTINS);
         let callee = self.b.ins().load(types::I64, flags(), table, offsets::MEMORY_EXPAND);
         let w = self.b.ins().iconst(types::I64, width);
-        let call =
-            self.b.ins().call_indirect(self.expand_sig, callee, &[self.ctx, off[0], high, w]);
+        let ctx = self.ctx();
+        let call = self.b.ins().call_indirect(self.expand_sig, callee, &[ctx, off[0], high, w]);
         let status = self.b.inst_results(call)[0];
         let g = self.load_ctx(types::I64, offsets::GAS);
         self.b.def_var(self.gas, g);
@@ -1292,15 +1328,19 @@ impl Lower<'_, '_> {
             Terminator::Jump(t) => self.jump_to(t, x, synced),
             Terminator::JumpI { cond, target, fallthrough } => {
                 let nz = self.nonzero(cond);
-                let fallthrough = self.edge(x, synced, fallthrough);
+                let not_taken = self.edge(x, synced, fallthrough);
                 let taken = match target {
                     Target::Block(t) => self.edge(x, synced, t),
-                    _ => self.b.create_block(),
+                    _ => (self.b.create_block(), true),
                 };
-                self.b.ins().brif(nz, taken, &[], fallthrough, &[]);
-                if !matches!(target, Target::Block(_)) {
-                    self.b.switch_to_block(taken);
-                    self.jump_to(target, x, synced);
+                self.b.ins().brif(nz, taken.0, &[], not_taken.0, &[]);
+                self.fill_edge(not_taken, x, synced, fallthrough);
+                match target {
+                    Target::Block(t) => self.fill_edge(taken, x, synced, t),
+                    _ => {
+                        self.b.switch_to_block(taken.0);
+                        self.jump_to(target, x, synced);
+                    }
                 }
             }
             Terminator::FallThrough(b) => {
