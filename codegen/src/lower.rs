@@ -57,26 +57,23 @@ fn exec_op_signature(call_conv: CallConv) -> Signature {
     sig.params.push(AbiParam::new(types::I64));
     sig.params.push(AbiParam::new(types::I64));
     sig.params.push(AbiParam::new(types::I32));
-    sig.returns.push(AbiParam::new(types::I8));
     sig
 }
 
-/// `divide(words, opcode) -> status`.
+/// `divide(words, opcode)`.
 fn divide_signature(call_conv: CallConv) -> Signature {
     let mut sig = Signature::new(builtin_call_conv(call_conv));
     sig.params.push(AbiParam::new(types::I64));
     sig.params.push(AbiParam::new(types::I32));
-    sig.returns.push(AbiParam::new(types::I8));
     sig
 }
 
-/// `memory_expand(ctx, offset, high, width) -> status`.
+/// `memory_expand(ctx, offset, high, width)`; the status is left in the context.
 fn memory_expand_signature(call_conv: CallConv) -> Signature {
     let mut sig = Signature::new(builtin_call_conv(call_conv));
     for _ in 0..4 {
         sig.params.push(AbiParam::new(types::I64));
     }
-    sig.returns.push(AbiParam::new(types::I8));
     sig
 }
 
@@ -785,8 +782,8 @@ impl Lower<'_, '_> {
         let callee = self.b.ins().load(types::I64, flags(), table, offsets::EXEC_OP);
         let opv = self.b.ins().iconst(types::I32, opcode as i64);
         let (ctx, host) = (self.ctx(), self.host());
-        let call = self.b.ins().call_indirect(self.exec_sig, callee, &[ctx, host, opv]);
-        let status = self.b.inst_results(call)[0];
+        self.b.ins().call_indirect(self.exec_sig, callee, &[ctx, host, opv]);
+        let status = self.load_ctx(types::I8, offsets::BUILTIN_STATUS);
         let g = self.load_ctx(types::I64, offsets::GAS);
         self.b.def_var(self.gas, g);
         status
@@ -1051,8 +1048,8 @@ impl Lower<'_, '_> {
         let callee = self.b.ins().load(types::I64, flags(), table, offsets::MEMORY_EXPAND);
         let w = self.b.ins().iconst(types::I64, width);
         let ctx = self.ctx();
-        let call = self.b.ins().call_indirect(self.expand_sig, callee, &[ctx, off[0], high, w]);
-        let status = self.b.inst_results(call)[0];
+        self.b.ins().call_indirect(self.expand_sig, callee, &[ctx, off[0], high, w]);
+        let status = self.load_ctx(types::I8, offsets::BUILTIN_STATUS);
         let g = self.load_ctx(types::I64, offsets::GAS);
         self.b.def_var(self.gas, g);
         self.b.ins().brif(status, self.exit, &[BlockArg::Value(status)], access, &[]);
@@ -1166,7 +1163,6 @@ impl Lower<'_, '_> {
         let table = self.load_ctx(types::I64, offsets::BUILTINS);
         let callee = self.b.ins().load(types::I64, flags(), table, offsets::DIVIDE);
         let opv = self.b.ins().iconst(types::I32, opcode as i64);
-        // The status is always Continue for the four opcodes lowered here.
         self.b.ins().call_indirect(self.divide_sig, callee, &[addr, opv]);
         self.load_word_at(addr, 0)
     }

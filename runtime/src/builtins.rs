@@ -17,22 +17,28 @@ use std::ffi::c_void;
 pub type NativeFn = unsafe extern "C" fn(ctx: *mut Context, host: *mut c_void) -> u8;
 
 /// Executes one instruction for native code, whose static gas and stack bounds the caller has
-/// already checked; operands are on `ctx.stack`, results are pushed there.
-pub type ExecOpFn = unsafe extern "C" fn(ctx: *mut Context, host: *mut c_void, opcode: u32) -> u8;
+/// already checked; operands are on `ctx.stack`, results are pushed there. Leaves a
+/// [`Status`] in `ctx.builtin_status`.
+///
+/// Entries of the table return nothing: on x86-64 they preserve every register (Cranelift's
+/// `preserve_all`), and Cranelift's verifier refuses `preserve_all` signatures with return
+/// values (a debug build, where the verifier runs, could compile nothing).
+pub type ExecOpFn = unsafe extern "C" fn(ctx: *mut Context, host: *mut c_void, opcode: u32);
 
 /// Grows memory so that the `width` bytes (1 or 32) at `offset` are addressable, charging
 /// the expansion to `ctx.gas`: the memory growth of an MLOAD, MSTORE or MSTORE8 whose inline
 /// bounds check failed. `offset` is the low limb of the operand; `high` is non-zero when any
-/// higher limb is. Returns a [`Status`] (`Continue` when the access may go ahead).
+/// higher limb is. Leaves a [`Status`] in `ctx.builtin_status` (`Continue` when the access
+/// may go ahead).
 pub type MemoryExpandFn =
-    unsafe extern "C" fn(ctx: *mut Context, offset: u64, high: u64, width: u64) -> u8;
+    unsafe extern "C" fn(ctx: *mut Context, offset: u64, high: u64, width: u64);
 
 /// DIV, SDIV, MOD or SMOD (`opcode`) of the two words at `words` (the dividend first, each
 /// four little-endian limbs); the result replaces the dividend. Division touches no frame
 /// state, so native code calls this with its operands in a scratch slot instead of going
-/// through the EVM stack and [`ExecOpFn`]. Returns `Continue`, or `InvalidOpcode` for any
-/// other opcode.
-pub type DivideFn = unsafe extern "C" fn(words: *mut [u64; 8], opcode: u32) -> u8;
+/// through the EVM stack and [`ExecOpFn`]. It cannot fail; compiled code passes only those
+/// four opcodes (any other gives zero).
+pub type DivideFn = unsafe extern "C" fn(words: *mut [u64; 8], opcode: u32);
 
 /// Native code's way back into the runtime.
 #[repr(C)]
@@ -72,13 +78,13 @@ mod preserving {
 
     macro_rules! preserving {
         ($name:ident, $target:path, ($($arg:ident: $ty:ty),*)) => {
-            /// The builtin of the same name, preserving every general-purpose register but
-            /// `rax` (the result).
+            /// The builtin of the same name, preserving every general-purpose register.
             #[unsafe(naked)]
-            pub unsafe extern "C" fn $name($($arg: $ty),*) -> u8 {
-                // Eight pushes after the return address leave the stack 8 bytes off the
-                // 16-byte alignment the C convention wants at a call.
+            pub unsafe extern "C" fn $name($($arg: $ty),*) {
+                // Nine pushes after the return address leave the stack at the 16-byte
+                // alignment the C convention wants at a call.
                 core::arch::naked_asm!(
+                    "push rax",
                     "push rcx",
                     "push rdx",
                     "push rsi",
@@ -87,9 +93,7 @@ mod preserving {
                     "push r9",
                     "push r10",
                     "push r11",
-                    "sub rsp, 8",
                     "call {target}",
-                    "add rsp, 8",
                     "pop r11",
                     "pop r10",
                     "pop r9",
@@ -98,6 +102,7 @@ mod preserving {
                     "pop rsi",
                     "pop rdx",
                     "pop rcx",
+                    "pop rax",
                     "ret",
                     target = sym $target,
                 )
@@ -114,7 +119,7 @@ mod preserving {
     preserving!(divide, super::divide, (words: *mut [u64; 8], opcode: u32));
 }
 
-unsafe extern "C" fn divide(words: *mut [u64; 8], opcode: u32) -> u8 {
+unsafe extern "C" fn divide(words: *mut [u64; 8], opcode: u32) {
     // Native code has just stored the limbs one by one: reading them back as wider vector
     // loads (what the compiler would merge plain reads into) misses store forwarding, which
     // measured at nearly half of this function's time. Volatile reads stay one per limb.
@@ -122,44 +127,48 @@ unsafe extern "C" fn divide(words: *mut [u64; 8], opcode: u32) -> u8 {
     let limb = |i: usize| unsafe { std::ptr::read_volatile((words as *const u64).add(i)) };
     let a = [limb(0), limb(1), limb(2), limb(3)];
     let b = [limb(4), limb(5), limb(6), limb(7)];
-    let Some(r) = u8::try_from(opcode).ok().and_then(|op| arithmetic::divide_limbs(op, a, b))
-    else {
-        return Status::InvalidOpcode as u8;
-    };
+    let r = u8::try_from(opcode).ok().and_then(|op| arithmetic::divide_limbs(op, a, b));
     // SAFETY: as above; the reads are done.
     let words = unsafe { &mut *words };
-    words[..4].copy_from_slice(&r);
-    Status::Continue as u8
+    words[..4].copy_from_slice(&r.unwrap_or_default());
 }
 
-unsafe extern "C" fn memory_expand(ctx: *mut Context, offset: u64, high: u64, width: u64) -> u8 {
+unsafe extern "C" fn memory_expand(ctx: *mut Context, offset: u64, high: u64, width: u64) {
     // SAFETY: native code passes the context the frame loop gave it, live and exclusively
     // borrowed for the duration of the native call.
     let ctx = unsafe { &mut *ctx };
+    ctx.builtin_status = memory_expand_status(ctx, offset, high, width) as u8;
+}
+
+fn memory_expand_status(ctx: &mut Context, offset: u64, high: u64, width: u64) -> Status {
     if high != 0 || !matches!(width, 1 | 32) {
         // An offset of 2^64 or more: the expansion costs more gas than there can be.
-        return Status::OutOfGas as u8;
+        return Status::OutOfGas;
     }
     let Context { gas, memory, .. } = ctx;
     match memory.range_fixed(gas, alloy_primitives::U256::from(offset), width) {
-        Ok(_) => Status::Continue as u8,
-        Err(status) => status as u8,
+        Ok(_) => Status::Continue,
+        Err(status) => status,
     }
 }
 
-unsafe extern "C" fn exec_op(ctx: *mut Context, host: *mut c_void, opcode: u32) -> u8 {
+unsafe extern "C" fn exec_op(ctx: *mut Context, host: *mut c_void, opcode: u32) {
     // SAFETY: native code passes the context and host the frame loop gave it, both live and
     // exclusively borrowed for the duration of the native call.
     let (ctx, host) = unsafe { (&mut *ctx, &mut *(host as *mut Host<'_>)) };
-    let Ok(opcode) = u8::try_from(opcode) else { return Status::InvalidOpcode as u8 };
+    ctx.builtin_status = exec_op_status(ctx, host, opcode) as u8;
+}
+
+fn exec_op_status(ctx: &mut Context, host: &mut Host, opcode: u32) -> Status {
+    let Ok(opcode) = u8::try_from(opcode) else { return Status::InvalidOpcode };
     // Instructions that read the code or move the program counter are always compiled inline;
     // refusing them here keeps a wrong caller from corrupting the frame.
     if matches!(opcode, op::PUSH1..=op::PUSH32 | op::JUMP | op::JUMPI | op::PC) {
-        return Status::InvalidOpcode as u8;
+        return Status::InvalidOpcode;
     }
     match interpreter::execute(ctx, host, opcode, 0, &[]) {
-        Ok(()) => Status::Continue as u8,
-        Err(status) => status as u8,
+        Ok(()) => Status::Continue,
+        Err(status) => status,
     }
 }
 

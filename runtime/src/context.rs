@@ -14,7 +14,7 @@ use std::sync::Arc;
 
 /// Version of the [`Context`] layout, the builtin table and what native code may assume of
 /// a frame. Bump on any change to them.
-pub const ABI_VERSION: u32 = 7;
+pub const ABI_VERSION: u32 = 8;
 
 /// Native code runs only frames whose gas limit is at most this; larger ones (no real chain
 /// comes near) run in the interpreter. Compiled code relies on it: a loop counter cannot
@@ -164,6 +164,8 @@ pub struct Context {
     pub input_ptr: *const u8,
     pub input_len: usize,
     pub is_static: bool,
+    /// The [`Status`] the last builtin call left (see [`crate::builtins::ExecOpFn`]).
+    pub builtin_status: u8,
     // ---- Runtime only. ----
     pub gas_limit: u64,
     pub code: Arc<AnalyzedCode>,
@@ -207,6 +209,7 @@ impl Context {
             input_ptr,
             input_len,
             is_static,
+            builtin_status: 0,
             gas_limit,
             code,
             input,
@@ -277,6 +280,7 @@ pub mod offsets {
     pub const EXEC_OP: i32 = offset_of!(BuiltinTable, exec_op) as i32;
     pub const MEMORY_EXPAND: i32 = offset_of!(BuiltinTable, memory_expand) as i32;
     pub const DIVIDE: i32 = offset_of!(BuiltinTable, divide) as i32;
+    pub const BUILTIN_STATUS: i32 = offset_of!(Context, builtin_status) as i32;
 }
 
 /// What a finished frame hands back to its parent (or to the transaction).
