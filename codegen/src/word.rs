@@ -34,6 +34,9 @@ fn add_or_sub(b: &mut FunctionBuilder, x: Word, y: Word, sub: bool) -> Word {
         let (lo, carry) = b.ins().uadd_overflow(xl, yl);
         (lo, carry, b.ins().iadd(xh, yh))
     };
+    // Through i64: x86-64 then adds the carry with `add`/`adc $0`, with no register for a
+    // zero high half (one register matters in a loop carrying three words).
+    let carry = b.ins().uextend(types::I64, carry);
     let carry = b.ins().uextend(types::I128, carry);
     let hi = if sub { b.ins().isub(hi, carry) } else { b.ins().iadd(hi, carry) };
     let (r0, r1) = b.ins().isplit(lo);
@@ -251,6 +254,7 @@ pub fn add_sub_const(b: &mut FunctionBuilder, x: Word, c: [u64; 4], sub: bool) -
         hi = if sub { b.ins().isub(hi, ch) } else { b.ins().iadd(hi, ch) };
     }
     if let Some(o) = carry {
+        let o = b.ins().uextend(types::I64, o);
         let o = b.ins().uextend(types::I128, o);
         hi = if sub { b.ins().isub(hi, o) } else { b.ins().iadd(hi, o) };
     }
