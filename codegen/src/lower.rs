@@ -147,6 +147,9 @@ struct Cur {
     ctx: Option<Value>,
     /// The block lies inside a loop of static jumps ([`crate::loops`]).
     in_loop: bool,
+    /// The instruction being lowered: its second operand is last used there and its first
+    /// is not ([`last_uses`]).
+    only_second_dies: bool,
     /// Gas of the successor's entry section the block already charged.
     prepaid: u64,
     entry: i32,
@@ -274,6 +277,36 @@ pub fn lower(
     lw.b.ins().return_(&[status]);
     b.seal_all_blocks();
     b.finalize(config);
+}
+
+/// Per instruction of `block`: bit `k` is set when its operand `k` is used for the last time
+/// there (not by a later instruction, the terminator or the block's exit stack).
+fn last_uses(block: &kiln_ir::Block) -> Vec<u8> {
+    let mut live: std::collections::HashSet<u32> = block.exit.iter().map(|v| v.0).collect();
+    match block.term {
+        Terminator::JumpI { cond, target, .. } => {
+            live.insert(cond.0);
+            if let Target::Dynamic(t) = target {
+                live.insert(t.0);
+            }
+        }
+        Terminator::Jump(Target::Dynamic(t)) => {
+            live.insert(t.0);
+        }
+        _ => {}
+    }
+    let mut dies = vec![0u8; block.insts.len()];
+    for (i, inst) in block.insts.iter().enumerate().rev() {
+        for (k, a) in inst.args.iter().enumerate().take(8) {
+            if !live.contains(&a.0) {
+                dies[i] |= 1 << k;
+            }
+        }
+        for a in &inst.args {
+            live.insert(a.0);
+        }
+    }
+    dies
 }
 
 /// Blocks reachable from the entry, a resume point or (with dynamic jumps) any JUMPDEST.
@@ -551,6 +584,7 @@ impl Lower<'_, '_> {
             frame: None,
             ctx: self.cur.ctx,
             in_loop: self.in_loop[id],
+            only_second_dies: false,
             prepaid: block.prepaid,
             entry: p.entry,
             vars_from: p.vars_from,
@@ -559,7 +593,9 @@ impl Lower<'_, '_> {
         let mut sections = block.sections.iter().skip(skip).peekable();
         let n = block.insts.len();
         let suspend = matches!(block.term, Terminator::Suspend { .. });
+        let dies = last_uses(block);
         for (i, inst) in block.insts.iter().enumerate() {
+            self.cur.only_second_dies = dies[i] & 0b11 == 0b10;
             while let Some(s) = sections.next_if(|s| s.at == i) {
                 self.charge(s.gas);
             }
@@ -881,6 +917,10 @@ impl Lower<'_, '_> {
                 Some(match (self.const_arg(inst.args[0]), self.const_arg(inst.args[1])) {
                     (Some(c), _) => self.add_sub_const(y, c, false),
                     (_, Some(c)) => self.add_sub_const(x, c, false),
+                    // x86-64's add writes its first operand's register: give it the operand
+                    // that dies here, so the one that lives on needs no copy (and no extra
+                    // register).
+                    _ if self.cur.only_second_dies => word::add(self.b, y, x),
                     _ => word::add(self.b, x, y),
                 })
             }
@@ -1413,5 +1453,40 @@ impl Lower<'_, '_> {
             let target = self.landings[b].unwrap_or_else(|| self.cl_block(b));
             self.b.ins().jump(target, &[]);
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use kiln_frontend::SpecId;
+
+    #[test]
+    fn last_uses_mark_operands_not_needed_after_the_instruction() {
+        // fibonacci's loop body: DUP2 DUP2 ADD SWAP2 POP ... on [n, a, b]: the ADD's operands
+        // are b (top) and a; a is popped, b stays on the stack.
+        let code = alloy_primitives::hex!(
+            "5f355f60015b8215601a578181019150909160019003916005565b9150505f5260205ff3"
+        );
+        let f = kiln_ir::build(&code, SpecId::Prague);
+        let (block, i) = f
+            .blocks
+            .iter()
+            .find_map(|b| {
+                let i = b.insts.iter().position(|i| i.kind == InstKind::Op(op::ADD))?;
+                Some((b, i))
+            })
+            .expect("the loop adds");
+        assert_eq!(last_uses(block)[i], 0b10);
+        // The loop counter's ISZERO reads n, which the JUMPI's fallthrough still needs.
+        let (block, i) = f
+            .blocks
+            .iter()
+            .find_map(|b| {
+                let i = b.insts.iter().position(|i| i.kind == InstKind::Op(op::ISZERO))?;
+                Some((b, i))
+            })
+            .expect("the loop tests n");
+        assert_eq!(last_uses(block)[i], 0);
     }
 }

@@ -121,17 +121,21 @@ pub fn not(b: &mut FunctionBuilder, x: Word) -> Word {
 
 /// Non-zero test as an i8 flag.
 pub fn is_nonzero(b: &mut FunctionBuilder, x: Word) -> Value {
-    let a = b.ins().bor(x[0], x[1]);
-    let c = b.ins().bor(x[2], x[3]);
-    let all = b.ins().bor(a, c);
+    let all = or_limbs(b, x);
     b.ins().icmp_imm_s(IntCC::NotEqual, all, 0)
 }
 
 pub fn is_zero(b: &mut FunctionBuilder, x: Word) -> Value {
-    let a = b.ins().bor(x[0], x[1]);
-    let c = b.ins().bor(x[2], x[3]);
-    let all = b.ins().bor(a, c);
+    let all = or_limbs(b, x);
     b.ins().icmp_imm_s(IntCC::Equal, all, 0)
+}
+
+/// The OR of the four limbs, as a chain: one scratch register where a balanced tree takes
+/// two (a loop that keeps three words in registers has one to spare).
+fn or_limbs(b: &mut FunctionBuilder, x: Word) -> Value {
+    let a = b.ins().bor(x[0], x[1]);
+    let a = b.ins().bor(a, x[2]);
+    b.ins().bor(a, x[3])
 }
 
 pub fn eq(b: &mut FunctionBuilder, x: Word, y: Word) -> Value {
