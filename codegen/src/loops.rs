@@ -6,20 +6,8 @@
 //! not dominate the caller. Dynamic jumps and resumes are left out (their targets count as
 //! entries): this is a heuristic for spending compile time, never a fact code relies on.
 
-use kiln_ir::{Function, Target, Terminator};
-
-/// Static successors, the edges dominance is computed over.
-fn succs(term: &Terminator) -> impl Iterator<Item = usize> {
-    let (a, b) = match *term {
-        Terminator::Jump(Target::Block(t)) => (Some(t), None),
-        Terminator::JumpI { target, fallthrough, .. } => {
-            (if let Target::Block(t) = target { Some(t) } else { None }, Some(fallthrough))
-        }
-        Terminator::FallThrough(t) => (Some(t), None),
-        _ => (None, None),
-    };
-    a.into_iter().chain(b)
-}
+use crate::stack_plan::static_succs as succs;
+use kiln_ir::Function;
 
 /// Per block: it lies (by pc) between the header and the latch of a loop.
 pub fn in_loops(f: &Function) -> Vec<bool> {

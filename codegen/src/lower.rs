@@ -1469,24 +1469,18 @@ mod tests {
             "5f355f60015b8215601a578181019150909160019003916005565b9150505f5260205ff3"
         );
         let f = kiln_ir::build(&code, SpecId::Prague);
-        let (block, i) = f
-            .blocks
-            .iter()
-            .find_map(|b| {
-                let i = b.insts.iter().position(|i| i.kind == InstKind::Op(op::ADD))?;
-                Some((b, i))
-            })
-            .expect("the loop adds");
-        assert_eq!(last_uses(block)[i], 0b10);
+        // The last-use bits of the first instruction with `opcode`.
+        let dies = |opcode: u8| {
+            f.blocks
+                .iter()
+                .find_map(|b| {
+                    let i = b.insts.iter().position(|i| i.kind == InstKind::Op(opcode))?;
+                    Some(last_uses(b)[i])
+                })
+                .expect("the loop has it")
+        };
+        assert_eq!(dies(op::ADD), 0b10);
         // The loop counter's ISZERO reads n, which the JUMPI's fallthrough still needs.
-        let (block, i) = f
-            .blocks
-            .iter()
-            .find_map(|b| {
-                let i = b.insts.iter().position(|i| i.kind == InstKind::Op(op::ISZERO))?;
-                Some((b, i))
-            })
-            .expect("the loop tests n");
-        assert_eq!(last_uses(block)[i], 0);
+        assert_eq!(dies(op::ISZERO), 0);
     }
 }

@@ -58,7 +58,7 @@ pub struct StackPlan {
 }
 
 /// Successors through static edges that stay in registers (not suspension).
-fn static_succs(term: &Terminator) -> impl Iterator<Item = usize> {
+pub(crate) fn static_succs(term: &Terminator) -> impl Iterator<Item = usize> {
     let (a, b) = match *term {
         Terminator::Jump(Target::Block(t)) => (Some(t), None),
         Terminator::JumpI { target, fallthrough, .. } => {
