@@ -26,8 +26,10 @@ echo "== state tests (aot: one shared object per fixture file) =="
 echo "== state tests (tiered, threshold 1) =="
 ./target/release/kiln statetest --mode tiered --tier-threshold 1 --stats --known-failures tests/known-failures.txt "$fixtures"
 
-# A debug build runs Cranelift's IR verifier on every function it compiles (and the
-# builder's own debug assertions): the whole suite once more, compiled that way.
+# A debug build runs Cranelift's IR verifier on every function it compiles, and every
+# debug assertion (Cranelift's builder, the differential test's generator): the tests and
+# the whole state-test suite once more, compiled that way.
+echo "== tests (debug build) =="
+cargo test --locked --workspace
 echo "== state tests (jit, debug build: Cranelift's verifier on every function) =="
-cargo build --locked --bin kiln
 ./target/debug/kiln statetest --mode jit --known-failures tests/known-failures.txt "$fixtures"

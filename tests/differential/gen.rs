@@ -1914,7 +1914,8 @@ impl<'r> Gen<'r> {
                 if self.rng.percent(20) {
                     a.ops(&[op::PUSH0, op::PUSH0, op::LOG0]);
                 }
-                let off = a.pc() + 13;
+                // The code below up to the runtime: PUSH2 PUSH2 PUSH1 CODECOPY PUSH2 PUSH1 RETURN.
+                let off = a.pc() + 15;
                 a.push_n(U256::from(runtime.len()), 2);
                 a.push_n(U256::from(off), 2);
                 a.push_n(U256::ZERO, 1);
