@@ -582,7 +582,7 @@ impl Lower<'_, '_> {
             base_zero,
             top: Some((top, base)),
             frame: None,
-            ctx: self.cur.ctx,
+            ctx: None,
             in_loop: self.in_loop[id],
             only_second_dies: false,
             prepaid: block.prepaid,
@@ -1039,7 +1039,7 @@ impl Lower<'_, '_> {
             }
             op::CALLDATALOAD => Some(self.calldataload(inst, len)),
             op::MLOAD | op::MSTORE | op::MSTORE8 => self.memory_op(inst, opcode),
-            op::DIV | op::MOD | op::SDIV | op::SMOD => self.div_op(inst, opcode, len),
+            op::DIV | op::MOD | op::SDIV | op::SMOD => self.div_op(inst, opcode),
             _ => self.runtime_op(inst, opcode, len),
         }
     }
@@ -1164,7 +1164,7 @@ impl Lower<'_, '_> {
 
     /// DIV/MOD/SDIV/SMOD inline when both operands fit 64 bits (fixed-point contracts divide
     /// small numbers); the runtime's 256-bit division otherwise.
-    fn div_op(&mut self, inst: &kiln_ir::Inst, opcode: u8, len: Value) -> Option<Word> {
+    fn div_op(&mut self, inst: &kiln_ir::Inst, opcode: u8) -> Option<Word> {
         let (x, y) = (self.word(inst.args[0]), self.word(inst.args[1]));
         let signed = matches!(opcode, op::SDIV | op::SMOD);
         let fast_ok = if signed {
@@ -1180,7 +1180,6 @@ impl Lower<'_, '_> {
             self.b.ins().band(fx, fy)
         };
         let rem = matches!(opcode, op::MOD | op::SMOD);
-        let _ = len;
         Some(self.either_word(
             fast_ok,
             |lw| word::div_rem_64(lw.b, x, y, signed, rem),

@@ -42,12 +42,19 @@ pub fn rem(ctx: &mut Context) {
 
 #[inline]
 pub fn sdiv(ctx: &mut Context) {
-    binop!(ctx, |a, b| i256_div(a, b));
+    binop!(ctx, |a, b| signed(op::SDIV, a, b));
 }
 
 #[inline]
 pub fn smod(ctx: &mut Context) {
-    binop!(ctx, |a, b| i256_mod(a, b));
+    binop!(ctx, |a, b| signed(op::SMOD, a, b));
+}
+
+/// SDIV or SMOD on words, through the one signed division compiled code uses too.
+#[inline(always)]
+fn signed(opcode: u8, a: U256, b: U256) -> U256 {
+    let r = divide_limbs(opcode, *a.as_limbs(), *b.as_limbs());
+    U256::from_limbs(r.expect("SDIV and SMOD are divisions"))
 }
 
 #[inline]
@@ -100,8 +107,9 @@ pub fn signextend(ctx: &mut Context) {
 }
 
 /// DIV, SDIV, MOD or SMOD of `a` (the top of the stack) by `b`, as little-endian limbs;
-/// `None` for other opcodes. The builtin compiled code calls for divisions its inline 64-bit
-/// path cannot do. It works on limbs in registers: built from `U256` methods, the words went
+/// `None` for other opcodes. The one signed division: the interpreter's SDIV and SMOD use it,
+/// and so does the builtin compiled code calls for divisions its inline 64-bit path cannot
+/// do. It works on limbs in registers: built from `U256` methods, the words went
 /// through the stack as scalar stores read back by vector loads, which miss store forwarding
 /// (measured on snailtracer: the largest cost of the call).
 #[inline(always)]
@@ -153,70 +161,66 @@ fn abs_limbs(x: [u64; 4]) -> ([u64; 4], bool) {
     }
 }
 
-/// `a / b` for a non-zero `b`, in native 128-bit division when both fit: signed
-/// fixed-point code divides 100-bit products by 64-bit scales (snailtracer: 84% of its
-/// SDIVs that reach the runtime), where this is faster than ruint's general algorithm.
-/// Unsigned DIV keeps ruint's: measured on sha1_divs, this was no faster there.
-#[inline(always)]
-fn udiv(a: U256, b: U256) -> U256 {
-    match (u128::try_from(a), u128::try_from(b)) {
-        (Ok(a), Ok(b)) => U256::from(a / b),
-        _ => a / b,
-    }
-}
-
-/// `a % b` for a non-zero `b`; see [`udiv`].
-#[inline(always)]
-fn urem(a: U256, b: U256) -> U256 {
-    match (u128::try_from(a), u128::try_from(b)) {
-        (Ok(a), Ok(b)) => U256::from(a % b),
-        _ => a % b,
-    }
-}
-
-#[inline(always)]
-fn is_negative(x: U256) -> bool {
-    x.bit(255)
-}
-
-#[inline(always)]
-fn abs(x: U256) -> U256 {
-    if is_negative(x) {
-        x.wrapping_neg()
-    } else {
-        x
-    }
-}
-
-/// Signed division truncating toward zero; MIN / -1 = MIN; x / 0 = 0.
-pub fn i256_div(a: U256, b: U256) -> U256 {
-    if b.is_zero() {
-        return U256::ZERO;
-    }
-    let q = udiv(abs(a), abs(b));
-    if is_negative(a) != is_negative(b) {
-        q.wrapping_neg()
-    } else {
-        q
-    }
-}
-
-/// Signed remainder with the dividend's sign; x % 0 = 0.
-pub fn i256_mod(a: U256, b: U256) -> U256 {
-    if b.is_zero() {
-        return U256::ZERO;
-    }
-    let r = urem(abs(a), abs(b));
-    if is_negative(a) {
-        r.wrapping_neg()
-    } else {
-        r
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    // The word-level signed division the runtime used before `divide_limbs`, kept as the
+    // reference the limb version is checked against.
+
+    /// `a / b` for a non-zero `b`, in 128-bit division when both fit.
+    fn udiv(a: U256, b: U256) -> U256 {
+        match (u128::try_from(a), u128::try_from(b)) {
+            (Ok(a), Ok(b)) => U256::from(a / b),
+            _ => a / b,
+        }
+    }
+
+    /// `a % b` for a non-zero `b`; see [`udiv`].
+    fn urem(a: U256, b: U256) -> U256 {
+        match (u128::try_from(a), u128::try_from(b)) {
+            (Ok(a), Ok(b)) => U256::from(a % b),
+            _ => a % b,
+        }
+    }
+
+    fn is_negative(x: U256) -> bool {
+        x.bit(255)
+    }
+
+    fn abs(x: U256) -> U256 {
+        if is_negative(x) {
+            x.wrapping_neg()
+        } else {
+            x
+        }
+    }
+
+    /// Signed division truncating toward zero; MIN / -1 = MIN; x / 0 = 0.
+    fn i256_div(a: U256, b: U256) -> U256 {
+        if b.is_zero() {
+            return U256::ZERO;
+        }
+        let q = udiv(abs(a), abs(b));
+        if is_negative(a) != is_negative(b) {
+            q.wrapping_neg()
+        } else {
+            q
+        }
+    }
+
+    /// Signed remainder with the dividend's sign; x % 0 = 0.
+    fn i256_mod(a: U256, b: U256) -> U256 {
+        if b.is_zero() {
+            return U256::ZERO;
+        }
+        let r = urem(abs(a), abs(b));
+        if is_negative(a) {
+            r.wrapping_neg()
+        } else {
+            r
+        }
+    }
 
     fn neg(n: u64) -> U256 {
         U256::from(n).wrapping_neg()
