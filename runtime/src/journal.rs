@@ -1,12 +1,11 @@
 //! Journaled world state: every change is recorded so a frame can be reverted to its
 //! checkpoint, and the net effect of the transaction is read off at the end.
 
+use crate::accounts::AccountTable;
 use crate::db::{AccountChange, AccountInfo, Database, DbError, StateChanges};
 use crate::precompiles::PrecompileSet;
 use crate::result::Log;
-use alloy_primitives::map::{
-    hash_map::Entry as MapEntry, AddressMap, FbBuildHasher, HashMap, U256Map,
-};
+use alloy_primitives::map::{hash_map::Entry as MapEntry, FbBuildHasher, HashMap, U256Map};
 use alloy_primitives::{Address, Bytes, B256, KECCAK256_EMPTY, U256};
 use std::cell::RefCell;
 
@@ -15,16 +14,15 @@ use std::cell::RefCell;
 const ACCOUNTS_CAPACITY: usize = 16;
 /// Slots a contract's storage map starts with once its first slot is read.
 const SLOTS_CAPACITY: usize = 16;
-/// A dropped journal's account map, order and entry buffers are kept for the thread's next
+/// A dropped journal's account table and entry buffers are kept for the thread's next
 /// transaction unless they grew beyond these sizes.
 const SPARE_MAX_ACCOUNTS: usize = 1024;
 const SPARE_MAX_ENTRIES: usize = 4096;
 
 /// The emptied buffers of a dropped journal.
 struct Spare {
-    accounts: AddressMap<Account>,
+    accounts: AccountTable,
     slot_hasher: FbBuildHasher<32>,
-    order: Vec<Address>,
     entries: Vec<Entry>,
 }
 
@@ -94,15 +92,13 @@ const RIPEMD160: Address = Address::with_last_byte(3);
 /// The state of one transaction over a database.
 pub struct Journal<'db> {
     db: &'db mut dyn Database,
-    accounts: AddressMap<Account>,
+    accounts: AccountTable,
     /// One hasher for every account's storage map, so loading an account does not draw a
     /// new random seed.
     slot_hasher: FbBuildHasher<32>,
     /// Precompiles are warm from the start of the transaction (EIP-2929). They are not loaded
     /// up front: an access finds them warm by this set instead.
     precompiles: Option<PrecompileSet>,
-    /// First-touch order, so the state changes come out deterministically.
-    order: Vec<Address>,
     entries: Vec<Entry>,
     pub logs: Vec<Log>,
     transient: HashMap<(Address, U256), U256>,
@@ -114,19 +110,17 @@ impl<'db> Journal<'db> {
             .try_with(|spare| spare.try_borrow_mut().ok().and_then(|mut s| s.take()))
             .ok()
             .flatten();
-        let Spare { accounts, slot_hasher, order, entries } = spare.unwrap_or_else(|| Spare {
-            accounts: AddressMap::with_capacity_and_hasher(ACCOUNTS_CAPACITY, Default::default()),
+        let Spare { accounts, slot_hasher, entries } = spare.unwrap_or_else(|| Spare {
+            accounts: AccountTable::with_capacity(ACCOUNTS_CAPACITY),
             slot_hasher: Default::default(),
-            order: Vec::with_capacity(ACCOUNTS_CAPACITY),
             entries: Vec::with_capacity(32),
         });
-        debug_assert!(accounts.is_empty() && order.is_empty() && entries.is_empty());
+        debug_assert!(accounts.is_empty() && entries.is_empty());
         Self {
             db,
             accounts,
             slot_hasher,
             precompiles: None,
-            order,
             entries,
             logs: Vec::new(),
             transient: HashMap::default(),
@@ -208,7 +202,7 @@ impl<'db> Journal<'db> {
     /// Loads an account without changing its warmth.
     #[inline]
     pub fn load(&mut self, address: Address) -> Result<&mut Account, DbError> {
-        load_in(&mut self.accounts, &mut self.order, &mut *self.db, &self.slot_hasher, address)
+        self.accounts.load(&mut *self.db, &self.slot_hasher, address)
     }
 
     /// Loads an account and marks it warm. Returns whether it was cold.
@@ -260,7 +254,7 @@ impl<'db> Journal<'db> {
         f: impl FnOnce(&[u8]) -> R,
     ) -> Result<R, DbError> {
         let db = &mut *self.db;
-        let acc = load_in(&mut self.accounts, &mut self.order, db, &self.slot_hasher, address)?;
+        let acc = self.accounts.load(db, &self.slot_hasher, address)?;
         if acc.info.code.is_none() {
             acc.info.code = Some(db.code_by_hash(acc.info.code_hash)?);
         }
@@ -270,7 +264,7 @@ impl<'db> Journal<'db> {
     /// The account's code and code hash, in one lookup.
     pub fn code_with_hash(&mut self, address: Address) -> Result<(Bytes, B256), DbError> {
         let db = &mut *self.db;
-        let acc = load_in(&mut self.accounts, &mut self.order, db, &self.slot_hasher, address)?;
+        let acc = self.accounts.load(db, &self.slot_hasher, address)?;
         let hash = acc.info.code_hash;
         let code = match &acc.info.code {
             Some(code) => code.clone(),
@@ -291,13 +285,7 @@ impl<'db> Journal<'db> {
     /// Loads and touches an account in one lookup.
     #[inline]
     fn load_touched(&mut self, address: Address) -> Result<&mut Account, DbError> {
-        let acc = load_in(
-            &mut self.accounts,
-            &mut self.order,
-            &mut *self.db,
-            &self.slot_hasher,
-            address,
-        )?;
+        let acc = self.accounts.load(&mut *self.db, &self.slot_hasher, address)?;
         if !acc.touched {
             acc.touched = true;
             self.entries.push(Entry::AccountTouched(address));
@@ -384,7 +372,7 @@ impl<'db> Journal<'db> {
     #[inline]
     fn sload_inner(&mut self, address: Address, key: U256) -> Result<&mut Slot, DbError> {
         let db = &mut *self.db;
-        let acc = load_in(&mut self.accounts, &mut self.order, db, &self.slot_hasher, address)?;
+        let acc = self.accounts.load(db, &self.slot_hasher, address)?;
         slot_in(acc, db, address, key)
     }
 
@@ -418,7 +406,7 @@ impl<'db> Journal<'db> {
         value: U256,
     ) -> Result<(Slot, bool), DbError> {
         let db = &mut *self.db;
-        let acc = load_in(&mut self.accounts, &mut self.order, db, &self.slot_hasher, address)?;
+        let acc = self.accounts.load(db, &self.slot_hasher, address)?;
         let slot = slot_in(acc, db, address, key)?;
         let before = *slot;
         let cold = !slot.warm;
@@ -466,10 +454,8 @@ impl<'db> Journal<'db> {
     /// The net changes of the transaction, with EIP-161 cleanup and EIP-6780 destruction
     /// applied. Consumes the journal's accounts.
     pub fn finalize(&mut self) -> StateChanges {
-        let mut out = Vec::with_capacity(self.order.len());
-        for &address in &self.order {
-            // Looked up in place rather than removed: the map is cleared whole below.
-            let Some(acc) = self.accounts.get_mut(&address) else { continue };
+        let mut out = Vec::with_capacity(self.accounts.len());
+        for (address, acc) in self.accounts.iter_mut() {
             if !acc.touched {
                 continue;
             }
@@ -504,7 +490,6 @@ impl<'db> Journal<'db> {
             ));
         }
         self.accounts.clear();
-        self.order.clear();
         self.entries.clear();
         self.transient.clear();
         out
@@ -521,11 +506,9 @@ impl Drop for Journal<'_> {
         let mut spare = Spare {
             accounts: std::mem::take(&mut self.accounts),
             slot_hasher: self.slot_hasher.clone(),
-            order: std::mem::take(&mut self.order),
             entries: std::mem::take(&mut self.entries),
         };
         spare.accounts.clear();
-        spare.order.clear();
         spare.entries.clear();
         // During thread teardown the slot may be gone; the buffers are then simply freed.
         let _ = SPARE.try_with(|slot| {
@@ -534,42 +517,6 @@ impl Drop for Journal<'_> {
             }
         });
     }
-}
-
-/// The account at `address`, loaded from `db` on first access: one hash lookup either way.
-#[inline]
-fn load_in<'a>(
-    accounts: &'a mut AddressMap<Account>,
-    order: &mut Vec<Address>,
-    db: &mut dyn Database,
-    slot_hasher: &FbBuildHasher<32>,
-    address: Address,
-) -> Result<&'a mut Account, DbError> {
-    match accounts.entry(address) {
-        MapEntry::Occupied(e) => Ok(e.into_mut()),
-        MapEntry::Vacant(e) => {
-            // Only the database's answer crosses a call; the account is built in the
-            // insert's argument. Built in a callee, returned whole and then moved into the
-            // map, it showed in profiles of short transactions.
-            let info = fetch(db, address)?;
-            order.push(address);
-            let not_existing = info.is_none();
-            Ok(e.insert(Account {
-                info: info.unwrap_or_default(),
-                storage: U256Map::with_hasher(slot_hasher.clone()),
-                not_existing,
-                created: false,
-                destroyed: false,
-                touched: false,
-                warm: false,
-            }))
-        }
-    }
-}
-
-#[inline(never)]
-fn fetch(db: &mut dyn Database, address: Address) -> Result<Option<AccountInfo>, DbError> {
-    db.basic(address)
 }
 
 /// The slot `key` of `acc` (at `address`), read from `db` on first access.

@@ -5,6 +5,7 @@
 //! - [`result`]: execution results and invalid-transaction kinds;
 //! - [`handler`]: transaction processing (validation, intrinsic gas, fees, refunds).
 
+pub mod accounts;
 pub mod builtins;
 pub mod code;
 pub mod context;
