@@ -48,8 +48,9 @@ impl<'a> Host<'a> {
 
     /// The analyzed code of `address`.
     pub fn analyzed_code(&mut self, address: Address) -> Result<Arc<AnalyzedCode>, DbError> {
-        let (code, hash) = self.journal.code_with_hash(address)?;
-        Ok(self.code_cache.get_or_analyze(hash, &code))
+        // The code is borrowed: the cache clones it only for an analysis it does not hold.
+        let cache = &mut self.code_cache;
+        self.journal.with_code_and_hash(address, |code, hash| cache.get_or_analyze(hash, code))
     }
 
     /// The code that runs when `address` is called: its own, or under EIP-7702 its delegate's

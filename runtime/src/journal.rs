@@ -253,28 +253,27 @@ impl<'db> Journal<'db> {
         address: Address,
         f: impl FnOnce(&[u8]) -> R,
     ) -> Result<R, DbError> {
+        self.with_code_and_hash(address, |code, _| f(code))
+    }
+
+    /// `f` of the account's code and code hash, the code borrowed (see [`Journal::with_code`]).
+    pub fn with_code_and_hash<R>(
+        &mut self,
+        address: Address,
+        f: impl FnOnce(&Bytes, B256) -> R,
+    ) -> Result<R, DbError> {
         let db = &mut *self.db;
         let acc = self.accounts.load(db, &self.slot_hasher, address)?;
-        if acc.info.code.is_none() {
-            acc.info.code = Some(db.code_by_hash(acc.info.code_hash)?);
-        }
-        Ok(f(acc.info.code.as_ref().map_or(&[][..], |c| &c[..])))
+        let code = match &mut acc.info.code {
+            Some(code) => code,
+            none => none.insert(db.code_by_hash(acc.info.code_hash)?),
+        };
+        Ok(f(code, acc.info.code_hash))
     }
 
     /// The account's code and code hash, in one lookup.
     pub fn code_with_hash(&mut self, address: Address) -> Result<(Bytes, B256), DbError> {
-        let db = &mut *self.db;
-        let acc = self.accounts.load(db, &self.slot_hasher, address)?;
-        let hash = acc.info.code_hash;
-        let code = match &acc.info.code {
-            Some(code) => code.clone(),
-            None => {
-                let code = db.code_by_hash(hash)?;
-                acc.info.code = Some(code.clone());
-                code
-            }
-        };
-        Ok((code, hash))
+        self.with_code_and_hash(address, |code, hash| (code.clone(), hash))
     }
 
     pub fn touch(&mut self, address: Address) -> Result<(), DbError> {
