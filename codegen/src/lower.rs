@@ -864,6 +864,28 @@ impl Lower<'_, '_> {
         self.consts.get(&v.0).copied()
     }
 
+    /// LT, GT, SLT or SGT against a constant operand, where a shorter comparison exists:
+    /// any unsigned constant, and the signed comparisons with zero (sign tests).
+    fn compare_const(&mut self, inst: &kiln_ir::Inst, opcode: u8) -> Option<Value> {
+        let (c0, c1) = (self.const_arg(inst.args[0]), self.const_arg(inst.args[1]));
+        // Normalised to `x OP c`: a constant first operand flips the comparison.
+        let (x, c, greater) = match (c0, c1) {
+            (_, Some(c)) => (inst.args[0], c, matches!(opcode, op::GT | op::SGT)),
+            (Some(c), None) => (inst.args[1], c, matches!(opcode, op::LT | op::SLT)),
+            (None, None) => return None,
+        };
+        let signed = matches!(opcode, op::SLT | op::SGT);
+        if signed && !c.is_zero() {
+            return None;
+        }
+        let w = self.word(x);
+        Some(match (signed, greater) {
+            (false, _) => word::cmp_const(self.b, w, *c.as_limbs(), greater),
+            (true, false) => word::is_negative(self.b, w),
+            (true, true) => word::is_positive(self.b, w),
+        })
+    }
+
     /// The end of a `width`-byte access at `offset` when the offset is a constant below 2^32
     /// (a bounds check against it is then one comparison with an immediate).
     fn const_end(&self, offset: kiln_ir::Value, width: i64) -> Option<i64> {
@@ -972,19 +994,30 @@ impl Lower<'_, '_> {
                 Some(self.flag_word(inst, f))
             }
             op::EQ => {
-                let (x, y) = (a(self, 0), a(self, 1));
-                let f = word::eq(self.b, x, y);
+                let f = match (self.const_arg(inst.args[0]), self.const_arg(inst.args[1])) {
+                    (Some(c), _) => word::eq_const(self.b, a(self, 1), *c.as_limbs()),
+                    (_, Some(c)) => word::eq_const(self.b, a(self, 0), *c.as_limbs()),
+                    _ => {
+                        let (x, y) = (a(self, 0), a(self, 1));
+                        word::eq(self.b, x, y)
+                    }
+                };
                 Some(self.flag_word(inst, f))
             }
             op::LT | op::GT | op::SLT | op::SGT => {
-                let (mut x, mut y) = (a(self, 0), a(self, 1));
-                if matches!(opcode, op::GT | op::SGT) {
-                    std::mem::swap(&mut x, &mut y);
-                }
-                let f = if matches!(opcode, op::LT | op::GT) {
-                    word::ult(self.b, x, y)
-                } else {
-                    word::slt(self.b, x, y)
+                let f = match self.compare_const(inst, opcode) {
+                    Some(f) => f,
+                    None => {
+                        let (mut x, mut y) = (a(self, 0), a(self, 1));
+                        if matches!(opcode, op::GT | op::SGT) {
+                            std::mem::swap(&mut x, &mut y);
+                        }
+                        if matches!(opcode, op::LT | op::GT) {
+                            word::ult(self.b, x, y)
+                        } else {
+                            word::slt(self.b, x, y)
+                        }
+                    }
                 };
                 Some(self.flag_word(inst, f))
             }

@@ -157,6 +157,66 @@ fn less_than(b: &mut FunctionBuilder, x: Word, y: Word, top: IntCC) -> Value {
     lt
 }
 
+/// `x == c` for a constant `c`: limbs where `c` is zero are tested as they are.
+pub fn eq_const(b: &mut FunctionBuilder, x: Word, c: [u64; 4]) -> Value {
+    let d =
+        std::array::from_fn(
+            |i| {
+                if c[i] == 0 {
+                    x[i]
+                } else {
+                    b.ins().bxor_imm_s(x[i], c[i] as i64)
+                }
+            },
+        );
+    is_zero(b, d)
+}
+
+/// `x < c`, or with `greater` `x > c`, unsigned, for a constant `c`. Limbs above `c`'s
+/// highest non-zero limb only need testing for zero, the rest compare with immediates: the
+/// common `c` below 2^64 (Solidity's checks of memory pointers and lengths) costs one OR
+/// chain and one comparison instead of the general twelve.
+pub fn cmp_const(b: &mut FunctionBuilder, x: Word, c: [u64; 4], greater: bool) -> Value {
+    let Some(k) = (0..4).rev().find(|&i| c[i] != 0) else {
+        // Nothing is below zero; above it is everything but zero.
+        return if greater { is_nonzero(b, x) } else { b.ins().iconst(types::I8, 0) };
+    };
+    let strict = if greater { IntCC::UnsignedGreaterThan } else { IntCC::UnsignedLessThan };
+    let mut r = b.ins().icmp_imm_s(strict, x[0], c[0] as i64);
+    for i in 1..=k {
+        let li = b.ins().icmp_imm_s(strict, x[i], c[i] as i64);
+        let ei = b.ins().icmp_imm_s(IntCC::Equal, x[i], c[i] as i64);
+        let carry = b.ins().band(ei, r);
+        r = b.ins().bor(li, carry);
+    }
+    if k < 3 {
+        let mut hi = x[k + 1];
+        for &limb in &x[k + 2..] {
+            hi = b.ins().bor(hi, limb);
+        }
+        r = if greater {
+            let nz = b.ins().icmp_imm_s(IntCC::NotEqual, hi, 0);
+            b.ins().bor(r, nz)
+        } else {
+            let z = b.ins().icmp_imm_s(IntCC::Equal, hi, 0);
+            b.ins().band(r, z)
+        };
+    }
+    r
+}
+
+/// `x < 0`, signed: the sign bit.
+pub fn is_negative(b: &mut FunctionBuilder, x: Word) -> Value {
+    b.ins().icmp_imm_s(IntCC::SignedLessThan, x[3], 0)
+}
+
+/// `x > 0`, signed: not negative and not zero.
+pub fn is_positive(b: &mut FunctionBuilder, x: Word) -> Value {
+    let non_negative = b.ins().icmp_imm_s(IntCC::SignedGreaterThanOrEqual, x[3], 0);
+    let nonzero = is_nonzero(b, x);
+    b.ins().band(non_negative, nonzero)
+}
+
 pub fn ult(b: &mut FunctionBuilder, x: Word, y: Word) -> Value {
     less_than(b, x, y, IntCC::UnsignedLessThan)
 }

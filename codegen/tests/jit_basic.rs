@@ -346,6 +346,68 @@ fn add_and_sub_with_constants_match_the_interpreter() {
     }
 }
 
+/// EQ, LT, GT, SLT and SGT with a constant operand take shorter comparisons (immediates, zero
+/// tests of the limbs above the constant, sign tests): each against every value around the
+/// constants' limb boundaries, constant first and second, checked against the interpreter
+/// and against `U256`'s own ordering.
+#[test]
+fn comparisons_with_constants_match_the_interpreter() {
+    let one = U256::from(1u64);
+    let consts = [
+        U256::ZERO,
+        one,
+        U256::from(0x7fff_ffffu64),
+        U256::from(u64::MAX),
+        one << 64,
+        (one << 128) + U256::from(5u64),
+        U256::MAX - U256::from(1u64),
+        U256::MAX,
+    ];
+    let mut values = vec![U256::ZERO, one << 255, (one << 255) + one];
+    for c in consts {
+        values.extend([c, c.wrapping_sub(one), c.wrapping_add(one)]);
+    }
+    let signed_lt = |a: U256, b: U256| {
+        let (na, nb) = (a.bit(255), b.bit(255));
+        if na != nb {
+            na
+        } else {
+            a < b
+        }
+    };
+    for c in consts {
+        for (op, const_first) in
+            [0x14u8, 0x10, 0x11, 0x12, 0x13].into_iter().flat_map(|op| [(op, true), (op, false)])
+        {
+            // PUSH0 CALLDATALOAD, PUSH32 c, [SWAP1], op, PUSH0 MSTORE PUSH1 32 PUSH0 RETURN:
+            // the stack is [v, c] with c on top unless swapped, and the op's first operand is
+            // the top.
+            let mut code = vec![0x5f, 0x35, 0x7f];
+            code.extend_from_slice(&c.to_be_bytes::<32>());
+            if !const_first {
+                code.push(0x90);
+            }
+            code.extend_from_slice(&[op, 0x5f, 0x52, 0x60, 0x20, 0x5f, 0xf3]);
+            for &v in &values {
+                let r = same(&code, &v.to_be_bytes::<32>());
+                let (x, y) = if const_first { (c, v) } else { (v, c) };
+                let expected = match op {
+                    0x10 => x < y,
+                    0x11 => x > y,
+                    0x12 => signed_lt(x, y),
+                    0x13 => signed_lt(y, x),
+                    _ => x == y,
+                };
+                assert_eq!(
+                    U256::from_be_slice(r.output()),
+                    U256::from(expected as u8),
+                    "op {op:#x} on {x:#x}, {y:#x}"
+                );
+            }
+        }
+    }
+}
+
 /// DIV, MOD, SDIV and SMOD take an inline 64-bit path when both operands fit: every pair of
 /// edge values (zero divisors, -1, -2^63, values just past 64 bits) against the interpreter,
 /// so both the inline path and the runtime's are crossed.
