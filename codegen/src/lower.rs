@@ -860,6 +860,13 @@ impl Lower<'_, '_> {
         }
     }
 
+    /// The flags of a two-operand instruction's operands, if both are comparison results.
+    fn flag_args(&self, inst: &kiln_ir::Inst) -> Option<(Value, Value)> {
+        let x = *self.flags.get(&inst.args[0].0)?;
+        let y = *self.flags.get(&inst.args[1].0)?;
+        Some((x, y))
+    }
+
     fn const_arg(&self, v: kiln_ir::Value) -> Option<U256> {
         self.consts.get(&v.0).copied()
     }
@@ -966,6 +973,17 @@ impl Lower<'_, '_> {
                 } else {
                     self.mul_dispatch(x, y)
                 })
+            }
+            op::AND | op::OR | op::XOR if self.flag_args(inst).is_some() => {
+                // Of two comparison results (Solidity's `or(gt(..), lt(..))` checks): the
+                // result is a flag too, so a JUMPI on it tests one register.
+                let (x, y) = self.flag_args(inst).expect("checked");
+                let f = match opcode {
+                    op::AND => self.b.ins().band(x, y),
+                    op::OR => self.b.ins().bor(x, y),
+                    _ => self.b.ins().bxor(x, y),
+                };
+                Some(self.flag_word(inst, f))
             }
             op::AND => {
                 let (x, y) = (a(self, 0), a(self, 1));

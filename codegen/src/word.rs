@@ -1,6 +1,8 @@
 //! 256-bit arithmetic on four i64 limbs (least significant first): Cranelift has no i256.
 
-use cranelift_codegen::ir::{condcodes::IntCC, types, InstBuilder, Value};
+use cranelift_codegen::ir::{
+    condcodes::IntCC, types, InstBuilder, InstructionData, Opcode, Value, ValueDef,
+};
 use cranelift_frontend::FunctionBuilder;
 
 /// A 256-bit EVM word as four little-endian 64-bit limbs.
@@ -132,10 +134,30 @@ pub fn is_zero(b: &mut FunctionBuilder, x: Word) -> Value {
 
 /// The OR of the four limbs, as a chain: one scratch register where a balanced tree takes
 /// two (a loop that keeps three words in registers has one to spare).
+/// Limbs known to be zero (a flag's or a counter's upper limbs) are left out.
 fn or_limbs(b: &mut FunctionBuilder, x: Word) -> Value {
-    let a = b.ins().bor(x[0], x[1]);
-    let a = b.ins().bor(a, x[2]);
-    b.ins().bor(a, x[3])
+    let mut acc = None;
+    for l in x {
+        if !is_zero_const(b, l) {
+            acc = Some(match acc {
+                None => l,
+                Some(a) => b.ins().bor(a, l),
+            });
+        }
+    }
+    acc.unwrap_or(x[0])
+}
+
+/// Whether `v` is the constant zero.
+fn is_zero_const(b: &FunctionBuilder, v: Value) -> bool {
+    let dfg = &b.func.dfg;
+    match dfg.value_def(v) {
+        ValueDef::Result(inst, _) => matches!(
+            dfg.insts[inst],
+            InstructionData::UnaryImm { opcode: Opcode::Iconst, imm } if imm.bits() == 0
+        ),
+        _ => false,
+    }
 }
 
 pub fn eq(b: &mut FunctionBuilder, x: Word, y: Word) -> Value {

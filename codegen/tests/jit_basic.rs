@@ -408,6 +408,40 @@ fn comparisons_with_constants_match_the_interpreter() {
     }
 }
 
+/// AND, OR and XOR of two comparison results stay flags (and ISZERO of them, and a JUMPI on
+/// them, test one register): every combination against the interpreter and the truth table.
+#[test]
+fn logic_on_comparison_results_matches_the_interpreter() {
+    let values = [U256::ZERO, U256::from(1u64), U256::from(7u64), U256::MAX];
+    for (op, f) in [
+        (0x16u8, (|x, y| x & y) as fn(bool, bool) -> bool),
+        (0x17, |x, y| x | y),
+        (0x18, |x, y| x ^ y),
+    ] {
+        // a = calldata[0..32], b = calldata[32..64]; r = lt(b, a) OP eq(b, a); stores r and
+        // iszero(r), and returns them after a JUMPI on r that skips nothing.
+        let code = [
+            0x5f, 0x35, 0x60, 0x20, 0x35, // 00: a b
+            0x81, 0x81, 0x10, // 05: a b (b<a)
+            0x82, 0x82, 0x14, // 08: a b (b<a) (b==a)
+            op,   // 0b: a b r
+            0x80, 0x5f, 0x52, // 0c: mstore(0, r)
+            0x80, 0x15, 0x60, 0x20, 0x52, // 0f: mstore(32, iszero(r))
+            0x60, 0x17, 0x57, // 14: jumpi(0x17, r)
+            0x5b, 0x60, 0x40, 0x5f, 0xf3, // 17: return(0, 64)
+        ];
+        each_pair(&code, &values, |a, b, out| {
+            let r = f(b < a, b == a);
+            assert_eq!(
+                U256::from_be_slice(&out[..32]),
+                U256::from(r as u8),
+                "op {op:#x}, {a}, {b}"
+            );
+            assert_eq!(U256::from_be_slice(&out[32..]), U256::from(!r as u8));
+        });
+    }
+}
+
 /// DIV, MOD, SDIV and SMOD take an inline 64-bit path when both operands fit: every pair of
 /// edge values (zero divisors, -1, -2^63, values just past 64 bits) against the interpreter,
 /// so both the inline path and the runtime's are crossed.
