@@ -230,19 +230,8 @@ pub fn transact_native<'a, DB: Database + 'a, T: Tracer>(
     if tx.nonce > nonce {
         return Err(InvalidTransaction::NonceTooHigh { tx: tx.nonce, state: nonce }.into());
     }
-    // The balance must cover the most the transaction could cost, at its maximum fees.
-    let max_fee = U256::from(tx.gas_limit)
-        .checked_mul(tx.gas_price)
-        .ok_or(InvalidTransaction::GasLimitPriceProductOverflow)?;
-    let max_blob_fee = U256::from(blob_gas)
-        .checked_mul(tx.max_fee_per_blob_gas)
-        .ok_or(InvalidTransaction::Overflow)?;
-    let needed = max_fee
-        .checked_add(max_blob_fee)
-        .and_then(|v| v.checked_add(tx.value))
-        .ok_or(InvalidTransaction::Overflow)?;
-    if balance < needed {
-        return Err(InvalidTransaction::InsufficientFunds.into());
+    if let Err(e) = check_balance(tx, blob_gas, balance) {
+        return Err(e.into());
     }
 
     // Valid: from here on the transaction is included.
@@ -342,6 +331,25 @@ pub fn transact_native<'a, DB: Database + 'a, T: Tracer>(
         s => ExecutionResult::Halt { gas_used, reason: halt_reason(s) },
     };
     Ok((result, changes))
+}
+
+/// Whether `balance` covers the most the transaction could cost, at its maximum fees. (Its
+/// own function for the reason `settle_fees` is.)
+fn check_balance(tx: &TxEnv, blob_gas: u64, balance: U256) -> Result<(), InvalidTransaction> {
+    let max_fee = U256::from(tx.gas_limit)
+        .checked_mul(tx.gas_price)
+        .ok_or(InvalidTransaction::GasLimitPriceProductOverflow)?;
+    let max_blob_fee = U256::from(blob_gas)
+        .checked_mul(tx.max_fee_per_blob_gas)
+        .ok_or(InvalidTransaction::Overflow)?;
+    let needed = max_fee
+        .checked_add(max_blob_fee)
+        .and_then(|v| v.checked_add(tx.value))
+        .ok_or(InvalidTransaction::Overflow)?;
+    if balance < needed {
+        return Err(InvalidTransaction::InsufficientFunds);
+    }
+    Ok(())
 }
 
 /// Refunds the sender's unused gas and pays the coinbase its tip (touching it even when the
