@@ -13,6 +13,7 @@ use crate::interpreter::{self, Tracer};
 use crate::journal::Checkpoint;
 use crate::precompiles::PrecompileOutcome;
 use alloy_primitives::{Address, Bytes, B256, KECCAK256_EMPTY, U256};
+use smallvec::SmallVec;
 use std::sync::Arc;
 
 /// What a frame is running.
@@ -42,7 +43,8 @@ pub fn execute<T: Tracer>(
     tx_level_create: bool,
     tracer: &mut T,
 ) -> FrameResult {
-    let mut frames: Vec<Frame> = Vec::new();
+    // Most transactions nest a few frames: held inline, the frame stack costs no allocation.
+    let mut frames: SmallVec<[Frame; 4]> = SmallVec::new();
     let started = match first {
         Action::Call(mut inputs) => start_call(host, &mut inputs, 0),
         Action::Create(inputs) => start_create(host, &inputs, 0, tx_level_create),
