@@ -133,8 +133,8 @@ pub fn is_zero(b: &mut FunctionBuilder, x: Word) -> Value {
 }
 
 /// The OR of the four limbs, as a chain: one scratch register where a balanced tree takes
-/// two (a loop that keeps three words in registers has one to spare).
-/// Limbs known to be zero (a flag's or a counter's upper limbs) are left out.
+/// two (a loop that keeps three words in registers has one to spare). Limbs known to be zero
+/// (a flag's or a counter's upper limbs) are left out.
 fn or_limbs(b: &mut FunctionBuilder, x: Word) -> Value {
     let mut acc = None;
     for l in x {
@@ -181,23 +181,19 @@ fn less_than(b: &mut FunctionBuilder, x: Word, y: Word, top: IntCC) -> Value {
 
 /// `x == c` for a constant `c`: limbs where `c` is zero are tested as they are.
 pub fn eq_const(b: &mut FunctionBuilder, x: Word, c: [u64; 4]) -> Value {
-    let d =
-        std::array::from_fn(
-            |i| {
-                if c[i] == 0 {
-                    x[i]
-                } else {
-                    b.ins().bxor_imm_s(x[i], c[i] as i64)
-                }
-            },
-        );
+    let mut d = x;
+    for (limb, &ci) in d.iter_mut().zip(&c) {
+        if ci != 0 {
+            *limb = b.ins().bxor_imm_s(*limb, ci as i64);
+        }
+    }
     is_zero(b, d)
 }
 
 /// `x < c`, or with `greater` `x > c`, unsigned, for a constant `c`. Limbs above `c`'s
 /// highest non-zero limb only need testing for zero, the rest compare with immediates: the
 /// common `c` below 2^64 (Solidity's checks of memory pointers and lengths) costs one OR
-/// chain and one comparison instead of the general twelve.
+/// chain and one comparison instead of a chain of comparisons over all four limbs.
 pub fn cmp_const(b: &mut FunctionBuilder, x: Word, c: [u64; 4], greater: bool) -> Value {
     let Some(k) = (0..4).rev().find(|&i| c[i] != 0) else {
         // Nothing is below zero; above it is everything but zero.
