@@ -64,10 +64,15 @@ fn host_isa_with(
     // boundaries (every gas and stack check branches): measured on snailtracer it made the
     // JIT slower than the interpreter. The backtracking allocator keeps stack slots and gas
     // in registers through loops; compile latency is what the tiered mode's background
-    // workers are for. The mid-end (`opt_level=speed`) adds compile time for little gain on
-    // code that is lowered already specialised. KILN_OPT / KILN_REGALLOC override both.
-    let opt = std::env::var("KILN_OPT").unwrap_or_else(|_| "none".into());
-    set(&mut flags, "opt_level", &opt)?;
+    // workers are for. KILN_REGALLOC overrides the choice, for experiments.
+    //
+    // The mid-end stays off (`opt_level=none`), and not only for compile time: the builtins'
+    // trampolines save the general-purpose registers that `preserve_all` promises but not the
+    // vector registers, which Rust code clobbers. Lowering builds each vector (a runtime
+    // call's operand halves) right before its store, so none is live across a call; the
+    // mid-end's value numbering shares equal vectors between calls and broke that (with
+    // `opt_level=speed`, 10,751 state-test cases failed).
+    set(&mut flags, "opt_level", "none")?;
     let ra = match regalloc {
         Some(ra) => ra.to_string(),
         None => std::env::var("KILN_REGALLOC").unwrap_or_else(|_| "backtracking".into()),
@@ -158,4 +163,20 @@ impl NativeCode for JitCompiler {
 pub fn host_isa_for_tools(
 ) -> Result<std::sync::Arc<dyn cranelift_codegen::isa::TargetIsa>, CompileError> {
     host_isa(false)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use cranelift_codegen::settings::OptLevel;
+
+    /// The builtins' trampolines do not save vector registers, which is sound only while no
+    /// pass moves a vector value across a call: every ISA Kiln compiles with must keep
+    /// Cranelift's mid-end off (see `host_isa_with`).
+    #[test]
+    fn every_isa_keeps_the_mid_end_off() {
+        for isa in [host_isa(false), host_isa(true), large_isa(false), large_isa(true)] {
+            assert_eq!(isa.expect("host ISA").flags().opt_level(), OptLevel::None);
+        }
+    }
 }
