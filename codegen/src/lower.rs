@@ -60,6 +60,13 @@ fn exec_op_signature(call_conv: CallConv) -> Signature {
     sig
 }
 
+/// `k` for a divisor of 2^k with `0 < k < 255`: positive read signed too, so one shift
+/// serves the signed divisions as well.
+fn pow2_divisor(c: U256) -> Option<u32> {
+    let k = c.trailing_zeros() as u32;
+    (c.count_ones() == 1 && (1..255).contains(&k)).then_some(k)
+}
+
 /// `divide(words, opcode)`.
 fn divide_signature(call_conv: CallConv) -> Signature {
     let mut sig = Signature::new(builtin_call_conv(call_conv));
@@ -103,6 +110,9 @@ struct Lower<'a, 'b> {
     dispatch: Option<Block>,
     values: Vec<Option<Word>>,
     consts: HashMap<u32, U256>,
+    /// Per MUL result: its two operands, for divisions that divide a product back
+    /// ([`Lower::divided_back`]).
+    products: HashMap<u32, [kiln_ir::Value; 2]>,
     /// Values that are 0 or 1 from a comparison, with that comparison's i8 flag: a JUMPI or
     /// ISZERO on them tests the flag instead of four limbs.
     flags: HashMap<u32, Value>,
@@ -243,6 +253,7 @@ pub fn lower(
         dispatch,
         values: vec![None; f.num_values as usize],
         consts: HashMap::new(),
+        products: HashMap::new(),
         flags: HashMap::new(),
         plan,
         base_zero,
@@ -961,6 +972,9 @@ impl Lower<'_, '_> {
                 })
             }
             op::MUL => {
+                if let Some(r) = inst.result {
+                    self.products.insert(r.0, [inst.args[0], inst.args[1]]);
+                }
                 let (x, y) = (a(self, 0), a(self, 1));
                 // Known below 2^64: a constant, or a value the bounds analysis proved small.
                 let small = |s: &Self, v: kiln_ir::Value| {
@@ -1213,10 +1227,107 @@ impl Lower<'_, '_> {
         })
     }
 
-    /// DIV/MOD/SDIV/SMOD inline when both operands fit 64 bits (fixed-point contracts divide
-    /// small numbers); the runtime's 256-bit division otherwise.
+    /// DIV/MOD/SDIV/SMOD: shifts for a constant power of two, the other factor for a product
+    /// divided back, else [`Self::div_general`].
     fn div_op(&mut self, inst: &kiln_ir::Inst, opcode: u8) -> Option<Word> {
         let (x, y) = (self.word(inst.args[0]), self.word(inst.args[1]));
+        if let Some(k) = self.const_arg(inst.args[1]).and_then(pow2_divisor) {
+            // By a constant power of two (Solidity's `/ 2` and `% 2^k`): shifts and masks
+            // of the whole word, whatever its width.
+            return Some(match opcode {
+                op::DIV => word::shr_const(self.b, x, k, false),
+                op::MOD => word::low_bits(self.b, x, k),
+                op::SDIV => word::sdiv_pow2(self.b, x, k),
+                _ => word::smod_pow2(self.b, x, k),
+            });
+        }
+        if let Some(factor) = self.divided_back(inst, opcode) {
+            return Some(self.exact_quotient(inst.args[1], factor, opcode == op::SDIV, x, y));
+        }
+        Some(self.div_general(opcode, x, y))
+    }
+
+    /// For a DIV or SDIV of a product by one of its factors (Solidity's checked
+    /// multiplication: `mul(a, b)`, then `div(product, a) == b` unless `a` is zero), the
+    /// other factor.
+    fn divided_back(&self, inst: &kiln_ir::Inst, opcode: u8) -> Option<kiln_ir::Value> {
+        if !matches!(opcode, op::DIV | op::SDIV) {
+            return None;
+        }
+        let [f0, f1] = *self.products.get(&inst.args[0].0)?;
+        let divisor = inst.args[1];
+        let same = |v: kiln_ir::Value| {
+            v == divisor || self.const_arg(v).is_some_and(|c| self.const_arg(divisor) == Some(c))
+        };
+        if same(f0) {
+            Some(f1)
+        } else if same(f1) {
+            Some(f0)
+        } else {
+            None
+        }
+    }
+
+    /// `product / divisor` where `product = divisor * factor` (wrapping): `factor` itself
+    /// (zero for a zero divisor) when both factors fit 128 bits, signed for SDIV, as the
+    /// product then cannot have wrapped and the division is exact. Overflowing factors (the
+    /// case the contract checks for) take the division on a cold path.
+    fn exact_quotient(
+        &mut self,
+        divisor: kiln_ir::Value,
+        factor: kiln_ir::Value,
+        signed: bool,
+        product: Word,
+        d: Word,
+    ) -> Word {
+        let f = self.word(factor);
+        let fits = |lw: &mut Self, w: Word| {
+            if signed {
+                word::fits_i128(lw.b, w)
+            } else {
+                word::fits_u128(lw.b, w)
+            }
+        };
+        let f_fits = fits(self, f);
+        let ok = match self.const_arg(divisor) {
+            Some(c) => {
+                let c_fits = if signed {
+                    let limbs = c.as_limbs();
+                    let sign = ((limbs[1] as i64) >> 63) as u64;
+                    limbs[2] == sign && limbs[3] == sign
+                } else {
+                    c < (U256::from(1u64) << 128)
+                };
+                if !c_fits || c.is_zero() {
+                    return self.div_general(if signed { op::SDIV } else { op::DIV }, product, d);
+                }
+                f_fits
+            }
+            None => {
+                let d_fits = fits(self, d);
+                self.b.ins().band(f_fits, d_fits)
+            }
+        };
+        let may_be_zero = self.const_arg(divisor).is_none();
+        let opcode = if signed { op::SDIV } else { op::DIV };
+        self.either_word(
+            ok,
+            |lw| {
+                if !may_be_zero {
+                    return f;
+                }
+                let nz = word::is_nonzero(lw.b, d);
+                let zero = lw.b.ins().iconst(types::I64, 0);
+                f.map(|limb| lw.b.ins().select(nz, limb, zero))
+            },
+            true,
+            |lw| lw.div_general(opcode, product, d),
+        )
+    }
+
+    /// DIV/MOD/SDIV/SMOD of `x` by `y`: inline when both fit 64 bits (fixed-point contracts
+    /// divide small numbers), else the runtime's 256-bit division.
+    fn div_general(&mut self, opcode: u8, x: Word, y: Word) -> Word {
         let signed = matches!(opcode, op::SDIV | op::SMOD);
         let fast_ok = if signed {
             let fx = word::fits_i64(self.b, x);
@@ -1231,12 +1342,12 @@ impl Lower<'_, '_> {
             self.b.ins().band(fx, fy)
         };
         let rem = matches!(opcode, op::MOD | op::SMOD);
-        Some(self.either_word(
+        self.either_word(
             fast_ok,
             |lw| word::div_rem_64(lw.b, x, y, signed, rem),
             true,
             |lw| lw.divide(opcode, x, y),
-        ))
+        )
     }
 
     /// The runtime's 256-bit division through the divide builtin: operands and result pass

@@ -285,6 +285,45 @@ pub fn shr_const(b: &mut FunctionBuilder, x: Word, s: u32, arith: bool) -> Word 
     out
 }
 
+/// SDIV by the constant 2^k, `k < 255` (a positive divisor): an arithmetic shift, after
+/// adding 2^k - 1 to a negative dividend so that the quotient rounds toward zero as SDIV's
+/// does (the shift alone rounds toward minus infinity).
+pub fn sdiv_pow2(b: &mut FunctionBuilder, x: Word, k: u32) -> Word {
+    let sign = b.ins().sshr_imm_s(x[3], 63);
+    let zero = b.ins().iconst(types::I64, 0);
+    let bias: Word = std::array::from_fn(|i| {
+        let bits = k.saturating_sub(i as u32 * 64).min(64);
+        match bits {
+            0 => zero,
+            64 => sign,
+            _ => b.ins().band_imm_s(sign, (1i64 << bits) - 1),
+        }
+    });
+    let t = add(b, x, bias);
+    shr_const(b, t, k, true)
+}
+
+/// SMOD by the constant 2^k, `k < 255`: the dividend less its quotient's multiple, so the
+/// remainder takes the dividend's sign.
+pub fn smod_pow2(b: &mut FunctionBuilder, x: Word, k: u32) -> Word {
+    let q = sdiv_pow2(b, x, k);
+    let m = shl_const(b, q, k);
+    sub(b, x, m)
+}
+
+/// The low `k < 256` bits of `x` (MOD by 2^k).
+pub fn low_bits(b: &mut FunctionBuilder, x: Word, k: u32) -> Word {
+    let zero = b.ins().iconst(types::I64, 0);
+    std::array::from_fn(|i| {
+        let bits = k.saturating_sub(i as u32 * 64).min(64);
+        match bits {
+            0 => zero,
+            64 => x[i],
+            _ => b.ins().band_imm_s(x[i], (1i64 << bits) - 1),
+        }
+    })
+}
+
 /// BYTE with a constant index `i < 32` (0 is the most significant byte).
 pub fn byte_const(b: &mut FunctionBuilder, x: Word, i: u32) -> Word {
     let from_lsb = 31 - i;
@@ -349,6 +388,21 @@ pub fn fits_u64(b: &mut FunctionBuilder, x: Word) -> Value {
     let high = b.ins().bor(x[1], x[2]);
     let high = b.ins().bor(high, x[3]);
     b.ins().icmp_imm_s(IntCC::Equal, high, 0)
+}
+
+/// Whether `x` is below 2^128.
+pub fn fits_u128(b: &mut FunctionBuilder, x: Word) -> Value {
+    let high = b.ins().bor(x[2], x[3]);
+    b.ins().icmp_imm_s(IntCC::Equal, high, 0)
+}
+
+/// Whether `x` is the sign-extension of its low two limbs: a value in [-2^127, 2^127).
+pub fn fits_i128(b: &mut FunctionBuilder, x: Word) -> Value {
+    let sign = b.ins().sshr_imm_s(x[1], 63);
+    let d2 = b.ins().bxor(x[2], sign);
+    let d3 = b.ins().bxor(x[3], sign);
+    let d = b.ins().bor(d2, d3);
+    b.ins().icmp_imm_s(IntCC::Equal, d, 0)
 }
 
 /// Whether `x` is the sign-extension of its low limb: a value in [-2^63, 2^63).

@@ -552,6 +552,109 @@ fn multiplication_matches_the_interpreter_on_both_sides_of_64_bits() {
     });
 }
 
+/// Signed division as the Yellow Paper defines it (truncating; MIN / -1 = MIN; x / 0 = 0),
+/// written here from `U256`'s unsigned division as a reference independent of the runtime.
+fn sdiv_ref(a: U256, b: U256) -> U256 {
+    if b.is_zero() {
+        return U256::ZERO;
+    }
+    let (na, nb) = (a.bit(255), b.bit(255));
+    let abs = |x: U256, neg: bool| if neg { x.wrapping_neg() } else { x };
+    abs(abs(a, na) / abs(b, nb), na != nb)
+}
+
+/// Signed modulo: the remainder takes the dividend's sign; x % 0 = 0.
+fn smod_ref(a: U256, b: U256) -> U256 {
+    if b.is_zero() {
+        return U256::ZERO;
+    }
+    let (na, nb) = (a.bit(255), b.bit(255));
+    let abs = |x: U256, neg: bool| if neg { x.wrapping_neg() } else { x };
+    abs(abs(a, na) % abs(b, nb), na)
+}
+
+/// DIV, MOD, SDIV and SMOD by a constant power of two become shifts and masks of the whole
+/// word: every power around the limb boundaries (and 2^255, which SDIV reads as negative and
+/// which takes the division), against dividends around the rounding edges of each, checked
+/// against the interpreter and against independent references.
+#[test]
+fn division_by_constant_powers_of_two_matches_the_interpreter() {
+    let one = U256::from(1u64);
+    for k in [1usize, 2, 5, 63, 64, 65, 127, 128, 129, 191, 192, 254, 255] {
+        let c = one << k;
+        let mut values = vec![U256::ZERO, one, U256::MAX, one << 255, (one << 255) - one];
+        for v in [c, c - one, c + one, c + c - one, U256::from_be_bytes([0xa5; 32])] {
+            values.extend([v, v.wrapping_neg()]);
+        }
+        // PUSH0 CALLDATALOAD, then per op: PUSH32 c, DUP2, op, PUSH1 at, MSTORE.
+        let mut code = vec![0x5f, 0x35];
+        for (i, op) in [0x04u8, 0x06, 0x05, 0x07].into_iter().enumerate() {
+            code.push(0x7f);
+            code.extend_from_slice(&c.to_be_bytes::<32>());
+            code.extend_from_slice(&[0x81, op, 0x60, 32 * i as u8, 0x52]);
+        }
+        code.extend_from_slice(&[0x60, 0x80, 0x5f, 0xf3]);
+        for v in values {
+            let r = same(&code, &v.to_be_bytes::<32>());
+            let out = r.output();
+            let word = |i: usize| U256::from_be_slice(&out[32 * i..32 * (i + 1)]);
+            assert_eq!(word(0), v / c, "{v:#x} / 2^{k}");
+            assert_eq!(word(1), v % c, "{v:#x} % 2^{k}");
+            assert_eq!(word(2), sdiv_ref(v, c), "{v:#x} sdiv 2^{k}");
+            assert_eq!(word(3), smod_ref(v, c), "{v:#x} smod 2^{k}");
+        }
+    }
+}
+
+/// A product divided back by one of its factors (Solidity's checked multiplication) is the
+/// other factor when the product cannot have wrapped, and goes through the division
+/// otherwise: every pair of factors on both sides of 2^127 and 2^128 (signed and not), zero
+/// and -1 among them, with a run-time and a constant divisor, either factor order.
+#[test]
+fn products_divided_back_match_the_interpreter() {
+    let one = U256::from(1u64);
+    let mut values = vec![U256::ZERO, U256::MAX, one << 255, (one << 255) - one];
+    for v in [one, U256::from(3u64), U256::from(10u64).pow(U256::from(18u64))] {
+        values.extend([v, v.wrapping_neg()]);
+    }
+    for k in [63usize, 64, 127, 128] {
+        let p = one << k;
+        for v in [p - one, p, p + one] {
+            values.extend([v, v.wrapping_neg()]);
+        }
+    }
+    let c = U256::from(0x7d5dcu64);
+    // a = calldata[0], b = calldata[32]; [a, b] with a on top.
+    let mut code = vec![0x60, 0x20, 0x35, 0x5f, 0x35];
+    // mul(a, b) / a, sdiv too; then mul(b, a) sdiv a: DUP2 DUP2 MUL DUP2 SWAP1 op.
+    for (at, op, swap) in [(0u8, 0x04u8, false), (0x20, 0x05, false), (0x40, 0x05, true)] {
+        if swap {
+            code.extend_from_slice(&[0x81, 0x81, 0x90, 0x02]);
+        } else {
+            code.extend_from_slice(&[0x81, 0x81, 0x02]);
+        }
+        code.extend_from_slice(&[0x81, 0x90, op, 0x60, at, 0x52]);
+    }
+    // mul(a, c) / c and sdiv by c, c pushed twice (two values, one constant).
+    for (at, op) in [(0x60u8, 0x04u8), (0x80, 0x05)] {
+        code.push(0x7f);
+        code.extend_from_slice(&c.to_be_bytes::<32>());
+        code.extend_from_slice(&[0x81, 0x02, 0x7f]);
+        code.extend_from_slice(&c.to_be_bytes::<32>());
+        code.extend_from_slice(&[0x90, op, 0x60, at, 0x52]);
+    }
+    code.extend_from_slice(&[0x60, 0xa0, 0x5f, 0xf3]);
+    each_pair(&code, &values, |a, b, out| {
+        let word = |i: usize| U256::from_be_slice(&out[32 * i..32 * (i + 1)]);
+        let div = |p: U256, d: U256| if d.is_zero() { U256::ZERO } else { p / d };
+        assert_eq!(word(0), div(a.wrapping_mul(b), a), "mul({a:#x}, {b:#x}) / a");
+        assert_eq!(word(1), sdiv_ref(a.wrapping_mul(b), a), "mul({a:#x}, {b:#x}) sdiv a");
+        assert_eq!(word(2), sdiv_ref(b.wrapping_mul(a), a), "mul({b:#x}, {a:#x}) sdiv a");
+        assert_eq!(word(3), div(a.wrapping_mul(c), c), "mul({a:#x}, c) / c");
+        assert_eq!(word(4), sdiv_ref(a.wrapping_mul(c), c), "mul({a:#x}, c) sdiv c");
+    });
+}
+
 /// A loop body pays its head's entry gas with its own (one gas check per iteration): gas
 /// limits across the whole run, one unit apart, end exactly as in the interpreter.
 #[test]
