@@ -543,7 +543,10 @@ impl Lower<'_, '_> {
         self.b.switch_to_block(cl);
         let base_zero = self.base_zero[p.region];
         self.cur.base_zero = base_zero;
-        let base = if p.head {
+        let base = if p.static_head {
+            // The edges in defined both variables (see `head_edge`).
+            self.b.use_var(self.base)
+        } else if p.head {
             let v = if base_zero {
                 self.b.ins().iconst(types::I64, 0)
             } else {
@@ -745,12 +748,23 @@ impl Lower<'_, '_> {
         }
         self.b.switch_to_block(edge);
         self.flush(synced, x);
-        if self.plan.blocks[to].head {
+        self.head_edge(x, to);
+        let target = self.cl_block(to);
+        self.b.ins().jump(target, &[]);
+    }
+
+    /// On an edge into a head, with the stack written: the head's base (the exit height `x`)
+    /// and the gas, in memory for a head that reads them from there, else in their variables.
+    fn head_edge(&mut self, x: i32, to: usize) {
+        let q = self.plan.blocks[to];
+        if q.static_head {
+            let base = self.base();
+            let base = self.b.ins().iadd_imm_s(base, x as i64);
+            self.b.def_var(self.base, base);
+        } else if q.head {
             self.store_len(x);
             self.store_gas();
         }
-        let target = self.cl_block(to);
-        self.b.ins().jump(target, &[]);
     }
 
     fn edge_writes(&self, x: i32, synced: i32, to: usize) -> bool {
@@ -777,10 +791,7 @@ impl Lower<'_, '_> {
         }
         if self.edge_writes(x, synced, to) {
             self.flush(synced, x);
-            if self.plan.blocks[to].head {
-                self.store_len(x);
-                self.store_gas();
-            }
+            self.head_edge(x, to);
         }
         let target = self.cl_block(to);
         self.b.ins().jump(target, &[]);

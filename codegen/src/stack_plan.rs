@@ -26,8 +26,13 @@ use kiln_ir::{Function, InstKind, Target, Terminator};
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct BlockPlan {
     pub live: bool,
-    /// Starts a region: the base is read from `ctx.stack_len` at entry.
+    /// Starts a region: the base is read from `ctx.stack_len` at entry, unless
+    /// `static_head`.
     pub head: bool,
+    /// A head that only static edges enter (not the entry, a resume point or a dynamic
+    /// jump's target): each edge passes the base and the gas in their variables, as no jump
+    /// table has to carry them, so neither goes through memory.
+    pub static_head: bool,
     /// The head of the block's region.
     pub region: usize,
     /// Entry height relative to the region's base.
@@ -165,6 +170,10 @@ fn plan_with(f: &Function, live: &[bool], dynamic_heads: bool) -> StackPlan {
         }
     }
 
+    let mut resume = vec![false; n];
+    for &r in &f.resumes {
+        resume[r] = true;
+    }
     let mut blocks = vec![BlockPlan::default(); n];
     let mut region_has_landing = vec![false; n];
     for b in 0..n {
@@ -181,6 +190,7 @@ fn plan_with(f: &Function, live: &[bool], dynamic_heads: bool) -> StackPlan {
         blocks[b] = BlockPlan {
             live: true,
             head,
+            static_head: head && b != 0 && !dyn_target[b] && !resume[b],
             region: r,
             entry: e,
             // Heads start with everything in memory; others are met from their predecessors.

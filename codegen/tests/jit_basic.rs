@@ -679,6 +679,41 @@ fn prepaid_loop_heads_run_out_of_gas_where_the_interpreter_does() {
     assert_eq!((halted, ok), (200, 3), "the sweep ends at the exact cost");
 }
 
+/// A block that static jumps reach at two heights starts a region of its own, and its
+/// predecessors hand it the stack height and the gas in variables rather than through the
+/// context: its stack reads, the GAS it returns, and every gas limit across the exact cost
+/// (halting before, inside and after it) end as in the interpreter, on both ways in.
+#[test]
+fn blocks_entered_at_two_heights_by_static_jumps_match_the_interpreter() {
+    // PUSH0 CALLDATALOAD PUSH1 A JUMPI; PUSH1 1 PUSH1 2 PUSH1 H JUMP;
+    // A: JUMPDEST PUSH1 7 PUSH1 H JUMP;
+    // H: JUMPDEST PUSH1 3 ADD PUSH0 MSTORE GAS PUSH1 32 MSTORE PUSH1 64 PUSH0 RETURN.
+    let code = alloy_primitives::hex::decode(
+        "5f35600c57600160026012565b60076012565b6003015f525a60205260405ff3",
+    )
+    .unwrap();
+    let f = kiln_ir::build(&code, SpecId::Prague);
+    let plan = kiln_codegen::stack_plan::plan(&f, &vec![true; f.blocks.len()]);
+    assert!(
+        plan.blocks.iter().zip(&f.blocks).any(|(p, b)| p.static_head && b.pc == 0x12),
+        "H is a head that only static jumps enter"
+    );
+    // One byte of call data at most, so that the EIP-7623 floor stays below the cost.
+    for (way, calldata) in [("the fallthrough, two items", &[][..]), ("the jump, one item", &[1])] {
+        let full = same_with_gas(&code, calldata, 1_000_000, way);
+        assert!(full.is_success(), "{way}");
+        let out = full.output();
+        let top = if calldata.is_empty() { 2 + 3 } else { 7 + 3 };
+        assert_eq!(U256::from_be_slice(&out[..32]), U256::from(top), "{way}");
+        let used = full.gas_used();
+        let mut ok = 0;
+        for gas in used - 40..=used + 2 {
+            ok += same_with_gas(&code, calldata, gas, way).is_success() as u32;
+        }
+        assert_eq!(ok, 3, "{way}: the sweep ends at the exact cost");
+    }
+}
+
 /// Memory growth at run-time offsets is inline within the buffer's zeroed part and goes
 /// through the runtime past it: offsets that grow by a word, by many words, past the zeroed
 /// part and past 2^32, each under gas limits across the exact cost, end as in the
