@@ -2,6 +2,7 @@
 //! file linked into a shared library (AOT).
 
 pub mod aot;
+mod dead_code;
 mod define;
 pub mod jit;
 pub mod jit_unit;

@@ -110,6 +110,8 @@ struct Lower<'a, 'b> {
     dispatch: Option<Block>,
     values: Vec<Option<Word>>,
     consts: HashMap<u32, U256>,
+    /// The current block's entry items something reads ([`used_inputs`]).
+    used: std::collections::HashSet<u32>,
     /// Per MUL result: its two operands, for divisions that divide a product back
     /// ([`Lower::divided_back`]).
     products: HashMap<u32, [kiln_ir::Value; 2]>,
@@ -254,6 +256,7 @@ pub fn lower(
         values: vec![None; f.num_values as usize],
         consts: HashMap::new(),
         products: HashMap::new(),
+        used: Default::default(),
         flags: HashMap::new(),
         plan,
         base_zero,
@@ -288,24 +291,13 @@ pub fn lower(
     lw.b.ins().return_(&[status]);
     b.seal_all_blocks();
     b.finalize(config);
+    crate::dead_code::remove(func);
 }
 
 /// Per instruction of `block`: bit `k` is set when its operand `k` is used for the last time
 /// there (not by a later instruction, the terminator or the block's exit stack).
 fn last_uses(block: &kiln_ir::Block) -> Vec<u8> {
-    let mut live: std::collections::HashSet<u32> = block.exit.iter().map(|v| v.0).collect();
-    match block.term {
-        Terminator::JumpI { cond, target, .. } => {
-            live.insert(cond.0);
-            if let Target::Dynamic(t) = target {
-                live.insert(t.0);
-            }
-        }
-        Terminator::Jump(Target::Dynamic(t)) => {
-            live.insert(t.0);
-        }
-        _ => {}
-    }
+    let mut live = exit_uses(block);
     let mut dies = vec![0u8; block.insts.len()];
     for (i, inst) in block.insts.iter().enumerate().rev() {
         for (k, a) in inst.args.iter().enumerate().take(8) {
@@ -318,6 +310,32 @@ fn last_uses(block: &kiln_ir::Block) -> Vec<u8> {
         }
     }
     dies
+}
+
+/// The values a block's exit reads: its exit stack and its terminator's operands.
+fn exit_uses(block: &kiln_ir::Block) -> std::collections::HashSet<u32> {
+    let mut used: std::collections::HashSet<u32> = block.exit.iter().map(|v| v.0).collect();
+    match block.term {
+        Terminator::JumpI { cond, target, .. } => {
+            used.insert(cond.0);
+            if let Target::Dynamic(t) = target {
+                used.insert(t.0);
+            }
+        }
+        Terminator::Jump(Target::Dynamic(t)) => {
+            used.insert(t.0);
+        }
+        _ => {}
+    }
+    used
+}
+
+/// The block's entry items something reads (an instruction or the exit): the stack items a
+/// block only pops are not loaded from memory or taken from their variables.
+fn used_inputs(block: &kiln_ir::Block) -> std::collections::HashSet<u32> {
+    let mut used = exit_uses(block);
+    used.extend(block.insts.iter().flat_map(|i| i.args.iter().map(|a| a.0)));
+    used
 }
 
 /// Blocks reachable from the entry, a resume point or (with dynamic jumps) any JUMPDEST.
@@ -604,6 +622,7 @@ impl Lower<'_, '_> {
             vars_from: p.vars_from,
             synced: p.synced,
         };
+        self.used = used_inputs(block);
         let mut sections = block.sections.iter().skip(skip).peekable();
         let n = block.insts.len();
         let suspend = matches!(block.term, Terminator::Suspend { .. });
@@ -930,6 +949,7 @@ impl Lower<'_, '_> {
                 }
                 Some(self.constant(c.into_limbs()))
             }
+            InstKind::Input(_) if !inst.result.is_some_and(|r| self.used.contains(&r.0)) => None,
             InstKind::Input(d) => {
                 let o = self.cur.entry - d as i32 - 1;
                 if o >= self.cur.vars_from {
