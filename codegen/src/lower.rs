@@ -121,7 +121,8 @@ struct Lower<'a, 'b> {
     plan: StackPlan,
     /// Per region: the base is zero (the entry region, entered only at frame start).
     base_zero: Vec<bool>,
-    /// Landing pad of each block dynamic jumps reach without it being a head.
+    /// Landing pad of each block dynamic jumps reach without it being a head, and of each
+    /// head static edges enter that dynamic jumps reach too ([`StackPlan`]'s `head_pad`).
     landings: Vec<Option<Block>>,
     /// Entry past the first gas charge, for blocks whose predecessors prepay it
     /// ([`kiln_ir::Block::prepaid`]); `None` for the rest (and for heads, which are refunded).
@@ -192,7 +193,7 @@ pub fn lower(
     let blocks: Vec<Option<Block>> = live.iter().map(|&l| l.then(|| b.create_block())).collect();
     let plan = stack_plan::plan(f, &live);
     let landings: Vec<Option<Block>> =
-        plan.blocks.iter().map(|p| p.landing.then(|| b.create_block())).collect();
+        plan.blocks.iter().map(|p| (p.landing || p.head_pad).then(|| b.create_block())).collect();
     let mut prepaid_entries: Vec<Option<Block>> = vec![None; f.blocks.len()];
     for (i, block) in f.blocks.iter().enumerate() {
         let Some(s) = block.term.unconditional().filter(|_| live[i] && block.prepaid > 0) else {
@@ -817,7 +818,8 @@ impl Lower<'_, '_> {
     }
 
     /// Entry for dynamic jumps to a block of a region: derives the base from the height and
-    /// loads the slots the region keeps in variables.
+    /// loads the slots the region keeps in variables (none for a head, whose entry is its
+    /// base and which keeps its whole stack in memory).
     fn landing(&mut self, id: usize) {
         let pad = self.landings[id].expect("landing block");
         let p = self.plan.blocks[id];

@@ -29,10 +29,14 @@ pub struct BlockPlan {
     /// Starts a region: the base is read from `ctx.stack_len` at entry, unless
     /// `static_head`.
     pub head: bool,
-    /// A head that only static edges enter (not the entry, a resume point or a dynamic
-    /// jump's target): each edge passes the base and the gas in their variables, as no jump
-    /// table has to carry them, so neither goes through memory.
+    /// A head that static edges enter (not the entry or a resume point): each edge passes
+    /// the base and the gas in their variables, so neither goes through memory; dynamic
+    /// jumps, if they reach it, enter through a pad (`head_pad`) that loads both. (A jump
+    /// table cannot carry variables: appending block arguments to an edge of a table with
+    /// thousands of entries costs a scan of all of them.)
     pub static_head: bool,
+    /// A `static_head` that dynamic jumps also reach, through a pad of its own.
+    pub head_pad: bool,
     /// The head of the block's region.
     pub region: usize,
     /// Entry height relative to the region's base.
@@ -187,10 +191,14 @@ fn plan_with(f: &Function, live: &[bool], dynamic_heads: bool) -> StackPlan {
         };
         let landing = dyn_target[b] && !head;
         region_has_landing[r] |= landing;
+        // A head only dynamic jumps reach reads base and gas itself: a pad would only add a
+        // jump.
+        let static_head = head && b != 0 && !resume[b] && static_preds[b] > 0;
         blocks[b] = BlockPlan {
             live: true,
             head,
-            static_head: head && b != 0 && !dyn_target[b] && !resume[b],
+            static_head,
+            head_pad: static_head && dyn_target[b],
             region: r,
             entry: e,
             // Heads start with everything in memory; others are met from their predecessors.

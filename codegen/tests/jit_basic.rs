@@ -681,30 +681,35 @@ fn prepaid_loop_heads_run_out_of_gas_where_the_interpreter_does() {
 
 /// A block that static jumps reach at two heights starts a region of its own, and its
 /// predecessors hand it the stack height and the gas in variables rather than through the
-/// context: its stack reads, the GAS it returns, and every gas limit across the exact cost
-/// (halting before, inside and after it) end as in the interpreter, on both ways in.
+/// context; a dynamic jump to it enters through a pad that loads both. On each of the three
+/// ways in, its stack reads, the GAS it returns, and every gas limit across the exact cost
+/// end as in the interpreter; a dynamic jump one byte past it halts in both.
 #[test]
-fn blocks_entered_at_two_heights_by_static_jumps_match_the_interpreter() {
-    // PUSH0 CALLDATALOAD PUSH1 A JUMPI; PUSH1 1 PUSH1 2 PUSH1 H JUMP;
-    // A: JUMPDEST PUSH1 7 PUSH1 H JUMP;
-    // H: JUMPDEST PUSH1 3 ADD PUSH0 MSTORE GAS PUSH1 32 MSTORE PUSH1 64 PUSH0 RETURN.
+fn blocks_entered_at_two_heights_and_by_dynamic_jumps_match_the_interpreter() {
+    // c = calldata[0]: 2 jumps to calldata[1] with [9]; otherwise 1 jumps to H with [7] and
+    // 0 falls through to a jump to H with [1, 2]. H: JUMPDEST, a cold SLOAD (so that the
+    // EIP-7623 floor stays below the cost), top + 3 to memory, GAS to memory, RETURN.
     let code = alloy_primitives::hex::decode(
-        "5f35600c57600160026012565b60076012565b6003015f525a60205260405ff3",
+        "5f3560f81c80600214601c57601657600160026027565b60076027565b50600960013560f81c565b\
+         5f54506003015f525a60205260405ff3",
     )
     .unwrap();
+    let h = 0x27;
     let f = kiln_ir::build(&code, SpecId::Prague);
     let plan = kiln_codegen::stack_plan::plan(&f, &vec![true; f.blocks.len()]);
     assert!(
-        plan.blocks.iter().zip(&f.blocks).any(|(p, b)| p.static_head && b.pc == 0x12),
-        "H is a head that only static jumps enter"
+        plan.blocks.iter().zip(&f.blocks).any(|(p, b)| p.static_head && p.head_pad && b.pc == h),
+        "H is a head static jumps enter, with a pad for dynamic jumps"
     );
-    // One byte of call data at most, so that the EIP-7623 floor stays below the cost.
-    for (way, calldata) in [("the fallthrough, two items", &[][..]), ("the jump, one item", &[1])] {
+    let ways: [(&str, &[u8], u64); 3] = [
+        ("the fallthrough, two items", &[], 2 + 3),
+        ("the static jump, one item", &[1], 7 + 3),
+        ("the dynamic jump, one item", &[2, h as u8], 9 + 3),
+    ];
+    for (way, calldata, top) in ways {
         let full = same_with_gas(&code, calldata, 1_000_000, way);
         assert!(full.is_success(), "{way}");
-        let out = full.output();
-        let top = if calldata.is_empty() { 2 + 3 } else { 7 + 3 };
-        assert_eq!(U256::from_be_slice(&out[..32]), U256::from(top), "{way}");
+        assert_eq!(U256::from_be_slice(&full.output()[..32]), U256::from(top), "{way}");
         let used = full.gas_used();
         let mut ok = 0;
         for gas in used - 40..=used + 2 {
@@ -712,6 +717,8 @@ fn blocks_entered_at_two_heights_by_static_jumps_match_the_interpreter() {
         }
         assert_eq!(ok, 3, "{way}: the sweep ends at the exact cost");
     }
+    let past = same_with_gas(&code, &[2, h as u8 + 1], 1_000_000, "a jump past H");
+    assert!(!past.is_success(), "H + 1 is no JUMPDEST");
 }
 
 /// Memory growth at run-time offsets is inline within the buffer's zeroed part and goes
