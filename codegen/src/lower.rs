@@ -712,6 +712,8 @@ impl Lower<'_, '_> {
         let x = p.exit_height(self.f, id);
         let synced = stack_plan::exit_synced(self.f, id, p.entry, p.synced).min(x);
         debug_assert!(self.cur.synced >= synced, "runtime writes are counted by the plan");
+        // The exit slots are in variables now, whatever they were at entry.
+        self.cur.vars_from = self.cur.vars_from.min(low);
         (x, synced)
     }
 
@@ -767,24 +769,50 @@ impl Lower<'_, '_> {
             return;
         }
         self.b.switch_to_block(edge);
-        self.flush(synced, x);
-        self.head_edge(x, to);
+        self.edge_writes_out(x, synced, to);
         let target = self.cl_block(to);
         self.b.ins().jump(target, &[]);
     }
 
-    /// On an edge into a head, with the stack written: the head's base (the exit height `x`)
-    /// and the gas, in memory for a head that reads them from there, else in their variables.
-    fn head_edge(&mut self, x: i32, to: usize) {
+    /// What an edge (exit height `x`, watermark `synced`) into `to` writes: the slots `to`
+    /// expects in memory, and for a head its base (the exit height) and the gas: in memory for
+    /// a head that reads them from there; in their variables for a static head, with its
+    /// inputs, which move from this block's slot variables to the head's.
+    fn edge_writes_out(&mut self, x: i32, synced: i32, to: usize) {
         let q = self.plan.blocks[to];
-        if q.static_head {
-            let base = self.base();
-            let base = self.b.ins().iadd_imm_s(base, x as i64);
-            self.b.def_var(self.base, base);
-        } else if q.head {
-            self.store_len(x);
-            self.store_gas();
+        if !q.static_head {
+            self.flush(synced, x);
+            if q.head {
+                self.store_len(x);
+                self.store_gas();
+            }
+            return;
         }
+        let low = x + q.vars_from;
+        self.flush(synced, low);
+        let inputs: Vec<Word> = (low..x).map(|o| self.exit_slot(o)).collect();
+        let base = self.base();
+        let base = self.b.ins().iadd_imm_s(base, x as i64);
+        self.b.def_var(self.base, base);
+        for (i, w) in inputs.into_iter().enumerate() {
+            self.def_slot(q.vars_from + i as i32, w);
+        }
+    }
+
+    /// Slot `o` of the current block's exit: its variable, or memory below the variables
+    /// (with the index clamped at the stack's bottom, as in a landing pad: a slot below the
+    /// real stack is never used, the head's underflow check stopping first).
+    fn exit_slot(&mut self, o: i32) -> Word {
+        if o >= self.cur.vars_from {
+            return self.use_slot(o);
+        }
+        let base = self.base();
+        let idx = self.b.ins().iadd_imm_s(base, o as i64);
+        let zero = self.b.ins().iconst(types::I64, 0);
+        let idx = self.b.ins().smax(idx, zero);
+        let stack = self.load_ctx(types::I64, offsets::STACK_PTR);
+        let addr = self.slot_addr(stack, idx);
+        self.load_word(addr)
     }
 
     fn edge_writes(&self, x: i32, synced: i32, to: usize) -> bool {
@@ -810,8 +838,7 @@ impl Lower<'_, '_> {
             self.b.def_var(self.gas, g);
         }
         if self.edge_writes(x, synced, to) {
-            self.flush(synced, x);
-            self.head_edge(x, to);
+            self.edge_writes_out(x, synced, to);
         }
         let target = self.cl_block(to);
         self.b.ins().jump(target, &[]);

@@ -679,37 +679,39 @@ fn prepaid_loop_heads_run_out_of_gas_where_the_interpreter_does() {
     assert_eq!((halted, ok), (200, 3), "the sweep ends at the exact cost");
 }
 
-/// A block that static jumps reach at two heights starts a region of its own, and its
-/// predecessors hand it the stack height and the gas in variables rather than through the
-/// context; a dynamic jump to it enters through a pad that loads both. On each of the three
-/// ways in, its stack reads, the GAS it returns, and every gas limit across the exact cost
-/// end as in the interpreter; a dynamic jump one byte past it halts in both.
+/// A block that static jumps reach at different heights starts a region of its own; its
+/// predecessors hand it the stack height, the gas and its two inputs in variables rather than
+/// through memory (from memory themselves where an input lies below their own variables),
+/// and a dynamic jump to it enters through a pad that loads them. On each way in, the sum of
+/// its inputs, the GAS it returns and every gas limit across the exact cost end as in the
+/// interpreter; so do an underflowing dynamic entry and a jump one byte past it.
 #[test]
-fn blocks_entered_at_two_heights_and_by_dynamic_jumps_match_the_interpreter() {
-    // c = calldata[0]: 2 jumps to calldata[1] with [9]; otherwise 1 jumps to H with [7] and
-    // 0 falls through to a jump to H with [1, 2]. H: JUMPDEST, a cold SLOAD (so that the
-    // EIP-7623 floor stays below the cost), top + 3 to memory, GAS to memory, RETURN.
+fn blocks_entered_at_several_heights_and_by_dynamic_jumps_match_the_interpreter() {
+    // [5], c = calldata[0]: 0 falls through to a jump to H with [2, 1, 5]; 1 jumps to A,
+    // which jumps to H with [7, 5]; 2 jumps to D, which pops c and jumps to calldata[1] with
+    // [5]: to P, a block only that dynamic jump reaches, which jumps to H with [9, 5] (its 5
+    // below P's own entry), or to H itself (one item: underflow). H: JUMPDEST, a cold SLOAD
+    // (so that the EIP-7623 floor stays below the cost), ADD, +3 to memory, GAS to memory.
     let code = alloy_primitives::hex::decode(
-        "5f3560f81c80600214601c57601657600160026027565b60076027565b50600960013560f81c565b\
-         5f54506003015f525a60205260405ff3",
+        "60055f3560f81c80600214601e5760185760016002602d565b6007602d565b5060013560f81c565b\
+         6009602d565b5f5450016003015f525a60205260405ff3",
     )
     .unwrap();
-    let h = 0x27;
+    let (p, h) = (0x27u8, 0x2du8);
     let f = kiln_ir::build(&code, SpecId::Prague);
     let plan = kiln_codegen::stack_plan::plan(&f, &vec![true; f.blocks.len()]);
-    assert!(
-        plan.blocks.iter().zip(&f.blocks).any(|(p, b)| p.static_head && p.head_pad && b.pc == h),
-        "H is a head static jumps enter, with a pad for dynamic jumps"
-    );
+    let at = |pc: u8| plan.blocks[f.blocks.iter().position(|b| b.pc == pc as u32).unwrap()];
+    assert!(at(h).static_head && at(h).head_pad, "H: static jumps enter it, and a pad");
+    assert!(at(p).head && !at(p).static_head, "P: only a dynamic jump enters it");
     let ways: [(&str, &[u8], u64); 3] = [
-        ("the fallthrough, two items", &[], 2 + 3),
-        ("the static jump, one item", &[1], 7 + 3),
-        ("the dynamic jump, one item", &[2, h as u8], 9 + 3),
+        ("the fallthrough, three items", &[], 2 + 1 + 3),
+        ("the static jump, two items", &[1], 7 + 5 + 3),
+        ("through P, an input from below it", &[2, p], 9 + 5 + 3),
     ];
-    for (way, calldata, top) in ways {
+    for (way, calldata, sum) in ways {
         let full = same_with_gas(&code, calldata, 1_000_000, way);
         assert!(full.is_success(), "{way}");
-        assert_eq!(U256::from_be_slice(&full.output()[..32]), U256::from(top), "{way}");
+        assert_eq!(U256::from_be_slice(&full.output()[..32]), U256::from(sum), "{way}");
         let used = full.gas_used();
         let mut ok = 0;
         for gas in used - 40..=used + 2 {
@@ -717,7 +719,9 @@ fn blocks_entered_at_two_heights_and_by_dynamic_jumps_match_the_interpreter() {
         }
         assert_eq!(ok, 3, "{way}: the sweep ends at the exact cost");
     }
-    let past = same_with_gas(&code, &[2, h as u8 + 1], 1_000_000, "a jump past H");
+    let under = same_with_gas(&code, &[2, h], 1_000_000, "a dynamic jump to H with one item");
+    assert!(!under.is_success(), "H needs two items");
+    let past = same_with_gas(&code, &[2, h + 1], 1_000_000, "a jump past H");
     assert!(!past.is_success(), "H + 1 is no JUMPDEST");
 }
 
