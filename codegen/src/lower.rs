@@ -563,7 +563,8 @@ impl Lower<'_, '_> {
         let base_zero = self.base_zero[p.region];
         self.cur.base_zero = base_zero;
         let base = if p.static_head {
-            // The edges in defined both variables (see `head_edge`).
+            // Every way in defined the base, the gas and the inputs' variables: the static
+            // edges ([`Self::edge_writes_out`]) and the pad for dynamic jumps.
             self.b.use_var(self.base)
         } else if p.head {
             let v = if base_zero {
@@ -844,9 +845,9 @@ impl Lower<'_, '_> {
         self.b.ins().jump(target, &[]);
     }
 
-    /// Entry for dynamic jumps to a block of a region: derives the base from the height and
-    /// loads the slots the region keeps in variables (none for a head, whose entry is its
-    /// base and which keeps its whole stack in memory).
+    /// Entry for dynamic jumps to a block of a region, or to a static head: derives the base
+    /// from the height and loads the slots the block takes in variables (a static head's
+    /// inputs).
     fn landing(&mut self, id: usize) {
         let pad = self.landings[id].expect("landing block");
         let p = self.plan.blocks[id];
