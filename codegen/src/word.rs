@@ -296,7 +296,7 @@ pub fn sdiv_pow2(b: &mut FunctionBuilder, x: Word, k: u32) -> Word {
         match bits {
             0 => zero,
             64 => sign,
-            _ => b.ins().band_imm_s(sign, (1i64 << bits) - 1),
+            _ => b.ins().band_imm_s(sign, (u64::MAX >> (64 - bits)) as i64),
         }
     });
     let t = add(b, x, bias);
@@ -319,7 +319,7 @@ pub fn low_bits(b: &mut FunctionBuilder, x: Word, k: u32) -> Word {
         match bits {
             0 => zero,
             64 => x[i],
-            _ => b.ins().band_imm_s(x[i], (1i64 << bits) - 1),
+            _ => b.ins().band_imm_s(x[i], (u64::MAX >> (64 - bits)) as i64),
         }
     })
 }
