@@ -103,26 +103,20 @@ const STATIC_INPUT_BUDGET: i64 = 2048;
 pub fn plan(f: &Function, live: &[bool]) -> StackPlan {
     let mut dynamic_heads = false;
     let mut planned = plan_with(f, live, dynamic_heads, true);
-    let landing_slots: i64 = planned
-        .blocks
-        .iter()
-        .filter(|p| p.landing)
-        .map(|p| (p.entry as i64 - p.vars_from as i64).max(0))
-        .sum();
-    if landing_slots > LANDING_SLOT_BUDGET {
+    if entry_slots(&planned, |p| p.landing) > LANDING_SLOT_BUDGET {
         dynamic_heads = true;
         planned = plan_with(f, live, dynamic_heads, true);
     }
-    let static_inputs: i64 = planned
-        .blocks
-        .iter()
-        .filter(|p| p.static_head)
-        .map(|p| (p.entry as i64 - p.vars_from as i64).max(0))
-        .sum();
-    if static_inputs > STATIC_INPUT_BUDGET {
+    if entry_slots(&planned, |p| p.static_head) > STATIC_INPUT_BUDGET {
         planned = plan_with(f, live, dynamic_heads, false);
     }
     planned
+}
+
+/// The slots the blocks `which` selects take in variables at entry, all together.
+fn entry_slots(planned: &StackPlan, which: impl Fn(&BlockPlan) -> bool) -> i64 {
+    let blocks = planned.blocks.iter().filter(|p| which(p));
+    blocks.map(|p| (p.entry as i64 - p.vars_from as i64).max(0)).sum()
 }
 
 /// The plan; with `dynamic_heads`, every block a dynamic jump may reach is a head; with
