@@ -800,18 +800,24 @@ impl Lower<'_, '_> {
         }
     }
 
-    /// Slot `o` of the current block's exit: its variable, or memory below the variables
-    /// (with the index clamped at the stack's bottom, as in a landing pad: a slot below the
-    /// real stack is never used, the head's underflow check stopping first).
+    /// Slot `o` of the current block's exit: its variable, or memory below the variables.
     fn exit_slot(&mut self, o: i32) -> Word {
         if o >= self.cur.vars_from {
             return self.use_slot(o);
         }
         let base = self.base();
+        let stack = self.load_ctx(types::I64, offsets::STACK_PTR);
+        self.load_slot_clamped(stack, base, o)
+    }
+
+    /// Slot `o` above `base`, loaded from `stack` memory ahead of the underflow check that
+    /// guards the block reading it: a slot below the real stack is never used (the check
+    /// stops first), and clamping its index at the stack's bottom keeps the load inside the
+    /// buffer.
+    fn load_slot_clamped(&mut self, stack: Value, base: Value, o: i32) -> Word {
         let idx = self.b.ins().iadd_imm_s(base, o as i64);
         let zero = self.b.ins().iconst(types::I64, 0);
         let idx = self.b.ins().smax(idx, zero);
-        let stack = self.load_ctx(types::I64, offsets::STACK_PTR);
         let addr = self.slot_addr(stack, idx);
         self.load_word(addr)
     }
@@ -857,15 +863,9 @@ impl Lower<'_, '_> {
         self.b.def_var(self.base, base);
         let g = self.load_ctx(types::I64, offsets::GAS);
         self.b.def_var(self.gas, g);
-        let zero = self.b.ins().iconst(types::I64, 0);
         let stack = self.load_ctx(types::I64, offsets::STACK_PTR);
         for o in p.vars_from.max(p.entry - STACK_LIMIT as i32)..p.entry {
-            // A slot below the real stack is never read (the blocks' underflow checks stop
-            // first); clamping keeps its load inside the buffer.
-            let idx = self.b.ins().iadd_imm_s(base, o as i64);
-            let idx = self.b.ins().smax(idx, zero);
-            let addr = self.slot_addr(stack, idx);
-            let w = self.load_word(addr);
+            let w = self.load_slot_clamped(stack, base, o);
             self.def_slot(o, w);
         }
         let target = self.cl_block(id);
@@ -1341,6 +1341,7 @@ impl Lower<'_, '_> {
         product: Word,
         d: Word,
     ) -> Word {
+        let opcode = if signed { op::SDIV } else { op::DIV };
         let f = self.word(factor);
         let fits = |lw: &mut Self, w: Word| {
             if signed {
@@ -1360,7 +1361,7 @@ impl Lower<'_, '_> {
                     c < (U256::from(1u64) << 128)
                 };
                 if !c_fits || c.is_zero() {
-                    return self.div_general(if signed { op::SDIV } else { op::DIV }, product, d);
+                    return self.div_general(opcode, product, d);
                 }
                 f_fits
             }
@@ -1370,7 +1371,6 @@ impl Lower<'_, '_> {
             }
         };
         let may_be_zero = self.const_arg(divisor).is_none();
-        let opcode = if signed { op::SDIV } else { op::DIV };
         self.either_word(
             ok,
             |lw| {

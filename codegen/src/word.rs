@@ -290,15 +290,8 @@ pub fn shr_const(b: &mut FunctionBuilder, x: Word, s: u32, arith: bool) -> Word 
 /// does (the shift alone rounds toward minus infinity).
 pub fn sdiv_pow2(b: &mut FunctionBuilder, x: Word, k: u32) -> Word {
     let sign = b.ins().sshr_imm_s(x[3], 63);
-    let zero = b.ins().iconst(types::I64, 0);
-    let bias: Word = std::array::from_fn(|i| {
-        let bits = k.saturating_sub(i as u32 * 64).min(64);
-        match bits {
-            0 => zero,
-            64 => sign,
-            _ => b.ins().band_imm_s(sign, (u64::MAX >> (64 - bits)) as i64),
-        }
-    });
+    // 2^k - 1 where the dividend is negative, else zero: the low k bits of its sign.
+    let bias = low_bits(b, [sign; 4], k);
     let t = add(b, x, bias);
     shr_const(b, t, k, true)
 }
