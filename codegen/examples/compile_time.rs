@@ -1,34 +1,89 @@
-//! Prints how long the JIT takes to compile each hex file given on the command line.
+//! Prints how long the JIT takes to compile each hex file given on the command line, and where
+//! the time goes: building the IR, lowering it to Cranelift IR (and how many Cranelift
+//! instructions that makes per EVM instruction), and Cranelift's own compile with each of its
+//! two register allocators. Every figure is the best of five.
 //! `cargo run --release -p kiln-codegen --example compile_time -- FILE...`
 
+use cranelift_codegen::control::ControlPlane;
+use cranelift_codegen::ir::Function;
+use cranelift_codegen::isa::TargetIsa;
+use cranelift_frontend::FunctionBuilderContext;
+use kiln_codegen::jit::host_isa_for_tools_with;
+use kiln_codegen::lower::{lower, native_signature};
 use kiln_codegen::JitCompiler;
+use kiln_frontend::opcode::immediate_size;
 use kiln_frontend::SpecId;
 use std::time::Instant;
+
+const RUNS: usize = 5;
 
 fn main() {
     for path in std::env::args().skip(1) {
         let text = std::fs::read_to_string(&path).expect("read file");
         let text = text.trim().trim_start_matches("0x");
         let code = alloy_primitives::hex::decode(text).expect("hex");
-        phases(&code);
-        let mut best = f64::MAX;
-        for _ in 0..5 {
+        let kib = code.len() as f64 / 1024.0;
+        let jit = best_ms(|| {
             let mut jit = JitCompiler::new().expect("jit");
-            let start = Instant::now();
             jit.compile(&code, SpecId::Prague).expect("compile");
-            best = best.min(start.elapsed().as_secs_f64() * 1e3);
-        }
+        });
+        println!("{path}: {} bytes, {} EVM instructions", code.len(), evm_instructions(&code));
+        println!("  JIT compile: {jit:.2} ms ({:.2} ms/KiB)", jit / kib);
+        phases(&code);
+    }
+}
+
+/// The instructions in `code`, each PUSH with its immediate counted once.
+fn evm_instructions(code: &[u8]) -> usize {
+    let (mut pc, mut n) = (0, 0);
+    while pc < code.len() {
+        pc += 1 + immediate_size(code[pc]);
+        n += 1;
+    }
+    n
+}
+
+fn phases(code: &[u8]) {
+    let ir = best_ms(|| drop(kiln_ir::build(code, SpecId::Prague)));
+    let f = kiln_ir::build(code, SpecId::Prague);
+    let mut fctx = FunctionBuilderContext::new();
+    let backtracking = host_isa_for_tools_with("backtracking").expect("host");
+    let lowered = |isa: &dyn TargetIsa, fctx: &mut FunctionBuilderContext| {
+        let mut func = Function::new();
+        func.signature = native_signature(isa.default_call_conv());
+        lower(&f, &mut func, fctx, isa.frontend_config());
+        func
+    };
+    let lowering = best_ms(|| drop(lowered(&*backtracking, &mut fctx)));
+    let func = lowered(&*backtracking, &mut fctx);
+    let insts: usize = func.layout.blocks().map(|b| func.layout.block_insts(b).count()).sum();
+    println!(
+        "  IR {ir:.2} ms; lowering {lowering:.2} ms, {insts} Cranelift instructions ({:.1} per EVM \
+         instruction, {:.2} us each)",
+        insts as f64 / evm_instructions(code) as f64,
+        lowering * 1e3 / insts as f64
+    );
+    for regalloc in ["backtracking", "single_pass"] {
+        let isa = host_isa_for_tools_with(regalloc).expect("host");
+        let mut size = 0;
+        let ms = best_ms(|| {
+            let mut ctx = cranelift_codegen::Context::for_function(func.clone());
+            let compiled = ctx.compile(&*isa, &mut ControlPlane::default()).expect("compile");
+            size = compiled.code_buffer().len();
+        });
         println!(
-            "{path}: {} bytes, {best:.2} ms ({:.2} ms/KiB)",
-            code.len(),
-            best / (code.len() as f64 / 1024.0)
+            "  Cranelift, {regalloc}: {ms:.2} ms ({:.2} us per instruction), {size} bytes of code",
+            ms * 1e3 / insts as f64
         );
     }
 }
 
-#[allow(dead_code)]
-fn phases(code: &[u8]) {
-    let t = Instant::now();
-    let f = kiln_ir::build(code, SpecId::Prague);
-    eprintln!("  ir: {:.2} ms ({} blocks)", t.elapsed().as_secs_f64() * 1e3, f.blocks.len());
+fn best_ms(mut run: impl FnMut()) -> f64 {
+    (0..RUNS)
+        .map(|_| {
+            let start = Instant::now();
+            run();
+            start.elapsed().as_secs_f64() * 1e3
+        })
+        .fold(f64::MAX, f64::min)
 }

@@ -59,12 +59,13 @@ fn host_isa_with(
     let set = |flags: &mut settings::Builder, k: &str, v: &str| {
         flags.set(k, v).map_err(|e| CompileError::Backend(format!("setting {k}={v}: {e}")))
     };
-    // Cranelift's single-pass register allocator compiles about 3x faster but keeps every
-    // value in a stack slot across block boundaries, and compiled EVM code is all block
-    // boundaries (every gas and stack check branches): measured on snailtracer it made the
-    // JIT slower than the interpreter. The backtracking allocator keeps stack slots and gas
-    // in registers through loops; compile latency is what the tiered mode's background
-    // workers are for. KILN_REGALLOC overrides the choice, for experiments.
+    // Cranelift's single-pass register allocator compiles 4-5x faster but keeps every value
+    // in a stack slot across block boundaries, and compiled EVM code is all block boundaries
+    // (every gas and stack check branches): its code runs snailtracer 1.6x and fibonacci 3x
+    // slower than the backtracking allocator's (README, "Register allocation"). The
+    // backtracking allocator keeps stack slots and gas in registers through loops; compile
+    // latency is what the tiered mode's background workers are for. KILN_REGALLOC overrides
+    // the choice, for experiments.
     //
     // The mid-end stays off (`opt_level=none`), and not only for compile time: the builtins'
     // trampolines save the general-purpose registers that `preserve_all` promises but not the
@@ -163,6 +164,14 @@ impl NativeCode for JitCompiler {
 pub fn host_isa_for_tools(
 ) -> Result<std::sync::Arc<dyn cranelift_codegen::isa::TargetIsa>, CompileError> {
     host_isa(false)
+}
+
+/// The JIT's target with the named register allocator (`backtracking` or `single_pass`), for
+/// tools that compare them (the `compile_time` example).
+pub fn host_isa_for_tools_with(
+    regalloc: &str,
+) -> Result<std::sync::Arc<dyn cranelift_codegen::isa::TargetIsa>, CompileError> {
+    host_isa_with(false, Some(regalloc))
 }
 
 #[cfg(test)]
