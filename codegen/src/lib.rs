@@ -8,6 +8,7 @@ pub mod jit;
 pub mod jit_unit;
 mod loops;
 pub mod lower;
+pub mod memory_checks;
 pub mod stack_plan;
 pub mod word;
 

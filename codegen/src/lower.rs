@@ -5,6 +5,7 @@
 //! four limbs; at block boundaries the stack lives in `ctx.stack`. Anything not inlined is a
 //! call through the builtin table's `exec_op`, with its operands written to the stack first.
 
+use crate::memory_checks::{self, Check};
 use crate::stack_plan::{self, StackPlan};
 use crate::word::{self, Word};
 use cranelift_codegen::cursor::{Cursor, FuncCursor};
@@ -169,6 +170,8 @@ struct Cur {
     vars_from: i32,
     /// Slots below are in memory (lowered as runtime calls write the stack).
     synced: i32,
+    /// How the instruction being lowered checks its memory access ([`memory_checks`]).
+    mem: Check,
 }
 
 /// Lowers `f` into the builder's function, which must have [`native_signature`].
@@ -623,14 +626,17 @@ impl Lower<'_, '_> {
             entry: p.entry,
             vars_from: p.vars_from,
             synced: p.synced,
+            mem: Check::Own,
         };
         self.used = used_inputs(block);
         let mut sections = block.sections.iter().skip(skip).peekable();
         let n = block.insts.len();
         let suspend = matches!(block.term, Terminator::Suspend { .. });
         let dies = last_uses(block);
+        let checks = memory_checks::plan(block);
         for (i, inst) in block.insts.iter().enumerate() {
             self.cur.only_second_dies = dies[i] & 0b11 == 0b10;
+            self.cur.mem = checks[i];
             while let Some(s) = sections.next_if(|s| s.at == i) {
                 self.charge(s.gas);
             }
@@ -1177,7 +1183,13 @@ impl Lower<'_, '_> {
     /// then goes ahead inline.
     fn memory_op(&mut self, inst: &kiln_ir::Inst, opcode: u8) -> Option<Word> {
         let off = self.word(inst.args[0]);
-        let width = if opcode == op::MSTORE8 { 1 } else { 32 };
+        let width = match self.cur.mem {
+            // An earlier access of the block checked this one's bytes.
+            Check::Covered => return self.memory_access(inst, opcode, off[0]),
+            Check::Span(span) => span as i64,
+            Check::Own if opcode == op::MSTORE8 => 1,
+            Check::Own => 32,
+        };
         let mem_len = self.load_ctx(types::I64, offsets::MEMORY_LEN);
         let access = self.b.create_block();
         let call = self.b.create_block();
@@ -1221,9 +1233,14 @@ impl Lower<'_, '_> {
         self.b.ins().brif(status, self.exit, &[BlockArg::Value(status)], access, &[]);
 
         self.b.switch_to_block(access);
-        // After growth the buffer may have moved: the pointer is read here, on both paths.
+        self.memory_access(inst, opcode, off[0])
+    }
+
+    /// The access itself, at `offset` (the operand's low limb) inside memory already grown.
+    fn memory_access(&mut self, inst: &kiln_ir::Inst, opcode: u8, offset: Value) -> Option<Word> {
+        // After growth the buffer may have moved: the pointer is read here, on every path.
         let base = self.load_ctx(types::I64, offsets::MEMORY_PTR);
-        let addr = self.b.ins().iadd(base, off[0]);
+        let addr = self.b.ins().iadd(base, offset);
         match opcode {
             op::MLOAD => Some([24, 16, 8, 0].map(|o| {
                 let v = self.b.ins().load(types::I64, flags(), addr, o);

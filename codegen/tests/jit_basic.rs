@@ -64,6 +64,13 @@ fn each_pair(code: &[u8], values: &[U256], mut check: impl FnMut(U256, U256, &[u
     }
 }
 
+/// The least gas limit Prague accepts for a transaction with `calldata` (EIP-7623's floor:
+/// 21,000 and 10 per token, a zero byte one token and any other byte four).
+fn calldata_floor(calldata: &[u8]) -> u64 {
+    let tokens: u64 = calldata.iter().map(|&b| if b == 0 { 1 } else { 4 }).sum();
+    21_000 + 10 * tokens
+}
+
 /// Runs `code` with `gas_limit`, JIT against interpreter; `case` names the run on failure.
 fn same_with_gas(code: &[u8], calldata: &[u8], gas_limit: u64, case: &str) -> ExecutionResult {
     let interp = run_with_gas(code, calldata, gas_limit, false);
@@ -744,31 +751,88 @@ fn memory_growth_at_runtime_offsets_matches_the_interpreter() {
         0x5a, 0x60, 0x20, 0x52, // mstore(32, gas)
         0x60, 0x40, 0x5f, 0xf3,
     ]);
-    let cases: [(u64, u64); 8] = [
-        (0x20, 0x00),
-        (0x21, 0xa0),
-        (0x20, 0xe0),
-        (0x3e0, 0x4000),
-        (0x10_000, 0x10_080),
-        (0x30_000, 0x50_000),
-        (1 << 32, 0x20),
-        (0x40, 1 << 33),
+    // The four stores share one check of 128 bytes at x (`memory_checks`): also x just
+    // below 2^32 (the check's end crosses it) and x near 2^256 (x + 32 wraps to 0).
+    let cases: [(U256, u64); 12] = [
+        (U256::from(0x20), 0x00),
+        (U256::from(0x21), 0xa0),
+        (U256::from(0x20), 0xe0),
+        (U256::from(0x3e0), 0x4000),
+        (U256::from(0x10_000), 0x10_080),
+        (U256::from(0x30_000), 0x50_000),
+        (U256::from(1u64 << 32), 0x20),
+        (U256::from(0x40), 1 << 33),
+        (U256::from((1u64 << 32) - 64), 0x20),
+        (U256::from((1u64 << 32) - 128), 0x20),
+        (U256::MAX - U256::from(31), 0x20),
+        (U256::MAX - U256::from(95), 0x20),
     ];
     for (store_at, load_at) in cases {
-        let mut calldata = U256::from(store_at).to_be_bytes::<32>().to_vec();
+        let mut calldata = store_at.to_be_bytes::<32>().to_vec();
         calldata.extend_from_slice(&U256::from(load_at).to_be_bytes::<32>());
         let full = run_with_gas(&code, &calldata, 10_000_000, false).0;
-        let top = if full.is_success() { full.gas_used() + 2 } else { 21_000 + 2_000 };
-        // Prague's calldata floor (under 21,800 here) is the least a limit can be.
+        let floor = calldata_floor(&calldata);
+        let top = if full.is_success() { full.gas_used() + 2 } else { floor + 2_000 };
         let mut limits: Vec<u64> = (top.saturating_sub(60)..=top).collect();
-        limits.extend((21_800..top).step_by(997));
-        for gas in limits.into_iter().filter(|&g| g >= 21_800) {
+        limits.extend((floor..top).step_by(997));
+        for gas in limits.into_iter().filter(|&g| g >= floor) {
             same_with_gas(
                 &code,
                 &calldata,
                 gas,
                 &format!("store {store_at:#x}, load {load_at:#x}"),
             );
+        }
+    }
+}
+
+/// Accesses at constant distances share one bounds check only where nothing between them
+/// observes the memory size or the gas: x = calldata[0]; mstore(x, 1); mstore(x + 32,
+/// msize()); mstore(x + 64, gas()); return mload(x + 32) and mload(x + 64). A check for the
+/// three stores at the first would change both values read back. Offsets that grow memory
+/// inline, through the runtime and past 2^32, under gas limits across the exact cost.
+#[test]
+fn memory_size_and_gas_read_between_grouped_accesses_match_the_interpreter() {
+    let code = alloy_primitives::hex::decode(
+        "5f35600181525960208201525a6040820152602081015160005260408101516020526040 5ff3"
+            .replace(' ', ""),
+    )
+    .unwrap();
+    for x in [0u64, 0x20, 0x1000, 0x20_000, (1 << 32) - 64, 1 << 32] {
+        let calldata = U256::from(x).to_be_bytes::<32>();
+        let full = same_with_gas(&code, &calldata, 10_000_000, &format!("x = {x:#x}"));
+        // Past a few MiB, memory costs more than the 10M gas.
+        if x < 1 << 20 {
+            assert!(full.is_success(), "x = {x:#x}");
+            let out = full.output();
+            assert_eq!(U256::from_be_slice(&out[..32]), U256::from(x + 32), "MSIZE at x = {x:#x}");
+        }
+        let floor = calldata_floor(&calldata);
+        let top = if full.is_success() { full.gas_used() + 2 } else { floor + 2_000 };
+        for gas in (top.saturating_sub(40)..=top).filter(|&g| g >= floor) {
+            same_with_gas(&code, &calldata, gas, &format!("x = {x:#x}"));
+        }
+    }
+}
+
+/// A byte store, then a word store at the same offset: the byte store's check covers the
+/// word's 32 bytes. At offsets that are not word-aligned the word reaches a memory word
+/// the byte does not, so a check of one byte would leave the word store outside memory.
+/// Returns MSIZE, under gas limits across the exact cost.
+#[test]
+fn a_byte_store_then_a_word_store_at_one_offset_match_the_interpreter() {
+    // x = calldata[0]; mstore8(x, 0xff); mstore(x, 2); return msize()
+    let code = alloy_primitives::hex::decode("5f3560ff8153600281525f5f52595f5260205ff3").unwrap();
+    for x in [0x21u64, 0x3f, 0x1001, 0x20_011] {
+        let calldata = U256::from(x).to_be_bytes::<32>();
+        let full = same_with_gas(&code, &calldata, 10_000_000, &format!("x = {x:#x}"));
+        assert!(full.is_success(), "x = {x:#x}");
+        let msize = (x + 32).div_ceil(32) * 32;
+        assert_eq!(U256::from_be_slice(full.output()), U256::from(msize), "x = {x:#x}");
+        let floor = calldata_floor(&calldata);
+        let top = full.gas_used() + 2;
+        for gas in (top.saturating_sub(40)..=top).filter(|&g| g >= floor) {
+            same_with_gas(&code, &calldata, gas, &format!("x = {x:#x}"));
         }
     }
 }

@@ -9,6 +9,7 @@ use crate::context::{Context, Status, ABI_VERSION};
 use crate::host::Host;
 use crate::instructions::arithmetic;
 use crate::interpreter;
+use crate::memory::MAX_ACCESS_SPAN;
 use kiln_frontend::{opcode as op, SpecId};
 use std::ffi::c_void;
 
@@ -25,9 +26,10 @@ pub type NativeFn = unsafe extern "C" fn(ctx: *mut Context, host: *mut c_void) -
 /// values (a debug build, where the verifier runs, could compile nothing).
 pub type ExecOpFn = unsafe extern "C" fn(ctx: *mut Context, host: *mut c_void, opcode: u32);
 
-/// Grows memory so that the `width` bytes (1 or 32) at `offset` are addressable, charging
-/// the expansion to `ctx.gas`: the memory growth of an MLOAD, MSTORE or MSTORE8 whose inline
-/// bounds check failed. `offset` is the low limb of the operand; `high` is non-zero when any
+/// Grows memory so that the `width` bytes (1 to [`MAX_ACCESS_SPAN`]) at `offset` are
+/// addressable, charging the expansion to `ctx.gas`: the memory growth of an MLOAD, MSTORE or
+/// MSTORE8 (or of a group of them at constant distances, `codegen`'s `memory_checks`) whose
+/// inline bounds check failed. `offset` is the low limb of the operand; `high` is non-zero when any
 /// higher limb is. Leaves a [`Status`] in `ctx.builtin_status` (`Continue` when the access
 /// may go ahead).
 pub type MemoryExpandFn =
@@ -141,7 +143,7 @@ unsafe extern "C" fn memory_expand(ctx: *mut Context, offset: u64, high: u64, wi
 }
 
 fn memory_expand_status(ctx: &mut Context, offset: u64, high: u64, width: u64) -> Status {
-    if high != 0 || !matches!(width, 1 | 32) {
+    if high != 0 || !(1..=MAX_ACCESS_SPAN).contains(&width) {
         // An offset of 2^64 or more: the expansion costs more gas than there can be.
         return Status::OutOfGas;
     }

@@ -65,6 +65,11 @@ impl Default for Memory {
 /// from allocating.
 pub const MAX_MEMORY: u64 = 1 << 32;
 
+/// The most bytes one bounds check of compiled code covers: an access of up to 32 bytes, or
+/// a group of accesses at constant distances from the first (the builtin table's
+/// `memory_expand` takes widths up to this).
+pub const MAX_ACCESS_SPAN: u64 = 1024;
+
 impl Memory {
     pub const PTR_OFFSET: usize = std::mem::offset_of!(Memory, ptr);
     pub const LEN_OFFSET: usize = std::mem::offset_of!(Memory, len);
@@ -132,8 +137,8 @@ impl Memory {
         Ok((offset as usize, len as usize))
     }
 
-    /// [`Memory::range`] for a fixed length of 1 to 32 bytes (MLOAD, MSTORE, MSTORE8):
-    /// returns the offset.
+    /// [`Memory::range`] for a length of 1 to [`MAX_ACCESS_SPAN`] bytes (MLOAD, MSTORE,
+    /// MSTORE8, or compiled code's check for a group of them): returns the offset.
     #[inline(always)]
     pub fn range_fixed(&mut self, gas: &mut u64, offset: U256, len: u64) -> Result<usize, Status> {
         let limbs = offset.as_limbs();
