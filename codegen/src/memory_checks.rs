@@ -21,6 +21,7 @@
 //!   otherwise `o + d` does not wrap and each access lies inside the checked range.
 
 use kiln_frontend::opcode as op;
+use kiln_ir::lift::ends_gas_section;
 use kiln_ir::{Block, InstKind, Value};
 use kiln_runtime::memory::MAX_ACCESS_SPAN;
 use ruint::aliases::U256;
@@ -145,26 +146,12 @@ pub fn plan(block: &Block) -> Vec<Check> {
     checks
 }
 
-/// Instructions that observe the memory size or can halt for a reason other than gas (the
-/// gas observers end gas sections, which end groups too).
+/// Instructions that observe the remaining gas or the memory size, or can halt for a reason
+/// other than gas. (The gas observers end gas sections too.)
 fn ends_group(opcode: u8) -> bool {
-    let logs = op::LOG0..=op::LOG4;
-    logs.contains(&opcode)
-        || matches!(
-            opcode,
-            op::MSIZE
-                | op::GAS
-                | op::SSTORE
-                | op::TSTORE
-                | op::RETURNDATACOPY
-                | op::CALL
-                | op::CALLCODE
-                | op::DELEGATECALL
-                | op::STATICCALL
-                | op::CREATE
-                | op::CREATE2
-                | op::SELFDESTRUCT
-        )
+    let halts_otherwise = matches!(opcode, op::TSTORE | op::RETURNDATACOPY | op::SELFDESTRUCT)
+        || (op::LOG0..=op::LOG4).contains(&opcode);
+    opcode == op::MSIZE || halts_otherwise || ends_gas_section(opcode)
 }
 
 #[cfg(test)]

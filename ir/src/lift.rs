@@ -9,7 +9,7 @@ use kiln_frontend::{JumpTable, SpecId};
 use ruint::aliases::U256;
 
 /// Whether remaining gas is observable right after `opcode`, so its gas section must end there.
-pub(crate) fn ends_gas_section(opcode: u8) -> bool {
+pub fn ends_gas_section(opcode: u8) -> bool {
     matches!(
         opcode,
         op::GAS
