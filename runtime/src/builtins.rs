@@ -29,9 +29,9 @@ pub type ExecOpFn = unsafe extern "C" fn(ctx: *mut Context, host: *mut c_void, o
 /// Grows memory so that the `width` bytes (1 to [`MAX_ACCESS_SPAN`]) at `offset` are
 /// addressable, charging the expansion to `ctx.gas`: the memory growth of an MLOAD, MSTORE or
 /// MSTORE8 (or of a group of them at constant distances, `codegen`'s `memory_checks`) whose
-/// inline bounds check failed. `offset` is the low limb of the operand; `high` is non-zero when any
-/// higher limb is. Leaves a [`Status`] in `ctx.builtin_status` (`Continue` when the access
-/// may go ahead).
+/// inline bounds check failed. `offset` is the low limb of the operand; `high` is non-zero
+/// when any higher limb is. Leaves a [`Status`] in `ctx.builtin_status` (`Continue` when the
+/// access may go ahead).
 pub type MemoryExpandFn =
     unsafe extern "C" fn(ctx: *mut Context, offset: u64, high: u64, width: u64);
 
