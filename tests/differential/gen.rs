@@ -1490,6 +1490,10 @@ impl<'r> Gen<'r> {
         let saved_base = self.base;
         self.base = base;
         for _ in 0..self.rng.range(1, 6) {
+            if self.rng.percent(25) {
+                self.fields(a);
+                continue;
+            }
             let o = *self.rng.pick(&[
                 op::MLOAD,
                 op::MSTORE,
@@ -1520,6 +1524,51 @@ impl<'r> Gen<'r> {
         self.flush(a, base);
         self.base = saved_base;
         self.huge_pct = saved;
+    }
+
+    /// Accesses at constant distances from one run-time base, as Solidity reads and writes a
+    /// struct's fields; compiled code checks such a run once, at its first access, for the
+    /// whole span. The base is MSIZE, sometimes plus a huge constant (far, or wrapping back
+    /// to small); MSIZE or GAS is sometimes read in between, which splits the run.
+    fn fields(&mut self, a: &mut Asm) {
+        let below = self.depth;
+        a.op(op::MSIZE);
+        self.depth += 1;
+        if self.rng.percent(30) {
+            let h = self.huge();
+            self.push(a, h);
+            a.op(op::ADD);
+            self.depth -= 1;
+        }
+        let base = self.depth;
+        for _ in 0..self.rng.range(2, 7) {
+            let d = *self.rng.pick(&[0u64, 1, 31, 32, 33, 64, 96, 100, 991, 1023, 1100]);
+            let o = *self.rng.pick(&[op::MLOAD, op::MSTORE, op::MSTORE, op::MSTORE8]);
+            if o != op::MLOAD {
+                let v = self.value_for(Role::Word);
+                self.push(a, v);
+            }
+            // The base, then base + d.
+            a.op(op::DUP1 + (self.depth - base) as u8);
+            self.depth += 1;
+            if d > 0 {
+                self.push_u(a, d);
+                a.op(op::ADD);
+                self.depth -= 1;
+            }
+            a.op(o);
+            if o == op::MLOAD {
+                self.consume(a, false);
+            } else {
+                self.depth -= 2;
+            }
+            if self.rng.percent(15) {
+                a.op(*self.rng.pick(&[op::MSIZE, op::GAS]));
+                self.depth += 1;
+                self.store_mem(a);
+            }
+        }
+        self.flush(a, below);
     }
 
     /// A memory op of size zero at a huge offset: no expansion, no charge, must succeed.
