@@ -1187,8 +1187,7 @@ impl Lower<'_, '_> {
             // An earlier access of the block checked this one's bytes.
             Check::Covered => return self.memory_access(inst, opcode, off[0]),
             Check::Span(span) => span as i64,
-            Check::Own if opcode == op::MSTORE8 => 1,
-            Check::Own => 32,
+            Check::Own => memory_checks::access_width(opcode) as i64,
         };
         let mem_len = self.load_ctx(types::I64, offsets::MEMORY_LEN);
         let access = self.b.create_block();

@@ -39,6 +39,15 @@ pub enum Check {
     Covered,
 }
 
+/// Bytes an MLOAD, MSTORE or MSTORE8 accesses.
+pub fn access_width(opcode: u8) -> u64 {
+    if opcode == op::MSTORE8 {
+        1
+    } else {
+        32
+    }
+}
+
 /// A group still open to later accesses.
 struct Group {
     /// Index of its first access.
@@ -120,7 +129,7 @@ pub fn plan(block: &Block) -> Vec<Check> {
                 if consts.contains_key(&offset.0) {
                     continue;
                 }
-                let width = if opcode == op::MSTORE8 { 1 } else { 32 };
+                let width = access_width(opcode);
                 let (root, d) = based.get(&offset.0).copied().unwrap_or((offset, 0));
                 match open.get_mut(&root.0) {
                     Some(g) if g.d <= d && d + width - g.d <= MAX_ACCESS_SPAN => {

@@ -64,11 +64,10 @@ fn each_pair(code: &[u8], values: &[U256], mut check: impl FnMut(U256, U256, &[u
     }
 }
 
-/// The least gas limit Prague accepts for a transaction with `calldata` (EIP-7623's floor:
-/// 21,000 and 10 per token, a zero byte one token and any other byte four).
+/// The least gas limit Prague accepts for a call with `calldata` (EIP-7623's floor).
 fn calldata_floor(calldata: &[u8]) -> u64 {
-    let tokens: u64 = calldata.iter().map(|&b| if b == 0 { 1 } else { 4 }).sum();
-    21_000 + 10 * tokens
+    let tx = TxEnv { data: Bytes::copy_from_slice(calldata), ..Default::default() };
+    kiln_runtime::handler::intrinsic_gas(&tx, SpecId::Prague).floor
 }
 
 /// Runs `code` with `gas_limit`, JIT against interpreter; `case` names the run on failure.
