@@ -172,6 +172,9 @@ struct Cur {
     synced: i32,
     /// How the instruction being lowered checks its memory access ([`memory_checks`]).
     mem: Check,
+    /// Slots below this (relative to the base) may lie below the stack's bottom on some way
+    /// into the block: writes to them are clamped (see [`Lower::flush`]).
+    clamp_below: i32,
 }
 
 /// Lowers `f` into the builder's function, which must have [`native_signature`].
@@ -627,6 +630,11 @@ impl Lower<'_, '_> {
             vars_from: p.vars_from,
             synced: p.synced,
             mem: Check::Own,
+            clamp_below: if self.plan.region_has_landing[p.region] {
+                p.entry - block.stack_in as i32
+            } else {
+                i32::MIN
+            },
         };
         self.used = used_inputs(block);
         let mut sections = block.sections.iter().skip(skip).peekable();
@@ -725,14 +733,29 @@ impl Lower<'_, '_> {
     }
 
     /// Writes slots `[from, to)` (relative to the base) from their variables to memory.
+    ///
+    /// In a region with landing pads, slots below the block's own inputs may not exist: a
+    /// pad derives the base from the height a dynamic jump left, and a block that needs no
+    /// inputs can be entered at height 0 while the region's static paths kept values below it
+    /// (loaded by the pad from the clamped bottom slot). Such a slot is written with its index
+    /// clamped at the bottom too: where it does not exist, the write lands on slot 0, which
+    /// the ascending order then overwrites with its own value if slot 0 is part of the flush,
+    /// and which is above the height (dead) if not. Unclamped, it wrote below the buffer.
     fn flush(&mut self, from: i32, to: i32) {
         if from >= to {
             return;
         }
         for o in from..to {
             let w = self.use_slot(o);
-            let (frame, at) = self.slot(o);
-            self.store_word_at(frame, at, w);
+            if o < self.cur.clamp_below {
+                let base = self.base();
+                let stack = self.load_ctx(types::I64, offsets::STACK_PTR);
+                let addr = self.slot_addr_clamped(stack, base, o);
+                self.store_word_at(addr, 0, w);
+            } else {
+                let (frame, at) = self.slot(o);
+                self.store_word_at(frame, at, w);
+            }
         }
     }
 
@@ -821,11 +844,16 @@ impl Lower<'_, '_> {
     /// stops first), and clamping its index at the stack's bottom keeps the load inside the
     /// buffer.
     fn load_slot_clamped(&mut self, stack: Value, base: Value, o: i32) -> Word {
+        let addr = self.slot_addr_clamped(stack, base, o);
+        self.load_word(addr)
+    }
+
+    /// The address of slot `o` above `base`, its index clamped at the stack's bottom.
+    fn slot_addr_clamped(&mut self, stack: Value, base: Value, o: i32) -> Value {
         let idx = self.b.ins().iadd_imm_s(base, o as i64);
         let zero = self.b.ins().iconst(types::I64, 0);
         let idx = self.b.ins().smax(idx, zero);
-        let addr = self.slot_addr(stack, idx);
-        self.load_word(addr)
+        self.slot_addr(stack, idx)
     }
 
     fn edge_writes(&self, x: i32, synced: i32, to: usize) -> bool {
