@@ -51,7 +51,7 @@ fn phases(code: &[u8]) {
     let lowered = |isa: &dyn TargetIsa, fctx: &mut FunctionBuilderContext| {
         let mut func = Function::new();
         func.signature = native_signature(isa.default_call_conv());
-        lower(&f, &mut func, fctx, isa.frontend_config());
+        lower(&f, &mut func, fctx, isa.frontend_config()).expect("the stack proof holds");
         func
     };
     let lowering = best_ms(|| drop(lowered(&*backtracking, &mut fctx)));

@@ -68,13 +68,15 @@ impl AotCompiler {
         let f = kiln_ir::build(code, spec);
         let sig = native_signature(self.module.isa().default_call_conv());
         let name = format!("kiln_{}_{}", alloy_primitives::hex::encode(&hash[..8]), spec.name());
+        let mut ctx = self.module.make_context();
+        ctx.func.signature = sig.clone();
+        // Lowered before the function is declared: code the compiler refuses leaves no
+        // undefined symbol behind in the object.
+        lower(&f, &mut ctx.func, &mut self.fctx, self.module.target_config())?;
         let id = self
             .module
             .declare_function(&format!("{name}_{}", self.entries.len()), Linkage::Local, &sig)
             .map_err(|e| CompileError::Backend(e.to_string()))?;
-        let mut ctx = self.module.make_context();
-        ctx.func.signature = sig;
-        lower(&f, &mut ctx.func, &mut self.fctx, self.module.target_config());
         crate::define::define(&mut self.module, id, &mut ctx, &*self.large)?;
         self.entries.push((hash, spec, id));
         Ok(())

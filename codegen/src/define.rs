@@ -75,7 +75,8 @@ mod tests {
         let mut func = cranelift_codegen::ir::Function::new();
         func.signature = native_signature(isa.default_call_conv());
         let f = kiln_ir::build(code, SpecId::Prague);
-        lower(&f, &mut func, &mut FunctionBuilderContext::new(), isa.frontend_config());
+        lower(&f, &mut func, &mut FunctionBuilderContext::new(), isa.frontend_config())
+            .expect("lowered");
         func
     }
 

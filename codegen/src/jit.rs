@@ -19,6 +19,8 @@ use std::time::{Duration, Instant};
 pub struct JitStats {
     pub compiled: usize,
     pub failed: usize,
+    /// Of `failed`: refused because the stack proof did not hold ([`crate::stack_proof`]).
+    pub unproven: usize,
     pub cache_hits: usize,
     pub compile_time: Duration,
     pub code_bytes: usize,
@@ -116,13 +118,15 @@ impl JitCompiler {
         let sig = native_signature(self.module.isa().default_call_conv());
         let name = format!("kiln_{}", self.next_id);
         self.next_id += 1;
+        self.module.clear_context(&mut self.ctx);
+        self.ctx.func.signature = sig.clone();
+        // Lowered before the function is declared: code the compiler refuses leaves no
+        // undefined function behind in the module.
+        lower(&f, &mut self.ctx.func, &mut self.fctx, self.module.target_config())?;
         let id = self
             .module
             .declare_function(&name, Linkage::Local, &sig)
             .map_err(|e| CompileError::Backend(e.to_string()))?;
-        self.module.clear_context(&mut self.ctx);
-        self.ctx.func.signature = sig;
-        lower(&f, &mut self.ctx.func, &mut self.fctx, self.module.target_config());
         let size = crate::define::define(&mut self.module, id, &mut self.ctx, &*self.large)?;
         self.module.clear_context(&mut self.ctx);
         self.module.finalize_definitions().map_err(|e| CompileError::Backend(e.to_string()))?;
@@ -144,8 +148,11 @@ impl JitCompiler {
         }
         let compiled = match self.compile(code.bytes(), spec) {
             Ok(f) => Some(f),
-            Err(_) => {
+            Err(e) => {
                 self.stats.failed += 1;
+                if matches!(e, CompileError::UnprovenStack(_)) {
+                    self.stats.unproven += 1;
+                }
                 None
             }
         };

@@ -110,7 +110,7 @@ impl UnitCompiler {
             module.declare_function("kiln_unit", Linkage::Local, &sig).map_err(|e| backend(&e))?;
         let mut ctx = module.make_context();
         ctx.func.signature = sig;
-        lower(&f, &mut ctx.func, &mut self.fctx, module.target_config());
+        lower(&f, &mut ctx.func, &mut self.fctx, module.target_config())?;
         let code_bytes = crate::define::define(&mut module, id, &mut ctx, &*self.large)?;
         module.finalize_definitions().map_err(|e| backend(&e))?;
         let ptr = module.get_finalized_function(id);

@@ -10,11 +10,24 @@ mod loops;
 pub mod lower;
 pub mod memory_checks;
 pub mod stack_plan;
+pub mod stack_proof;
+#[cfg(test)]
+mod stack_safety_tests;
 pub mod word;
 
 pub use aot::{AotCompiler, AotLibrary, LoadError};
 pub use jit::{JitCompiler, JitStats};
 pub use jit_unit::{compile_standalone, CompiledContract, UnitCompiler};
+
+/// Whether code generation is checked (`KILN_CHECKED=1` in the environment, read once):
+/// every access compiled code makes to a stack slot, to EVM memory, to the call data or to
+/// the jump tables first asserts its bounds at run time, and halts the frame with
+/// `Status::BoundsFault` (a fatal error) instead of touching memory outside its buffer. For
+/// CI and for hunting compiler defects: the checks cost run time.
+pub fn checked_mode() -> bool {
+    static CHECKED: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
+    *CHECKED.get_or_init(|| std::env::var("KILN_CHECKED").is_ok_and(|v| v == "1"))
+}
 
 /// Why a contract could not be compiled.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -23,4 +36,8 @@ pub enum CompileError {
     Backend(String),
     #[error("linking failed: {0}")]
     Link(String),
+    /// The compiler could not prove every stack access of the code inside the stack buffer:
+    /// the code runs in the interpreter.
+    #[error("refused: {0}")]
+    UnprovenStack(#[from] stack_proof::Unproven),
 }

@@ -7,7 +7,9 @@
 
 use crate::memory_checks::{self, Check};
 use crate::stack_plan::{self, StackPlan};
+use crate::stack_proof::{Access, BlockChecks, Record, Site};
 use crate::word::{self, Word};
+use crate::CompileError;
 use cranelift_codegen::cursor::{Cursor, FuncCursor};
 use cranelift_codegen::ir::{
     condcodes::IntCC, types, AbiParam, Block, BlockArg, InstBuilder, JumpTableData, MemFlagsData,
@@ -145,6 +147,10 @@ struct Lower<'a, 'b> {
     /// Stack slots by height relative to the region base, four limbs each.
     slots: HashMap<i32, [Variable; 4]>,
     cur: Cur,
+    /// What [`crate::stack_proof`] checks once the function is lowered.
+    proof: Record,
+    /// Every native access asserts its bounds ([`crate::checked_mode`]).
+    checked: bool,
 }
 
 /// The block being lowered.
@@ -175,6 +181,48 @@ struct Cur {
     /// Slots below this (relative to the base) may lie below the stack's bottom on some way
     /// into the block: writes to them are clamped (see [`Lower::flush`]).
     clamp_below: i32,
+    /// The IR block being lowered, for the proof's record.
+    block: usize,
+    /// The landing pad being lowered (of this IR block), if any.
+    pad: Option<usize>,
+}
+
+/// Ways to put defects back, so tests can show the proof and checked mode catch them.
+#[cfg(test)]
+#[derive(Clone, Copy, Default)]
+pub(crate) struct TestKnobs {
+    /// Flushes slots below a block's inputs without clamping (the heap corruption of
+    /// `regressions/stack_safety`).
+    pub unclamped_flush: bool,
+    /// Skips [`crate::stack_proof::verify`].
+    pub skip_proof: bool,
+    /// Lowers in checked mode whatever the environment says.
+    pub checked: bool,
+}
+
+#[cfg(test)]
+thread_local! {
+    pub(crate) static TEST_KNOBS: std::cell::Cell<TestKnobs> =
+        const { std::cell::Cell::new(TestKnobs { unclamped_flush: false, skip_proof: false, checked: false }) };
+}
+
+#[cfg(test)]
+fn knobs() -> TestKnobs {
+    TEST_KNOBS.with(|k| k.get())
+}
+
+#[cfg(not(test))]
+#[derive(Clone, Copy, Default)]
+struct TestKnobs {
+    unclamped_flush: bool,
+    skip_proof: bool,
+    checked: bool,
+}
+
+#[cfg(not(test))]
+#[inline(always)]
+fn knobs() -> TestKnobs {
+    TestKnobs::default()
 }
 
 /// Lowers `f` into the builder's function, which must have [`native_signature`].
@@ -183,7 +231,7 @@ pub fn lower(
     func: &mut cranelift_codegen::ir::Function,
     fctx: &mut FunctionBuilderContext,
     config: cranelift_codegen::isa::TargetFrontendConfig,
-) {
+) -> Result<(), CompileError> {
     let call_conv = func.signature.call_conv;
     let mut b = FunctionBuilder::new(func, fctx);
     let entry = b.create_block();
@@ -238,7 +286,7 @@ pub fn lower(
         b.ins().return_(&[status]);
         b.seal_all_blocks();
         b.finalize(config);
-        return;
+        return Ok(());
     }
     let ctx = b.block_params(entry)[0];
     let host = b.block_params(entry)[1];
@@ -277,6 +325,11 @@ pub fn lower(
         base,
         slots: HashMap::new(),
         cur: Cur::default(),
+        proof: Record {
+            checks: vec![BlockChecks::default(); f.blocks.len()],
+            accesses: Vec::new(),
+        },
+        checked: crate::checked_mode() || knobs().checked,
     };
     lw.entry_dispatch();
     for (i, &is_live) in live.iter().enumerate() {
@@ -296,9 +349,16 @@ pub fn lower(
     lw.b.switch_to_block(exit);
     let status = lw.b.block_params(exit)[0];
     lw.b.ins().return_(&[status]);
+    let Lower { proof, plan, base_zero, .. } = lw;
     b.seal_all_blocks();
     b.finalize(config);
+    // Checked before anything runs: a function whose slot accesses are not all proven inside
+    // the stack is refused, and the interpreter runs the contract instead.
+    if !knobs().skip_proof {
+        crate::stack_proof::verify(f, &plan, &base_zero, &proof)?;
+    }
     crate::dead_code::remove(func);
+    Ok(())
 }
 
 /// Per instruction of `block`: bit `k` is set when its operand `k` is used for the last time
@@ -449,6 +509,9 @@ impl Lower<'_, '_> {
 
     /// Address of stack slot `index` (from the bottom).
     fn slot_addr(&mut self, stack: Value, index: Value) -> Value {
+        if self.checked {
+            self.assert_slot_index(index);
+        }
         let off = self.b.ins().ishl_imm_u(index, 5);
         self.b.ins().iadd(stack, off)
     }
@@ -481,7 +544,31 @@ impl Lower<'_, '_> {
     /// The current block's frame pointer and the byte offset from it of slot `o` (relative
     /// to the region base): one address per block, so slot accesses are plain displacements.
     fn slot(&mut self, o: i32) -> (Value, i32) {
+        let site = Site::Block(self.cur.block);
+        self.proof.accesses.push(Access { site, slot: o, clamped: false });
+        if self.checked {
+            let base = self.base();
+            let idx = self.b.ins().iadd_imm_s(base, o as i64);
+            self.assert_slot_index(idx);
+        }
         (self.frame(), o * WORD_BYTES)
+    }
+
+    /// Checked mode: halts with [`Status::BoundsFault`] unless `0 <= idx < STACK_LIMIT`.
+    fn assert_slot_index(&mut self, idx: Value) {
+        let out =
+            self.b.ins().icmp_imm_u(IntCC::UnsignedGreaterThanOrEqual, idx, STACK_LIMIT as i64);
+        self.exit_if(out, Status::BoundsFault);
+    }
+
+    /// Checked mode: halts with [`Status::BoundsFault`] unless `[offset, offset + width)` lies
+    /// inside `[0, len)`.
+    fn assert_range(&mut self, offset: Value, width: i64, len: Value) {
+        let end = self.b.ins().iadd_imm_s(offset, width);
+        let wraps = self.b.ins().icmp(IntCC::UnsignedLessThan, end, offset);
+        let past = self.b.ins().icmp(IntCC::UnsignedGreaterThan, end, len);
+        let out = self.b.ins().bor(wraps, past);
+        self.exit_if(out, Status::BoundsFault);
     }
 
     /// The context pointer. Inside a block it is loaded once, where it dominates the rest of
@@ -630,6 +717,8 @@ impl Lower<'_, '_> {
             vars_from: p.vars_from,
             synced: p.synced,
             mem: Check::Own,
+            block: id,
+            pad: None,
             clamp_below: if self.plan.region_has_landing[p.region] {
                 p.entry - block.stack_in as i32
             } else {
@@ -681,29 +770,38 @@ impl Lower<'_, '_> {
         let base_zero = self.base_zero[p.region];
         let len = self.b.ins().iadd_imm_s(base, p.entry as i64);
         let low = p.entry - block.stack_in as i32;
-        if base_zero {
-            if low < 0 {
-                self.exit_with(Status::StackUnderflow);
-                return false;
+        let mut checks = BlockChecks { lowered: true, ..BlockChecks::default() };
+        let completes = 'checks: {
+            if base_zero {
+                if low < 0 {
+                    self.exit_with(Status::StackUnderflow);
+                    break 'checks false;
+                }
+            } else if low < 0 || self.plan.region_has_landing[p.region] {
+                // A landing pad's base comes from a height the analysis did not see.
+                let under =
+                    self.b.ins().icmp_imm_s(IntCC::SignedLessThan, len, block.stack_in as i64);
+                self.exit_if(under, Status::StackUnderflow);
+                checks.underflow = true;
             }
-        } else if low < 0 || self.plan.region_has_landing[p.region] {
-            // A landing pad's base comes from a height the analysis did not see.
-            let under = self.b.ins().icmp_imm_s(IntCC::SignedLessThan, len, block.stack_in as i64);
-            self.exit_if(under, Status::StackUnderflow);
-        }
-        if block.stack_growth as usize > STACK_LIMIT
-            || (base_zero && (p.entry + block.stack_growth as i32) as usize > STACK_LIMIT)
-        {
-            // The block overflows whatever the entry height: no path through it completes.
-            self.exit_with(Status::StackOverflow);
-            return false;
-        }
-        if block.stack_growth > 0 && !base_zero {
-            let limit = (STACK_LIMIT - block.stack_growth as usize) as i64;
-            let over = self.b.ins().icmp_imm_s(IntCC::SignedGreaterThan, len, limit);
-            self.exit_if(over, Status::StackOverflow);
-        }
-        true
+            if block.stack_growth as usize > STACK_LIMIT
+                || (base_zero && (p.entry + block.stack_growth as i32) as usize > STACK_LIMIT)
+            {
+                // The block overflows whatever the entry height: no path through it completes.
+                self.exit_with(Status::StackOverflow);
+                break 'checks false;
+            }
+            if block.stack_growth > 0 && !base_zero {
+                let limit = (STACK_LIMIT - block.stack_growth as usize) as i64;
+                let over = self.b.ins().icmp_imm_s(IntCC::SignedGreaterThan, len, limit);
+                self.exit_if(over, Status::StackOverflow);
+                checks.overflow = true;
+            }
+            true
+        };
+        checks.never_completes = !completes;
+        self.proof.checks[id] = checks;
+        completes
     }
 
     fn charge(&mut self, gas: u64) {
@@ -747,7 +845,7 @@ impl Lower<'_, '_> {
         }
         for o in from..to {
             let w = self.use_slot(o);
-            if o < self.cur.clamp_below {
+            if o < self.cur.clamp_below && !knobs().unclamped_flush {
                 let base = self.base();
                 let stack = self.load_ctx(types::I64, offsets::STACK_PTR);
                 let addr = self.slot_addr_clamped(stack, base, o);
@@ -850,6 +948,8 @@ impl Lower<'_, '_> {
 
     /// The address of slot `o` above `base`, its index clamped at the stack's bottom.
     fn slot_addr_clamped(&mut self, stack: Value, base: Value, o: i32) -> Value {
+        let site = self.cur.pad.map_or(Site::Block(self.cur.block), Site::Pad);
+        self.proof.accesses.push(Access { site, slot: o, clamped: true });
         let idx = self.b.ins().iadd_imm_s(base, o as i64);
         let zero = self.b.ins().iconst(types::I64, 0);
         let idx = self.b.ins().smax(idx, zero);
@@ -892,6 +992,7 @@ impl Lower<'_, '_> {
         let pad = self.landings[id].expect("landing block");
         let p = self.plan.blocks[id];
         self.b.switch_to_block(pad);
+        self.cur.pad = Some(id);
         let len = self.load_ctx(types::I64, offsets::STACK_LEN);
         let base = self.b.ins().iadd_imm_s(len, -(p.entry as i64));
         self.b.def_var(self.base, base);
@@ -902,6 +1003,7 @@ impl Lower<'_, '_> {
             let w = self.load_slot_clamped(stack, base, o);
             self.def_slot(o, w);
         }
+        self.cur.pad = None;
         let target = self.cl_block(id);
         self.b.ins().jump(target, &[]);
     }
@@ -1265,6 +1367,11 @@ impl Lower<'_, '_> {
 
     /// The access itself, at `offset` (the operand's low limb) inside memory already grown.
     fn memory_access(&mut self, inst: &kiln_ir::Inst, opcode: u8, offset: Value) -> Option<Word> {
+        if self.checked {
+            let len = self.load_ctx(types::I64, offsets::MEMORY_LEN);
+            let width = memory_checks::access_width(opcode) as i64;
+            self.assert_range(offset, width, len);
+        }
         // After growth the buffer may have moved: the pointer is read here, on every path.
         let base = self.load_ctx(types::I64, offsets::MEMORY_PTR);
         let addr = self.b.ins().iadd(base, offset);
@@ -1323,6 +1430,10 @@ impl Lower<'_, '_> {
             }
         };
         self.inline_or_runtime(ok, inst, op::CALLDATALOAD, len, |lw| {
+            if lw.checked {
+                let size = lw.load_ctx(types::I64, offsets::INPUT_LEN);
+                lw.assert_range(off[0], 32, size);
+            }
             let base = lw.load_ctx(types::I64, offsets::INPUT_PTR);
             let addr = lw.b.ins().iadd(base, off[0]);
             [24, 16, 8, 0].map(|o| {
@@ -1656,6 +1767,11 @@ impl Lower<'_, '_> {
     fn dynamic_dispatch(&mut self, d: Block) {
         self.b.switch_to_block(d);
         let pc = self.b.block_params(d)[0];
+        if self.checked {
+            // The bitmap and the ranks cover the code's bytes.
+            let code_len = self.load_ctx(types::I64, offsets::CODE_LEN);
+            self.assert_range(pc, 1, code_len);
+        }
         let word_idx = self.b.ins().ushr_imm_s(pc, 6);
         let bits_base = self.load_ctx(types::I64, offsets::JUMP_BITS);
         let off = self.b.ins().ishl_imm_s(word_idx, 3);

@@ -200,7 +200,7 @@ impl Status {
             Status::OutOfFunds,
             Status::NonceOverflow,
             Status::Fatal,
-            Status::Fatal,
+            Status::BoundsFault,
         ];
         ALL.get(raw as usize).copied().filter(|s| *s as u8 == raw)
     }

@@ -14,7 +14,7 @@ use std::sync::Arc;
 
 /// Version of the [`Context`] layout, the builtin table and what native code may assume of
 /// a frame. Bump on any change to them.
-pub const ABI_VERSION: u32 = 9;
+pub const ABI_VERSION: u32 = 10;
 
 /// Native code runs only frames whose gas limit is at most this; larger ones (no real chain
 /// comes near) run in the interpreter. Compiled code relies on it: a loop counter cannot
@@ -56,6 +56,10 @@ pub enum Status {
     NonceOverflow,
     /// The database failed; the transaction cannot be completed. The text is in the host.
     Fatal,
+    /// Compiled code built in checked mode (`KILN_CHECKED=1`) found one of its own accesses
+    /// outside the buffers the ABI gives it and stopped before making it: a compiler defect.
+    /// The frame loop turns it into [`Status::Fatal`] with a message naming it.
+    BoundsFault,
 }
 
 impl Status {

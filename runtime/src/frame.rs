@@ -110,11 +110,23 @@ fn run_native(f: NativeFn, ctx: &mut Context, host: &mut Host) -> Status {
     // the live, exclusively borrowed context and host, and only touches them through the ABI
     // fields and the builtin table.
     let raw = unsafe { f(ctx, host as *mut Host<'_> as *mut std::ffi::c_void) };
-    Status::from_u8(raw).unwrap_or_else(|| {
-        host.fatal = Some(format!("native code returned an unknown status {raw}"));
-        Status::Fatal
-    })
+    match Status::from_u8(raw) {
+        Some(Status::BoundsFault) => {
+            host.native_fault = true;
+            host.fatal = Some(BOUNDS_FAULT.to_string());
+            Status::Fatal
+        }
+        Some(status) => status,
+        None => {
+            host.fatal = Some(format!("native code returned an unknown status {raw}"));
+            Status::Fatal
+        }
+    }
 }
+
+/// The fatal error of a frame whose compiled code stopped at a failed bounds assertion.
+pub const BOUNDS_FAULT: &str = "compiled code (checked mode) stopped before an access outside \
+     its stack, memory or context buffers: a compiler defect";
 
 fn early_failure(status: Status, gas: u64) -> FrameResult {
     FrameResult { status, gas_remaining: gas, refund: 0, output: Bytes::new(), created: None }

@@ -269,6 +269,7 @@ pub fn transact_native<'a, DB: Database + 'a, T: Tracer>(
         precompiles,
         code_cache: cache,
         fatal: None,
+        native_fault: false,
         native,
     };
 
@@ -305,6 +306,9 @@ pub fn transact_native<'a, DB: Database + 'a, T: Tracer>(
     let result = frame::execute(&mut host, first, true, tracer);
     if result.status == Status::Fatal {
         let msg = host.fatal.take().unwrap_or_else(|| "fatal error".into());
+        if host.native_fault {
+            return Err(EvmError::NativeFault(msg));
+        }
         return Err(EvmError::Database(msg));
     }
 

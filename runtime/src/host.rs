@@ -26,6 +26,8 @@ pub struct Host<'a> {
     pub code_cache: &'a mut CodeCache,
     /// The first fatal error (database failure); once set the transaction is abandoned.
     pub fatal: Option<String>,
+    /// The fatal error is compiled code's failed bounds assertion, not the database's.
+    pub native_fault: bool,
     /// Native code for contracts, if any executor provides it.
     pub native: Option<&'a mut (dyn crate::builtins::NativeCode + 'a)>,
 }

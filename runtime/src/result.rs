@@ -188,6 +188,9 @@ pub enum EvmError {
     Database(String),
     #[error("precompile failed fatally: {0}")]
     Precompile(String),
+    /// Compiled code stopped at one of its checked-mode bounds assertions.
+    #[error("native bounds fault: {0}")]
+    NativeFault(String),
 }
 
 /// The hash of a transaction's logs as state tests record it: keccak256 of the RLP list of

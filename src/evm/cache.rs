@@ -132,6 +132,7 @@ impl NativeCache {
                         self.totals.compile_time += *took;
                     }
                     InterpReason::CompileFailed(_) => self.totals.compile_failed += 1,
+                    InterpReason::Unproven(_) => self.totals.unproven += 1,
                     _ => {}
                 }
                 State::Interp(reason)
@@ -221,13 +222,12 @@ impl NativeCache {
 
 /// The verdict on a compilation that took `took`.
 pub(crate) fn judge_compile(
-    outcome: Result<CompiledContract, String>,
+    outcome: Result<CompiledContract, InterpReason>,
     took: Duration,
     limit: Duration,
 ) -> Result<CompiledContract, InterpReason> {
     match outcome {
         Ok(_) if took > limit => Err(InterpReason::CompileTooSlow { took, limit }),
-        Ok(unit) => Ok(unit),
-        Err(e) => Err(InterpReason::CompileFailed(e)),
+        other => other,
     }
 }

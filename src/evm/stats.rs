@@ -17,6 +17,9 @@ pub enum InterpReason {
     TooLarge { size: usize, limit: usize },
     /// The compiler refused it.
     CompileFailed(String),
+    /// The compiler could not prove every stack access of its code inside the stack
+    /// buffer ([`kiln_codegen::stack_proof`]), so it never runs native.
+    Unproven(String),
     /// Its compilation took longer than the configured limit; the result was thrown away.
     CompileTooSlow { took: Duration, limit: Duration },
     /// Its code alone is larger than the whole cache budget.
@@ -30,6 +33,15 @@ impl InterpReason {
     }
 }
 
+impl From<kiln_codegen::CompileError> for InterpReason {
+    fn from(e: kiln_codegen::CompileError) -> Self {
+        match e {
+            kiln_codegen::CompileError::UnprovenStack(u) => InterpReason::Unproven(u.to_string()),
+            other => InterpReason::CompileFailed(other.to_string()),
+        }
+    }
+}
+
 impl fmt::Display for InterpReason {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
@@ -39,6 +51,7 @@ impl fmt::Display for InterpReason {
                 write!(f, "too large ({size} bytes, limit {limit})")
             }
             InterpReason::CompileFailed(e) => write!(f, "compile failed: {e}"),
+            InterpReason::Unproven(e) => write!(f, "stack safety not proven: {e}"),
             InterpReason::CompileTooSlow { took, limit } => {
                 write!(f, "compile too slow ({took:.1?}, limit {limit:.1?})")
             }
@@ -98,6 +111,8 @@ pub struct TierStats {
     pub aot_executions: u64,
     pub compiled: u64,
     pub compile_failed: u64,
+    /// Contracts whose stack accesses the compiler could not prove safe.
+    pub unproven: u64,
     pub compile_too_slow: u64,
     pub too_large: u64,
     pub over_budget: u64,
@@ -136,11 +151,12 @@ impl TierStats {
         )?;
         writeln!(
             out,
-            "tier compiles: {} compiled in {:.1?}, {} failed, {} too slow, {} too large, \
-             {} over budget, {} queue full",
+            "tier compiles: {} compiled in {:.1?}, {} failed, {} unproven, {} too slow, \
+             {} too large, {} over budget, {} queue full",
             self.compiled,
             self.compile_time,
             self.compile_failed,
+            self.unproven,
             self.compile_too_slow,
             self.too_large,
             self.over_budget,
@@ -198,6 +214,7 @@ impl TierStats {
             "aot_executions": self.aot_executions,
             "compiled": self.compiled,
             "compile_failed": self.compile_failed,
+            "unproven": self.unproven,
             "compile_too_slow": self.compile_too_slow,
             "too_large": self.too_large,
             "over_budget": self.over_budget,

@@ -4,6 +4,7 @@
 //! so the hot set is compiled first even when a burst of cold contracts was queued before it.
 
 use super::cache::{judge_compile, Key};
+use super::stats::InterpReason;
 use super::tiers::Shared;
 use alloy_primitives::Bytes;
 use kiln_codegen::UnitCompiler;
@@ -111,15 +112,15 @@ fn serve(shared: &Shared, queue: &Queue) {
             Ok(unit_compiler) => {
                 match catch_unwind(AssertUnwindSafe(|| unit_compiler.compile(&job.code, job.key.1)))
                 {
-                    Ok(result) => result.map_err(|e| e.to_string()),
+                    Ok(result) => result.map_err(InterpReason::from),
                     Err(_) => {
                         // The builder context may be half-used: start from a fresh compiler.
                         compiler = UnitCompiler::new().map_err(|e| e.to_string());
-                        Err("the compiler panicked".to_string())
+                        Err(InterpReason::CompileFailed("the compiler panicked".to_string()))
                     }
                 }
             }
-            Err(e) => Err(e.clone()),
+            Err(e) => Err(InterpReason::CompileFailed(e.clone())),
         };
         let verdict = judge_compile(outcome, start.elapsed(), shared.config.compile_timeout);
         shared.finish(job.key, verdict);
