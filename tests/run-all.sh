@@ -10,9 +10,37 @@ if [ ! -d "$fixtures" ]; then
   echo "error: state-test fixtures not found at $fixtures (set KILN_FIXTURES)" >&2
   exit 2
 fi
+# State tests that once broke Kiln (filled by revm): every mode, always.
+regressions=${KILN_REGRESSIONS:-../shared/fixtures/regressions}
+if [ ! -d "$regressions" ]; then
+  echo "error: regression fixtures not found at $regressions (set KILN_REGRESSIONS)" >&2
+  exit 2
+fi
+if ! command -v valgrind >/dev/null; then
+  echo "error: valgrind not found: run tests/setup.sh first" >&2
+  exit 2
+fi
 
 cargo build --release --locked --bins
 cargo test --release --locked --workspace
+
+echo "== regressions (interp, jit, aot, tiered with threshold 1) =="
+for mode in interp jit aot; do
+  ./target/release/kiln statetest --mode "$mode" "$regressions"
+done
+./target/release/kiln statetest --mode tiered --tier-threshold 1 --stats "$regressions"
+
+# Checked code generation: every native access to a stack slot, memory, the call data and
+# the jump tables asserts its bounds at run time and halts with a named fatal error instead.
+echo "== checked mode (jit): regressions, state tests, differential test =="
+KILN_CHECKED=1 ./target/release/kiln statetest --mode jit "$regressions"
+KILN_CHECKED=1 ./target/release/kiln statetest --mode jit --known-failures tests/known-failures.txt "$fixtures"
+KILN_CHECKED=1 cargo test --release --locked --test differential
+
+# Compiled code under valgrind: any invalid read or write (or use of uninitialised memory)
+# fails the run.
+echo "== valgrind (jit): regressions =="
+valgrind -q --error-exitcode=99 ./target/release/kiln statetest --mode jit -j 1 "$regressions"
 
 echo "== state tests (interp) =="
 ./target/release/kiln statetest --mode interp --known-failures tests/known-failures.txt "$fixtures"
