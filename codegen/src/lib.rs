@@ -29,6 +29,15 @@ pub fn checked_mode() -> bool {
     *CHECKED.get_or_init(|| std::env::var("KILN_CHECKED").is_ok_and(|v| v == "1"))
 }
 
+/// Functions the stack proof refused in this process ([`CompileError::UnprovenStack`]): each
+/// runs in the interpreter instead, which tools report, since a refusal is either a proof too
+/// weak for real code or a lowering defect the proof caught.
+pub fn refused_by_stack_proof() -> u64 {
+    REFUSED.load(std::sync::atomic::Ordering::Relaxed)
+}
+
+static REFUSED: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+
 /// Why a contract could not be compiled.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum CompileError {

@@ -355,7 +355,9 @@ pub fn lower(
     // Checked before anything runs: a function whose slot accesses are not all proven inside
     // the stack is refused, and the interpreter runs the contract instead.
     if !knobs().skip_proof {
-        crate::stack_proof::verify(f, &plan, &base_zero, &proof)?;
+        crate::stack_proof::verify(f, &plan, &base_zero, &proof).inspect_err(|_| {
+            crate::REFUSED.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        })?;
     }
     crate::dead_code::remove(func);
     Ok(())

@@ -8,7 +8,7 @@ use kiln::input::read_code;
 use kiln_codegen::AotCompiler;
 use kiln_runtime::SpecId;
 
-use super::{emit, CliError};
+use super::{emit, print_warning, CliError};
 
 #[derive(clap::Args)]
 pub struct Args {
@@ -47,7 +47,13 @@ pub fn run(args: Args) -> Result<ExitCode, CliError> {
                 continue;
             }
             bytes += code.len();
-            compiler.add(&code, spec)?;
+            match compiler.add(&code, spec) {
+                // Not an error for the library: that contract runs in the interpreter.
+                Err(kiln_codegen::CompileError::UnprovenStack(e)) => print_warning(&format!(
+                    "left out of the library (runs in the interpreter): {e}"
+                )),
+                other => other?,
+            }
         }
     }
     let n = compiler.len();

@@ -72,6 +72,12 @@ pub fn run(args: Args) -> Result<ExitCode, CliError> {
     if report.ran() + report.skipped == 0 {
         print_warning(&"no test cases matched");
     }
+    let refused = kiln_codegen::refused_by_stack_proof();
+    if refused > 0 {
+        print_warning(&format!(
+            "the stack proof refused {refused} compiled function(s): they ran in the interpreter"
+        ));
+    }
     let stats = args.tier.stats()?;
     if args.json {
         let mut json = report.to_json();
