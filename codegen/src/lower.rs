@@ -547,13 +547,20 @@ impl Lower<'_, '_> {
     /// to the region base): one address per block, so slot accesses are plain displacements.
     fn slot(&mut self, o: i32) -> (Value, i32) {
         let site = Site::Block(self.cur.block);
-        self.proof.accesses.push(Access { site, slot: o, clamped: false });
+        self.proof.accesses.push(Access { site, slot: o, clamped: false, height: false });
         if self.checked {
             let base = self.base();
             let idx = self.b.ins().iadd_imm_s(base, o as i64);
             self.assert_slot_index(idx);
         }
         (self.frame(), o * WORD_BYTES)
+    }
+
+    /// Records that the height `x` (relative to the base) is stored in `ctx.stack_len`, which
+    /// heads and pads trust to lie in `[0, STACK_LIMIT]`.
+    fn record_height(&mut self, x: i32) {
+        let site = Site::Block(self.cur.block);
+        self.proof.accesses.push(Access { site, slot: x, clamped: false, height: true });
     }
 
     /// Checked mode: halts with [`Status::BoundsFault`] unless `0 <= idx < STACK_LIMIT`.
@@ -877,6 +884,7 @@ impl Lower<'_, '_> {
 
     /// Stores the absolute height `x` (relative to the base) in `ctx.stack_len`.
     fn store_len(&mut self, x: i32) {
+        self.record_height(x);
         let base = self.base();
         let len = self.b.ins().iadd_imm_s(base, x as i64);
         self.store_ctx(len, offsets::STACK_LEN);
@@ -951,7 +959,7 @@ impl Lower<'_, '_> {
     /// The address of slot `o` above `base`, its index clamped at the stack's bottom.
     fn slot_addr_clamped(&mut self, stack: Value, base: Value, o: i32) -> Value {
         let site = self.cur.pad.map_or(Site::Block(self.cur.block), Site::Pad);
-        self.proof.accesses.push(Access { site, slot: o, clamped: true });
+        self.proof.accesses.push(Access { site, slot: o, clamped: true, height: false });
         let idx = self.b.ins().iadd_imm_s(base, o as i64);
         let zero = self.b.ins().iconst(types::I64, 0);
         let idx = self.b.ins().smax(idx, zero);
@@ -1013,6 +1021,7 @@ impl Lower<'_, '_> {
     /// Calls the runtime for `opcode` with `args` (top first) at relative height `sp`.
     /// Returns the status; the result, if any, is left on top of the memory stack.
     fn runtime_call(&mut self, opcode: u8, args: &[kiln_ir::Value], sp: i32, len: Value) -> Value {
+        self.record_height(self.cur.entry + sp);
         let top = self.b.ins().iadd_imm_s(len, sp as i64);
         for (i, a) in args.iter().enumerate() {
             let w = self.word(*a);

@@ -12,7 +12,8 @@
 //! - `hi`: `B + hi <= STACK_LIMIT`, so every slot below `hi` is below the top.
 //!
 //! The ways in: a head reads the base from `ctx.stack_len`, which the runtime keeps in
-//! `[0, STACK_LIMIT]` (`lo = 0`, `hi = 0`; a region whose base is the constant zero has
+//! `[0, STACK_LIMIT]` (and compiled code too: every height it stores there is proven in that
+//! range like a slot) (`lo = 0`, `hi = 0`; a region whose base is the constant zero has
 //! `hi = STACK_LIMIT`); a landing pad derives `B = len - entry` (`lo = hi = entry`); a static
 //! edge keeps its predecessor's base (a static head's is the predecessor's exit height above
 //! it). Where ways meet, the weaker fact holds. A block's underflow check then proves its
@@ -54,6 +55,9 @@ pub struct Access {
     pub slot: i32,
     /// The index was clamped at the stack's bottom, so only the top needs proving.
     pub clamped: bool,
+    /// Not a slot but a height stored in `ctx.stack_len` (what heads and pads read back):
+    /// it must lie in `[0, STACK_LIMIT]`.
+    pub height: bool,
 }
 
 /// What lowering records for the proof.
@@ -186,6 +190,12 @@ pub fn verify(
             continue;
         };
         let slot = a.slot as i64;
+        if a.height {
+            if slot < facts.lo || slot > facts.hi {
+                return Err(unproven("stored as the height, may lie outside [0, 1024]"));
+            }
+            continue;
+        }
         if !a.clamped && slot < facts.lo {
             return Err(unproven("may lie below the stack's bottom"));
         }
