@@ -131,8 +131,12 @@ impl AotCompiler {
         std::fs::write(&obj_path, &object)
             .map_err(|e| CompileError::Link(format!("writing {}: {e}", obj_path.display())))?;
         let cc = std::env::var("CC").unwrap_or_else(|_| "cc".into());
+        // No C start-up files (crti, crtbegin and their initializers) and no libc: the code
+        // needs neither, and a library that runs nothing on load is one `AotLibrary::open`
+        // can check completely before loading it.
         let status = Command::new(&cc)
             .arg("-shared")
+            .arg("-nostdlib")
             .arg("-o")
             .arg(out)
             .arg(&obj_path)
@@ -184,8 +188,8 @@ impl AotLibrary {
             path.to_path_buf()
         };
         // SAFETY: loading runs the library's initializers. Kiln libraries have none (they are
-        // plain code and data linked with `cc -shared`); a foreign library is refused below
-        // before any of its functions is called.
+        // plain code and data linked with `cc -shared -nostdlib`); a foreign library is refused
+        // below before any of its functions is called.
         let lib = unsafe { libloading::Library::new(&full) }
             .map_err(|e| LoadError::Open { path: shown.clone(), reason: e.to_string() })?;
         let not_kiln = |reason: String| LoadError::NotKiln { path: shown.clone(), reason };
