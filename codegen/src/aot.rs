@@ -105,6 +105,7 @@ impl AotCompiler {
         let hid = self.module.declare_data(HEADER, Linkage::Export, false, false).map_err(err)?;
         let mut desc = DataDescription::new();
         desc.define(bytes.into_boxed_slice());
+        desc.set_align(8);
         self.module.define_data(hid, &desc).map_err(err)?;
 
         let iid = self.module.declare_data(INDEX, Linkage::Export, false, false).map_err(err)?;
@@ -116,6 +117,8 @@ impl AotCompiler {
             index[at + 32..at + 40].copy_from_slice(&(*spec as u64).to_le_bytes());
         }
         desc.define(index.into_boxed_slice());
+        // Word-aligned function addresses, which packed relocations (DT_RELR) can describe.
+        desc.set_align(8);
         for (i, (_, _, id)) in self.entries.iter().enumerate() {
             let fref = self.module.declare_func_in_data(*id, &mut desc);
             desc.write_function_addr((i * ENTRY_SIZE + 40) as u32, fref);
