@@ -71,7 +71,8 @@ fn refuses_files_that_are_not_kiln_libraries() {
     let path = temp("garbage.so");
     std::fs::write(&path, b"not an ELF file").unwrap();
     let err = AotLibrary::open(&path).err().expect("refused");
-    assert!(matches!(err, LoadError::Open { .. }), "{err}");
+    assert!(matches!(err, LoadError::Corrupt { .. }), "{err}");
+    assert!(err.to_string().contains("not an ELF file"), "{err}");
     std::fs::remove_file(&path).unwrap();
 
     let missing = AotLibrary::open(&temp("missing.so")).err().expect("refused");
