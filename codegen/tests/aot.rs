@@ -181,6 +181,9 @@ fn a_library_overwritten_after_opening_runs_as_checked() {
 const CHILD_BASE: &str = "KILN_AOT_TEST_CORRUPT_BASE";
 /// Set in the child: a file with one case per line.
 const CHILD_CASES: &str = "KILN_AOT_TEST_CORRUPT_CASES";
+/// Set in the child: where it writes each corrupt file (removed by the parent, even after a
+/// crash).
+const CHILD_SCRATCH: &str = "KILN_AOT_TEST_CORRUPT_SCRATCH";
 /// Starts every line of the child's report.
 const REPORT: &str = "kiln-corrupt-case";
 
@@ -232,6 +235,7 @@ fn open_in_children(bytes: &[u8], cases: &[String], name: &str) -> Outcomes {
     let base = temp(&format!("{name}-base.so"));
     let list = temp(&format!("{name}-cases.txt"));
     let out_path = temp(&format!("{name}-out.txt"));
+    let scratch = temp(&format!("{name}-case.so"));
     std::fs::write(&base, bytes).unwrap();
     let mut outcomes = Outcomes::default();
     let mut rest = cases.to_vec();
@@ -242,6 +246,7 @@ fn open_in_children(bytes: &[u8], cases: &[String], name: &str) -> Outcomes {
             .args(["corrupt_open_child", "--exact", "--nocapture", "--test-threads=1"])
             .env(CHILD_BASE, &base)
             .env(CHILD_CASES, &list)
+            .env(CHILD_SCRATCH, &scratch)
             .stdout(out)
             .stderr(std::process::Stdio::null())
             .spawn()
@@ -312,7 +317,7 @@ fn open_in_children(bytes: &[u8], cases: &[String], name: &str) -> Outcomes {
             (None, None) => panic!("child {how} before its first case:\n{report}"),
         }
     }
-    for path in [&base, &list, &out_path] {
+    for path in [&base, &list, &out_path, &scratch] {
         let _ = std::fs::remove_file(path);
     }
     outcomes
@@ -326,7 +331,7 @@ fn corrupt_open_child() {
     let Some(base) = std::env::var_os(CHILD_BASE) else { return };
     let bytes = std::fs::read(base).unwrap();
     let cases = std::fs::read_to_string(std::env::var_os(CHILD_CASES).unwrap()).unwrap();
-    let path = temp("child-case.so");
+    let path = PathBuf::from(std::env::var_os(CHILD_SCRATCH).unwrap());
     let mut stdout = std::io::stdout().lock();
     for case in cases.lines() {
         std::fs::write(&path, corrupt(&bytes, case)).unwrap();
@@ -349,7 +354,6 @@ fn corrupt_open_child() {
         .unwrap();
         stdout.flush().unwrap();
     }
-    let _ = std::fs::remove_file(&path);
     writeln!(stdout, "{REPORT} done").unwrap();
 }
 
