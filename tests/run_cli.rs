@@ -353,3 +353,33 @@ fn gas_over_the_osaka_cap() {
     let v = json(&["fe", "--gas", "50000000", "--fork", "Prague"]);
     assert_eq!(v["gas_used"], 50_000_000);
 }
+
+#[test]
+fn aot_library_truncated_is_refused_not_crashed() {
+    use std::os::unix::process::ExitStatusExt;
+    let dir = std::env::temp_dir().join(format!("kiln-run-cli-aot-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let (hex, lib, cut) = (dir.join("add.hex"), dir.join("add.so"), dir.join("cut.so"));
+    std::fs::write(&hex, ADD_RETURN).unwrap();
+    let compiled = Command::new(env!("CARGO_BIN_EXE_kiln"))
+        .args(["compile", hex.to_str().unwrap(), "-o", lib.to_str().unwrap()])
+        .output()
+        .expect("run kiln compile");
+    assert_eq!(compiled.status.code(), Some(0), "{}", stderr(&compiled));
+    let text = ok(&[ADD_RETURN, "--aot", lib.to_str().unwrap()]);
+    assert_eq!(field(&text, "output"), word_hex(3));
+
+    // `head -c 3000`: the load segments reach past the end, which dlopen used to map and
+    // die of SIGBUS on.
+    let bytes = std::fs::read(&lib).unwrap();
+    std::fs::write(&cut, &bytes[..3000]).unwrap();
+    let out = kiln(&[ADD_RETURN, "--aot", cut.to_str().unwrap()]);
+    std::fs::remove_dir_all(&dir).unwrap();
+    assert_eq!(out.status.signal(), None, "{}", stderr(&out));
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    let err = stderr(&out);
+    assert!(err.starts_with("error: "), "{err}");
+    assert!(err.contains("cut.so is corrupt or truncated"), "{err}");
+    assert!(err.contains("past the end of the 3000-byte file"), "{err}");
+    assert!(stdout(&out).is_empty(), "{}", stdout(&out));
+}
