@@ -852,11 +852,19 @@ impl Lower<'_, '_> {
         if from >= to {
             return;
         }
+        // The stack pointer and the base, for clamped writes: read once per flush.
+        let mut bottom: Option<(Value, Value)> = None;
         for o in from..to {
             let w = self.use_slot(o);
             if o < self.cur.clamp_below && !knobs().unclamped_flush {
-                let base = self.base();
-                let stack = self.load_ctx(types::I64, offsets::STACK_PTR);
+                let (stack, base) = match bottom {
+                    Some(sb) => sb,
+                    None => {
+                        let sb = (self.load_ctx(types::I64, offsets::STACK_PTR), self.base());
+                        bottom = Some(sb);
+                        sb
+                    }
+                };
                 let addr = self.slot_addr_clamped(stack, base, o);
                 self.store_word_at(addr, 0, w);
             } else {
