@@ -7,7 +7,7 @@ use std::cell::RefCell;
 /// Stack buffers kept per thread for reuse: a frame's 32 KiB buffer is allocated once per
 /// thread rather than once per frame. Buffers are never zeroed; only slots below `len`,
 /// which were written by a push, are ever read.
-const POOL_LIMIT: usize = 32;
+pub const POOL_LIMIT: usize = 32;
 
 thread_local! {
     static POOL: RefCell<Vec<Vec<U256>>> = const { RefCell::new(Vec::new()) };
