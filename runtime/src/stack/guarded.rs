@@ -1,0 +1,180 @@
+//! The stack's buffer: [`STACK_LIMIT`] words between two inaccessible guard pages.
+//!
+//! Compiled code reads and writes the stack through a raw pointer, trusting the block's stack
+//! check. When that trust is misplaced (a compiler defect that writes slot -1 or slot
+//! [`STACK_LIMIT`]), a heap buffer lets the write land in malloc's bookkeeping or a neighbour's
+//! data, to fail much later or not at all. Here the words on either side of the buffer lie on
+//! pages mapped without access, so such a write faults at once, at the instruction that makes it.
+//!
+//! Layout of one mapping, low addresses first:
+//!
+//! ```text
+//! [ guard page ][ slot 0 .. slot STACK_LIMIT-1, rounded up to pages ][ guard page ]
+//!   PROT_NONE            PROT_READ | PROT_WRITE                         PROT_NONE
+//! ```
+//!
+//! Slot 0 starts right after the lower guard page. With 4 KiB or 16 KiB pages the 32 KiB of
+//! slots are a whole number of pages, so the last slot also ends right before the upper guard
+//! page; with larger pages the rest of the last page lies between them, and only a write past
+//! that rest faults.
+//!
+//! A buffer costs an `mmap`, an `mprotect` and, when freed, a `munmap`, rather than a `malloc`
+//! and `free`; the per-thread pool in the parent module keeps that to once per buffer per
+//! thread. Targets without `mmap` get a plain heap buffer, without guards.
+
+use crate::gas::STACK_LIMIT;
+use alloy_primitives::U256;
+
+/// Bytes of slots in one buffer.
+const SLOT_BYTES: usize = STACK_LIMIT * size_of::<U256>();
+
+pub(crate) use imp::GuardedBuf;
+
+#[cfg(unix)]
+mod imp {
+    use super::SLOT_BYTES;
+    use alloy_primitives::U256;
+    use std::alloc::{handle_alloc_error, Layout};
+    use std::ptr::NonNull;
+
+    /// The system's page size.
+    pub(super) fn page_size() -> usize {
+        // SAFETY: sysconf only reads a configuration value; _SC_PAGESIZE is a valid name.
+        let size = unsafe { libc::sysconf(libc::_SC_PAGESIZE) };
+        usize::try_from(size)
+            .ok()
+            .filter(|size| size.is_power_of_two())
+            .expect("sysconf(_SC_PAGESIZE) gives a power of two")
+    }
+
+    /// Owns one mapping laid out as in the module's documentation.
+    pub(crate) struct GuardedBuf {
+        /// Slot 0, right after the lower guard page.
+        slots: NonNull<U256>,
+        /// Start of the mapping (the lower guard page).
+        map: NonNull<libc::c_void>,
+        /// Length of the mapping in bytes, both guard pages included.
+        map_len: usize,
+    }
+
+    /// The one allocation path failed: treated as an allocation failure, as a `Vec` would.
+    #[cold]
+    fn mapping_failed(map_len: usize, page: usize) -> ! {
+        handle_alloc_error(Layout::from_size_align(map_len, page).expect("a page-aligned layout"))
+    }
+
+    // SAFETY: a GuardedBuf is the only owner of its mapping, as a Box is of its allocation;
+    // nothing about the mapping is tied to the thread that made it, and munmap may be called
+    // from any thread.
+    unsafe impl Send for GuardedBuf {}
+
+    impl GuardedBuf {
+        pub(crate) fn new() -> Self {
+            let page = page_size();
+            let usable = SLOT_BYTES.next_multiple_of(page);
+            let map_len = usable + 2 * page;
+            // SAFETY: a new anonymous private mapping at an address the kernel chooses; it
+            // overlaps nothing that already exists, and no other arguments refer to memory.
+            let map = unsafe {
+                libc::mmap(
+                    std::ptr::null_mut(),
+                    map_len,
+                    libc::PROT_NONE,
+                    libc::MAP_PRIVATE | libc::MAP_ANONYMOUS,
+                    -1,
+                    0,
+                )
+            };
+            let Some(map) = NonNull::new(map).filter(|&map| map.as_ptr() != libc::MAP_FAILED)
+            else {
+                mapping_failed(map_len, page)
+            };
+            // SAFETY: `page` is less than `map_len`, so the pointer stays inside the mapping.
+            let slots = unsafe { map.byte_add(page) };
+            // SAFETY: [slots, slots + usable) is the page-aligned middle of the mapping just
+            // made, which nothing else refers to yet; only its protection changes.
+            let rc = unsafe {
+                libc::mprotect(slots.as_ptr(), usable, libc::PROT_READ | libc::PROT_WRITE)
+            };
+            if rc != 0 {
+                // SAFETY: the whole mapping just made, which nothing refers to.
+                unsafe { libc::munmap(map.as_ptr(), map_len) };
+                mapping_failed(map_len, page)
+            }
+            Self { slots: slots.cast(), map, map_len }
+        }
+
+        /// Slot 0; the [`STACK_LIMIT`](crate::gas::STACK_LIMIT) slots from here are readable
+        /// and writable for as long as `self` lives.
+        pub(crate) fn slots(&mut self) -> NonNull<U256> {
+            self.slots
+        }
+    }
+
+    impl Drop for GuardedBuf {
+        fn drop(&mut self) {
+            // SAFETY: `map` and `map_len` are exactly the mapping made in `new`, which this
+            // value owns; its owner (the Stack or the pool) no longer uses pointers into it.
+            let rc = unsafe { libc::munmap(self.map.as_ptr(), self.map_len) };
+            debug_assert_eq!(rc, 0, "munmap of a stack buffer");
+        }
+    }
+}
+
+#[cfg(not(unix))]
+mod imp {
+    use crate::gas::STACK_LIMIT;
+    use alloy_primitives::U256;
+    use std::ptr::NonNull;
+
+    /// A plain heap buffer: no guard pages on this target.
+    pub(crate) struct GuardedBuf {
+        /// Capacity STACK_LIMIT, length zero: the slots are used through `slots()` only.
+        heap: Vec<U256>,
+    }
+
+    impl GuardedBuf {
+        pub(crate) fn new() -> Self {
+            Self { heap: Vec::with_capacity(STACK_LIMIT) }
+        }
+
+        pub(crate) fn slots(&mut self) -> NonNull<U256> {
+            NonNull::new(self.heap.as_mut_ptr()).expect("a vector with capacity")
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::ptr::NonNull;
+
+    fn word(i: usize) -> U256 {
+        U256::from(i) << 200 | U256::from(!i)
+    }
+
+    #[test]
+    fn every_slot_is_readable_and_writable() {
+        let mut buf = GuardedBuf::new();
+        let slots: NonNull<U256> = buf.slots();
+        for i in 0..STACK_LIMIT {
+            // SAFETY: slot i < STACK_LIMIT lies in the buffer's read/write pages.
+            unsafe { slots.add(i).write(word(i)) };
+        }
+        for i in 0..STACK_LIMIT {
+            // SAFETY: as above; slot i was written in the loop before.
+            assert_eq!(unsafe { slots.add(i).read() }, word(i), "slot {i}");
+        }
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn the_slots_abut_the_guard_pages() {
+        let page = imp::page_size();
+        let start = GuardedBuf::new().slots().as_ptr() as usize;
+        assert_eq!(start % page, 0, "slot 0 starts a page");
+        if SLOT_BYTES.is_multiple_of(page) {
+            assert_eq!((start + SLOT_BYTES) % page, 0, "the last slot ends a page");
+        }
+    }
+}
