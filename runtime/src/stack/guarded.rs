@@ -1,8 +1,8 @@
-//! The stack's buffer: [`STACK_LIMIT`] words between two inaccessible guard pages.
+//! The stack's buffer: [`STACK_LIMIT`](crate::gas::STACK_LIMIT) words between guard pages.
 //!
 //! Compiled code reads and writes the stack through a raw pointer, trusting the block's stack
 //! check. When that trust is misplaced (a compiler defect that writes slot -1 or slot
-//! [`STACK_LIMIT`]), a heap buffer lets the write land in malloc's bookkeeping or a neighbour's
+//! `STACK_LIMIT`), a heap buffer lets the write land in malloc's bookkeeping or a neighbour's
 //! data, to fail much later or not at all. Here the words on either side of the buffer lie on
 //! pages mapped without access, so such a write faults at once, at the instruction that makes it.
 //!
@@ -20,22 +20,21 @@
 //!
 //! A buffer costs an `mmap`, an `mprotect` and, when freed, a `munmap`, rather than a `malloc`
 //! and `free`; the per-thread pool in the parent module keeps that to once per buffer per
-//! thread. Targets without `mmap` get a plain heap buffer, without guards.
-
-use crate::gas::STACK_LIMIT;
-use alloy_primitives::U256;
-
-/// Bytes of slots in one buffer.
-const SLOT_BYTES: usize = STACK_LIMIT * size_of::<U256>();
+//! thread while no more than `POOL_LIMIT` stacks are live on it. Calls nested deeper than
+//! that map a fresh buffer for each frame the pool cannot serve, and unmap one for each frame
+//! that returns to a full pool. Targets without `mmap` get a plain heap buffer, without guards.
 
 pub(crate) use imp::GuardedBuf;
 
 #[cfg(unix)]
 mod imp {
-    use super::SLOT_BYTES;
+    use crate::gas::STACK_LIMIT;
     use alloy_primitives::U256;
     use std::alloc::{handle_alloc_error, Layout};
     use std::ptr::NonNull;
+
+    /// Bytes of slots in one buffer.
+    pub(super) const SLOT_BYTES: usize = STACK_LIMIT * size_of::<U256>();
 
     /// The system's page size.
     pub(super) fn page_size() -> usize {
@@ -47,14 +46,19 @@ mod imp {
             .expect("sysconf(_SC_PAGESIZE) gives a power of two")
     }
 
-    /// Owns one mapping laid out as in the module's documentation.
+    /// The length of one buffer's mapping: the slots rounded up to whole pages, and a guard
+    /// page on either side.
+    fn map_len(page: usize) -> usize {
+        SLOT_BYTES.next_multiple_of(page) + 2 * page
+    }
+
+    /// Owns one mapping laid out as in the module's documentation, of [`map_len`] bytes.
+    ///
+    /// Only slot 0 is kept (the mapping starts one page below it): one word, which the pool
+    /// moves in and out as a single load and store.
     pub(crate) struct GuardedBuf {
         /// Slot 0, right after the lower guard page.
         slots: NonNull<U256>,
-        /// Start of the mapping (the lower guard page).
-        map: NonNull<libc::c_void>,
-        /// Length of the mapping in bytes, both guard pages included.
-        map_len: usize,
     }
 
     /// The one allocation path failed: treated as an allocation failure, as a `Vec` would.
@@ -71,8 +75,7 @@ mod imp {
     impl GuardedBuf {
         pub(crate) fn new() -> Self {
             let page = page_size();
-            let usable = SLOT_BYTES.next_multiple_of(page);
-            let map_len = usable + 2 * page;
+            let map_len = map_len(page);
             // SAFETY: a new anonymous private mapping at an address the kernel chooses; it
             // overlaps nothing that already exists, and no other arguments refer to memory.
             let map = unsafe {
@@ -91,21 +94,25 @@ mod imp {
             };
             // SAFETY: `page` is less than `map_len`, so the pointer stays inside the mapping.
             let slots = unsafe { map.byte_add(page) };
-            // SAFETY: [slots, slots + usable) is the page-aligned middle of the mapping just
-            // made, which nothing else refers to yet; only its protection changes.
+            // SAFETY: [slots, slots + map_len - 2 pages) is the page-aligned middle of the
+            // mapping just made, which nothing else refers to yet; only its protection changes.
             let rc = unsafe {
-                libc::mprotect(slots.as_ptr(), usable, libc::PROT_READ | libc::PROT_WRITE)
+                libc::mprotect(
+                    slots.as_ptr(),
+                    map_len - 2 * page,
+                    libc::PROT_READ | libc::PROT_WRITE,
+                )
             };
             if rc != 0 {
                 // SAFETY: the whole mapping just made, which nothing refers to.
                 unsafe { libc::munmap(map.as_ptr(), map_len) };
                 mapping_failed(map_len, page)
             }
-            Self { slots: slots.cast(), map, map_len }
+            Self { slots: slots.cast() }
         }
 
-        /// Slot 0; the [`STACK_LIMIT`](crate::gas::STACK_LIMIT) slots from here are readable
-        /// and writable for as long as `self` lives.
+        /// Slot 0; the [`STACK_LIMIT`] slots from here are readable and writable for as long
+        /// as `self` lives.
         pub(crate) fn slots(&mut self) -> NonNull<U256> {
             self.slots
         }
@@ -113,9 +120,13 @@ mod imp {
 
     impl Drop for GuardedBuf {
         fn drop(&mut self) {
-            // SAFETY: `map` and `map_len` are exactly the mapping made in `new`, which this
-            // value owns; its owner (the Stack or the pool) no longer uses pointers into it.
-            let rc = unsafe { libc::munmap(self.map.as_ptr(), self.map_len) };
+            let page = page_size();
+            // SAFETY: `slots` is one page into the mapping made in `new` (the page size does
+            // not change while the process runs), so this is the mapping's start.
+            let map = unsafe { self.slots.cast::<libc::c_void>().byte_sub(page) };
+            // SAFETY: `map` and `map_len(page)` are exactly the mapping made in `new`, which
+            // this value owns; its owner (the Stack or the pool) no longer uses pointers into it.
+            let rc = unsafe { libc::munmap(map.as_ptr(), map_len(page)) };
             debug_assert_eq!(rc, 0, "munmap of a stack buffer");
         }
     }
@@ -147,6 +158,10 @@ mod imp {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::gas::STACK_LIMIT;
+    use alloy_primitives::U256;
+    #[cfg(unix)]
+    use imp::SLOT_BYTES;
     use std::ptr::NonNull;
 
     fn word(i: usize) -> U256 {
