@@ -192,4 +192,73 @@ mod tests {
             assert_eq!((start + SLOT_BYTES) % page, 0, "the last slot ends a page");
         }
     }
+
+    /// Set in the child process of a fault test: the test then does its bad write.
+    #[cfg(unix)]
+    const BAD_WRITE: &str = "KILN_STACK_GUARD_BAD_WRITE";
+
+    /// Runs the test `name` of this module again in a child process (this test binary, with
+    /// [`BAD_WRITE`] set) and asserts that the child died of SIGSEGV.
+    #[cfg(unix)]
+    fn assert_segfaults_in_child(name: &str) {
+        use std::os::unix::process::ExitStatusExt;
+        let module = module_path!().split_once("::").map_or(module_path!(), |(_, path)| path);
+        let test = format!("{module}::{name}");
+        let exe = std::env::current_exe().expect("the test binary");
+        let out = std::process::Command::new(exe)
+            .args(["--exact", &test, "--nocapture", "--test-threads=1"])
+            .env(BAD_WRITE, "1")
+            .output()
+            .expect("the child runs");
+        assert_eq!(
+            out.status.signal(),
+            Some(libc::SIGSEGV),
+            "{test} in a child: {} instead of SIGSEGV\n--- stdout\n{}--- stderr\n{}",
+            out.status,
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr),
+        );
+    }
+
+    /// In the child: writes one word at `slot` (in words from slot 0) of a pooled Stack's
+    /// buffer through the pointer compiled code uses, as a defective block would. Returns,
+    /// and the child exits normally, only if the write did not fault.
+    #[cfg(unix)]
+    fn bad_write(slot: isize) {
+        let no_core = libc::rlimit { rlim_cur: 0, rlim_max: 0 };
+        // SAFETY: setrlimit reads the rlimit value it is given, a local that outlives the call.
+        unsafe { libc::setrlimit(libc::RLIMIT_CORE, &no_core) };
+        // The second Stack gets the first one's buffer back from the pool.
+        drop(crate::stack::Stack::new());
+        let stack = crate::stack::Stack::new();
+        let target = stack.ptr.wrapping_offset(slot);
+        // SAFETY: none, deliberately: `target` lies just outside the buffer, on a guard page,
+        // and this is the defect the guard pages are there to catch. The volatile write is
+        // emitted as written and faults before anything else runs; it runs only in a child
+        // process whose death by SIGSEGV is the expected outcome.
+        unsafe { target.write_volatile(U256::MAX) };
+        eprintln!("the write at slot {slot} did not fault");
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn a_write_below_slot_0_faults() {
+        if std::env::var_os(BAD_WRITE).is_some() {
+            return bad_write(-1);
+        }
+        assert_segfaults_in_child("a_write_below_slot_0_faults");
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn a_write_above_the_last_slot_faults() {
+        if !SLOT_BYTES.is_multiple_of(imp::page_size()) {
+            eprintln!("skipped: pages larger than the buffer leave room above its last slot");
+            return;
+        }
+        if std::env::var_os(BAD_WRITE).is_some() {
+            return bad_write(STACK_LIMIT as isize);
+        }
+        assert_segfaults_in_child("a_write_above_the_last_slot_faults");
+    }
 }
