@@ -1,16 +1,20 @@
 //! The EVM operand stack: 1024 words in one allocation, laid out for native code.
 
+mod guarded;
+
 use crate::gas::STACK_LIMIT;
 use alloy_primitives::U256;
+use guarded::GuardedBuf;
 use std::cell::RefCell;
+use std::mem::ManuallyDrop;
 
-/// Stack buffers kept per thread for reuse: a frame's 32 KiB buffer is allocated once per
-/// thread rather than once per frame. Buffers are never zeroed; only slots below `len`,
-/// which were written by a push, are ever read.
-const POOL_LIMIT: usize = 32;
+/// Stack buffers kept per thread for reuse: a frame's 32 KiB buffer, mapped between guard pages
+/// (see [`guarded`]), is allocated once per thread rather than once per frame. Buffers are
+/// never zeroed; only slots below `len`, which were written by a push, are ever read.
+pub const POOL_LIMIT: usize = 32;
 
 thread_local! {
-    static POOL: RefCell<Vec<Vec<U256>>> = const { RefCell::new(Vec::new()) };
+    static POOL: RefCell<Vec<GuardedBuf>> = const { RefCell::new(Vec::new()) };
 }
 
 /// The operand stack. Compiled code reads `ptr` and `len` through the context, so the layout is
@@ -18,19 +22,27 @@ thread_local! {
 /// (compiled code) against the opcode table's stack effects; the accessors here trust that
 /// check and only assert it in debug builds.
 ///
-/// `buf` has a capacity of [`STACK_LIMIT`] and a length of zero: the slots are written and
-/// read through `ptr` only, below `len` for reads, so no slot is read before it is written and
-/// the buffer never needs zeroing.
+/// `buf` holds [`STACK_LIMIT`] slots, starting at `ptr`, with inaccessible pages on either side:
+/// a write just below slot 0 or just above the last slot faults. The slots are written and read
+/// through `ptr` only, below `len` for reads, so no slot is read before it is written and the
+/// buffer never needs zeroing.
 #[repr(C)]
 pub struct Stack {
     ptr: *mut U256,
     len: usize,
-    buf: Vec<U256>,
+    /// Taken out only in `drop`, to go back to the pool.
+    buf: ManuallyDrop<GuardedBuf>,
 }
+
+// Native code finds `ptr` and `len` at these offsets (through `offsets::STACK_PTR`/`STACK_LEN`);
+// the buffer's owner comes after them and may change without moving them.
+const _: () = assert!(Stack::PTR_OFFSET == 0 && Stack::LEN_OFFSET == size_of::<*mut U256>());
 
 impl Drop for Stack {
     fn drop(&mut self) {
-        let buf = std::mem::take(&mut self.buf);
+        // SAFETY: `buf` is taken out once, here, and not used again: the Stack is being dropped,
+        // and `ptr`, which points into it, is not read after this.
+        let buf = unsafe { ManuallyDrop::take(&mut self.buf) };
         // During thread teardown the pool may be gone; the buffer is then simply freed.
         let _ = POOL.try_with(|pool| {
             if let Ok(mut pool) = pool.try_borrow_mut() {
@@ -42,8 +54,8 @@ impl Drop for Stack {
     }
 }
 
-// SAFETY: `ptr` points into `buf`, which the Stack owns; moving the Stack between threads moves
-// that ownership with it.
+// SAFETY: `ptr` points into `buf`, which the Stack owns (and which is Send itself); moving the
+// Stack between threads moves that ownership with it.
 unsafe impl Send for Stack {}
 
 impl Default for Stack {
@@ -67,9 +79,8 @@ impl Stack {
             .try_with(|pool| pool.try_borrow_mut().ok().and_then(|mut p| p.pop()))
             .ok()
             .flatten();
-        let mut buf = pooled.unwrap_or_else(|| Vec::with_capacity(STACK_LIMIT));
-        debug_assert!(buf.is_empty() && buf.capacity() >= STACK_LIMIT);
-        Self { ptr: buf.as_mut_ptr(), len: 0, buf }
+        let mut buf = pooled.unwrap_or_else(GuardedBuf::new);
+        Self { ptr: buf.slots().as_ptr(), len: 0, buf: ManuallyDrop::new(buf) }
     }
 
     #[inline(always)]
@@ -196,6 +207,27 @@ mod tests {
         assert!(s.is_empty() && s.as_slice().is_empty());
         s.push(U256::from(1));
         assert_eq!(s.as_slice(), &[U256::from(1)]);
+    }
+
+    #[test]
+    fn a_dropped_stack_gives_its_buffer_to_the_next() {
+        let first = Stack::new();
+        let ptr = first.ptr;
+        drop(first);
+        assert_eq!(Stack::new().ptr, ptr, "the buffer came back from the pool");
+    }
+
+    #[test]
+    fn every_slot_holds_its_push() {
+        let mut s = Stack::new();
+        let words: Vec<U256> = (0..STACK_LIMIT).map(|i| U256::MAX - U256::from(i)).collect();
+        for &w in &words {
+            s.push(w);
+        }
+        assert_eq!(s.as_slice(), &words[..]);
+        for &w in words.iter().rev() {
+            assert_eq!(s.pop(), w);
+        }
     }
 
     #[test]
