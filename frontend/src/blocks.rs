@@ -259,7 +259,7 @@ mod tests {
         let c = cfg(&code);
         assert_eq!(c.blocks.len(), code.len());
         let code: Vec<u8> =
-            std::iter::repeat([0x61, 0x00, 0x00, 0x56]).take(6 * 1024).flatten().collect();
+            std::iter::repeat_n([0x61, 0x00, 0x00, 0x56], 6 * 1024).flatten().collect();
         assert_eq!(cfg(&code).blocks.len(), 6 * 1024);
     }
 }
