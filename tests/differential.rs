@@ -11,13 +11,18 @@
 //! - `KILN_DIFF_SEED=S` — run seed, decimal or 0x-hex (default fixed, so CI is reproducible);
 //! - `KILN_DIFF_FIRST=I` — index of the first case (with `KILN_DIFF_CASES=1`: one case);
 //! - `KILN_DIFF_SHAPE=NAME` — only cases of that shape (straight, loop, jumps, memory, calls,
-//!   stack, raw, mutant, mixed);
+//!   stack, raw, mutant, mixed); the others are still generated (a case is a function of
+//!   seed and index) but not run;
 //! - `KILN_DIFF_THREADS=T` — worker threads (default 1);
 //! - `KILN_DIFF_MAX_FAILURES=K` — stop after K failing cases (default 10);
 //! - `KILN_DIFF_BIG_INITCODE=0` — keep CREATE initcode under 2 KiB (by default it goes up to
 //!   the EIP-3860 limit);
 //! - `KILN_DIFF_AOT_EVERY=K` — also run every K-th case (default 10; 0 for none) from an AOT
 //!   shared object of its contracts (linking one per case is what limits this);
+//! - `KILN_DIFF_GAS_VARIANTS=0` — run every case with its first gas limit only (big runs, and
+//!   under valgrind, where each run costs a hundred times more);
+//! - `KILN_DIFF_ORACLE=interp` — compare the JIT (and AOT) with Kiln's interpreter only,
+//!   skipping revm (default `revm`: all three);
 //! - `KILN_DIFF_VERBOSE=1` — one line per run, with the time each EVM took;
 //! - `KILN_DIFF_DUMP=1` — print every case (pre-state and transaction) before running it.
 //!
@@ -60,6 +65,8 @@ struct Config {
     verbose: bool,
     dump: bool,
     aot_every: u64,
+    gas_variants: bool,
+    revm: bool,
     options: gen::Options,
 }
 
@@ -91,6 +98,12 @@ impl Config {
             verbose: std::env::var("KILN_DIFF_VERBOSE").is_ok_and(|v| v != "0"),
             dump: std::env::var("KILN_DIFF_DUMP").is_ok_and(|v| v != "0"),
             aot_every: env_u64("KILN_DIFF_AOT_EVERY").unwrap_or(10),
+            gas_variants: env_u64("KILN_DIFF_GAS_VARIANTS").is_none_or(|v| v != 0),
+            revm: match std::env::var("KILN_DIFF_ORACLE").as_deref().map(str::trim) {
+                Err(_) | Ok("revm") => true,
+                Ok("interp") => false,
+                Ok(o) => panic!("KILN_DIFF_ORACLE={o}: expected revm or interp"),
+            },
             options: gen::Options {
                 big_initcode: std::env::var("KILN_DIFF_BIG_INITCODE").map_or(true, |v| v != "0"),
             },
@@ -103,7 +116,7 @@ struct Stats {
     runs: u64,
     shapes: BTreeMap<&'static str, u64>,
     forks: BTreeMap<&'static str, u64>,
-    /// revm's status of every run.
+    /// revm's status of every run (the interpreter's without revm).
     statuses: BTreeMap<String, u64>,
     /// Opcodes present (as instructions) in generated code.
     opcodes: [u64; 256],
@@ -298,7 +311,7 @@ fn run_case(
         let t1 = Instant::now();
         let jitted = oracle::run_native(jit, &env, &tx);
         let t2 = Instant::now();
-        let revm = oracle::run_revm(&case, &revm_db, &env.pre, gas);
+        let revm = cfg.revm.then(|| oracle::run_revm(&case, &revm_db, &env.pre, gas));
         let t3 = Instant::now();
         stats.runs += 1;
         let times = [t1 - t0, t2 - t1, t3 - t2];
@@ -314,15 +327,17 @@ fn run_case(
                 cfg.seed
             ));
         }
-        *stats.statuses.entry(format!("{:?}", revm.status)).or_default() += 1;
+        // The status counted and shown: revm's, or the interpreter's without revm.
+        let reference = revm.as_ref().unwrap_or(&interp);
+        *stats.statuses.entry(format!("{:?}", reference.status)).or_default() += 1;
         if cfg.verbose {
             println!(
                 "case {index} {} {} gas {gas}: {:?} {} ({}) interp {:?} jit {:?} revm {:?}",
                 case.shape.name(),
                 case.spec.name(),
-                revm.status,
-                revm.gas_used,
-                revm.detail,
+                reference.status,
+                reference.gas_used,
+                reference.detail,
                 t1 - t0,
                 t2 - t1,
                 t3 - t2,
@@ -344,21 +359,30 @@ fn run_case(
             return Err(r);
         }
         let jit_vs_interp = oracle::differences(&interp, &jitted, true);
-        let revm_vs_interp = oracle::differences(&revm, &interp, false);
-        let revm_vs_jit = oracle::differences(&revm, &jitted, false);
+        let (revm_vs_interp, revm_vs_jit) = match &revm {
+            Some(revm) => (
+                oracle::differences(revm, &interp, false),
+                oracle::differences(revm, &jitted, false),
+            ),
+            None => (Vec::new(), Vec::new()),
+        };
         if !jit_vs_interp.is_empty() || !revm_vs_interp.is_empty() || !revm_vs_jit.is_empty() {
             let mut r = format!("=== MISMATCH in case {index} ===\n");
             r += &describe(&case, cfg, index, gas);
             let list = |d: &[String]| if d.is_empty() { "agree".into() } else { d.join(", ") };
             r += &format!("interp vs jit:  {}\n", list(&jit_vs_interp));
-            r += &format!("revm vs interp: {}\n", list(&revm_vs_interp));
-            r += &format!("revm vs jit:    {}\n", list(&revm_vs_jit));
+            if revm.is_some() {
+                r += &format!("revm vs interp: {}\n", list(&revm_vs_interp));
+                r += &format!("revm vs jit:    {}\n", list(&revm_vs_jit));
+            }
             r += &format!("interp: {}\n", interp.summary());
             r += &format!("jit:    {}\n", jitted.summary());
-            r += &format!("revm:   {}\n", revm.summary());
+            if let Some(revm) = &revm {
+                r += &format!("revm:   {}\n", revm.summary());
+            }
             return Err(r);
         }
-        if i == 0 {
+        if i == 0 && cfg.gas_variants {
             gases.extend(gas_variants(&mut rng, &case, &env, &interp, gas));
         }
         i += 1;
