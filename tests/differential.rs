@@ -23,11 +23,25 @@
 //!   under valgrind, where each run costs a hundred times more);
 //! - `KILN_DIFF_ORACLE=interp` — compare the JIT (and AOT) with Kiln's interpreter only,
 //!   skipping revm (default `revm`: all three);
+//! - `KILN_DIFF_TIMEOUT=S` — seconds one case may run (default 120; 0 for no limit): past it
+//!   the watchdog prints the case's reproduce command and exits the process, since compiled
+//!   code that never runs out of gas cannot be interrupted;
 //! - `KILN_DIFF_VERBOSE=1` — one line per run, with the time each EVM took;
 //! - `KILN_DIFF_DUMP=1` — print every case (pre-state and transaction) before running it.
 //!
 //! A failure prints the command that reproduces it, the fork, the transaction, every account
 //! of the pre-state with its code in hex, and the three outcomes.
+//!
+//! Compiled code that writes outside its stack buffer corrupts the heap instead of disagreeing:
+//! the process aborts, often only when the batch's thread frees its pooled stack buffers. The
+//! first such case is the least `KILN_DIFF_CASES` that aborts (cases are independent), or the
+//! one valgrind stops at (the larger redzone keeps a write just below a buffer from reaching
+//! valgrind's own bookkeeping):
+//!
+//! ```text
+//! KILN_DIFF_GAS_VARIANTS=0 KILN_DIFF_AOT_EVERY=0 KILN_DIFF_ORACLE=interp KILN_DIFF_TIMEOUT=0 \
+//!   valgrind --error-exitcode=99 --exit-on-first-error=yes --redzone-size=128 <test binary>
+//! ```
 
 mod differential {
     pub mod asm;
@@ -47,7 +61,7 @@ use kiln_runtime::SpecId;
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 const DEFAULT_SEED: u64 = 0x6b69_6c6e_6469_6666; // "kilndiff"
 const BATCH: u64 = 250;
@@ -62,6 +76,7 @@ struct Config {
     shape: Option<Shape>,
     threads: u64,
     max_failures: usize,
+    timeout: Option<Duration>,
     verbose: bool,
     dump: bool,
     aot_every: u64,
@@ -95,6 +110,10 @@ impl Config {
             shape,
             threads: env_u64("KILN_DIFF_THREADS").unwrap_or(1).max(1),
             max_failures: env_u64("KILN_DIFF_MAX_FAILURES").unwrap_or(10) as usize,
+            timeout: match env_u64("KILN_DIFF_TIMEOUT").unwrap_or(120) {
+                0 => None,
+                s => Some(Duration::from_secs(s)),
+            },
             verbose: std::env::var("KILN_DIFF_VERBOSE").is_ok_and(|v| v != "0"),
             dump: std::env::var("KILN_DIFF_DUMP").is_ok_and(|v| v != "0"),
             aot_every: env_u64("KILN_DIFF_AOT_EVERY").unwrap_or(10),
@@ -305,6 +324,7 @@ fn run_case(
     let mut i = 0;
     while i < gases.len() {
         let gas = gases[i];
+        watch(Some((index, gas)));
         let tx = oracle::kiln_tx(&case, gas);
         let t0 = Instant::now();
         let interp = oracle::run_interp(&env, &tx);
@@ -390,6 +410,44 @@ fn run_case(
     Ok(())
 }
 
+/// The case and gas limit each batch thread is running, and since when.
+static RUNNING: Mutex<Vec<(std::thread::ThreadId, u64, u64, Instant)>> = Mutex::new(Vec::new());
+
+/// Records what this thread runs (`None`: nothing).
+fn watch(what: Option<(u64, u64)>) {
+    let me = std::thread::current().id();
+    let mut running = RUNNING.lock().unwrap();
+    running.retain(|r| r.0 != me);
+    if let Some((index, gas)) = what {
+        running.push((me, index, gas, Instant::now()));
+    }
+}
+
+/// Exits the process when a case runs longer than `limit`: a hang (a loop the compiled code
+/// never charges gas for, say) would otherwise hold the test until CI gives up, and the
+/// thread running it cannot be stopped.
+fn watchdog(cfg: &Config, limit: Duration) {
+    let cfg = cfg.clone();
+    std::thread::spawn(move || loop {
+        std::thread::sleep(Duration::from_millis(500));
+        let running = RUNNING.lock().unwrap();
+        if let Some(&(_, index, gas, since)) = running.iter().find(|r| r.3.elapsed() > limit) {
+            let shape =
+                cfg.shape.map(|sh| format!("KILN_DIFF_SHAPE={} ", sh.name())).unwrap_or_default();
+            eprintln!(
+                "=== HANG in case {index} ===\ngas limit {gas}: still running after {:.0?} \
+                 (KILN_DIFF_TIMEOUT={})\nreproduce: {shape}KILN_DIFF_SEED={:#x} \
+                 KILN_DIFF_FIRST={index} KILN_DIFF_CASES=1 cargo test --release --test \
+                 differential -- --nocapture",
+                since.elapsed(),
+                limit.as_secs(),
+                cfg.seed
+            );
+            std::process::exit(1);
+        }
+    });
+}
+
 fn run_batch(
     cfg: &Config,
     range: std::ops::Range<u64>,
@@ -402,7 +460,9 @@ fn run_batch(
         if stop.load(Ordering::Relaxed) {
             break;
         }
-        if let Err(report) = run_case(cfg, index, &mut jit, &mut stats) {
+        let result = run_case(cfg, index, &mut jit, &mut stats);
+        watch(None);
+        if let Err(report) = result {
             eprintln!("{report}");
             let mut f = failures.lock().unwrap();
             f.push(report);
@@ -419,6 +479,9 @@ fn run_batch(
 #[test]
 fn interp_jit_aot_and_revm_agree_on_random_programs() {
     let cfg = Config::from_env();
+    if let Some(limit) = cfg.timeout {
+        watchdog(&cfg, limit);
+    }
     let start = Instant::now();
     let failures = Arc::new(Mutex::new(Vec::new()));
     let stop = Arc::new(AtomicBool::new(false));
