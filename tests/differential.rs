@@ -1,6 +1,8 @@
 //! Differential test: random EVM programs through Kiln's interpreter, Kiln's JIT and revm.
 //!
-//! Every case (see `differential/gen.rs` for the shapes) runs with its gas limit, then with
+//! Every case (see `differential/gen.rs` for the shapes, and `differential/control.rs` for
+//! those whose stack heights differ with the path: dynamic jumps, loops that move the height,
+//! self-recursion) runs with its gas limit, then with
 //! gas limits derived from that first run: the exact gas it needed and a little less (so that
 //! execution stops at, or just before, the last block), intrinsic gas plus a few, points in
 //! between, and the boundary found by bisection. The three must agree on status (success,
@@ -11,8 +13,8 @@
 //! - `KILN_DIFF_SEED=S` — run seed, decimal or 0x-hex (default fixed, so CI is reproducible);
 //! - `KILN_DIFF_FIRST=I` — index of the first case (with `KILN_DIFF_CASES=1`: one case);
 //! - `KILN_DIFF_SHAPE=NAME` — only cases of that shape (straight, loop, jumps, memory, calls,
-//!   stack, raw, mutant, mixed); the others are still generated (a case is a function of
-//!   seed and index) but not run;
+//!   stack, raw, mutant, mixed, dynjump, heights, recurse); the others are still generated
+//!   (a case is a function of seed and index) but not run;
 //! - `KILN_DIFF_THREADS=T` — worker threads (default 1);
 //! - `KILN_DIFF_MAX_FAILURES=K` — stop after K failing cases (default 10);
 //! - `KILN_DIFF_BIG_INITCODE=0` — keep CREATE initcode under 2 KiB (by default it goes up to
@@ -45,6 +47,7 @@
 
 mod differential {
     pub mod asm;
+    pub mod control;
     pub mod gen;
     pub mod oracle;
     pub mod rng;
