@@ -12,6 +12,8 @@ enum Fixup {
     At(Label),
     /// The label's position minus a base pc (for `PC PUSH2 d ADD JUMP`).
     From(Label, usize),
+    /// The same modulo 2^16 (a label before `base` too: `PC PUSH2 d ADD PUSH2 0xffff AND`).
+    Wrapping(Label, usize),
 }
 
 #[derive(Default)]
@@ -28,6 +30,16 @@ impl Asm {
 
     pub fn pc(&self) -> usize {
         self.code.len()
+    }
+
+    /// The code emitted from `pc` on (fixups not yet applied).
+    pub fn code_from(&self, pc: usize) -> &[u8] {
+        &self.code[pc..]
+    }
+
+    /// Overwrites emitted bytes at `at` (a placeholder's immediate).
+    pub fn patch(&mut self, at: usize, bytes: &[u8]) {
+        self.code[at..at + bytes.len()].copy_from_slice(bytes);
     }
 
     pub fn op(&mut self, opcode: u8) {
@@ -81,6 +93,11 @@ impl Asm {
         self.labels[l.0] = Some(self.pc());
     }
 
+    /// The position `l` is bound at (code is only appended to, so it is final once bound).
+    pub fn position(&self, l: Label) -> usize {
+        self.labels[l.0].expect("label used but never bound")
+    }
+
     /// PUSH2 of the label's position.
     pub fn push_label(&mut self, l: Label) {
         self.op(op::PUSH2);
@@ -95,14 +112,24 @@ impl Asm {
         self.raw(&[0, 0]);
     }
 
+    /// PUSH2 of the label's position minus `base`, modulo 2^16.
+    pub fn push_label_wrapping(&mut self, l: Label, base: usize) {
+        self.op(op::PUSH2);
+        self.fixups.push((self.pc(), Fixup::Wrapping(l, base)));
+        self.raw(&[0, 0]);
+    }
+
     pub fn finish(mut self) -> Vec<u8> {
         for (at, fix) in std::mem::take(&mut self.fixups) {
-            let (l, base) = match fix {
-                Fixup::At(l) => (l, 0),
-                Fixup::From(l, base) => (l, base),
+            let (l, base, wrap) = match fix {
+                Fixup::At(l) => (l, 0, false),
+                Fixup::From(l, base) => (l, base, false),
+                Fixup::Wrapping(l, base) => (l, base, true),
             };
             let pos = self.labels[l.0].expect("label used but never bound");
-            let v = u16::try_from(pos.wrapping_sub(base)).expect("label out of PUSH2 range");
+            let d = pos.wrapping_sub(base);
+            let d = if wrap { d & 0xffff } else { d };
+            let v = u16::try_from(d).expect("label out of PUSH2 range");
             self.code[at..at + 2].copy_from_slice(&v.to_be_bytes());
         }
         self.code

@@ -14,6 +14,7 @@
 //! logs or the post-state.
 
 use super::asm::Asm;
+use super::control;
 use super::rng::Rng;
 use alloy_primitives::{Address, B256, U256};
 use kiln_frontend::opcode::{self as op, info, info_in};
@@ -71,10 +72,20 @@ pub enum Shape {
     Mutant,
     /// Several fragments of the structured shapes in a row.
     Mixed,
+    /// Blocks entered at heights other than planned: dynamic JUMP/JUMPI with targets from
+    /// calldata, storage, transient storage, a memory jump table, arithmetic; landing pads,
+    /// subroutines (see `control.rs`).
+    Dynjump,
+    /// Loops through dynamic jumps whose height grows or shrinks every iteration, to the
+    /// stack limits; heights near 0 and 1024.
+    Heights,
+    /// The program calling itself (CALL, DELEGATECALL, CALLCODE, STATICCALL to ADDRESS) as
+    /// deep as a limit or the gas allows, with dynamic jumps in every frame.
+    Recurse,
 }
 
 impl Shape {
-    pub const ALL: [Shape; 9] = [
+    pub const ALL: [Shape; 12] = [
         Shape::Straight,
         Shape::Loop,
         Shape::Jumps,
@@ -84,8 +95,11 @@ impl Shape {
         Shape::Raw,
         Shape::Mutant,
         Shape::Mixed,
+        Shape::Dynjump,
+        Shape::Heights,
+        Shape::Recurse,
     ];
-    const WEIGHTS: [u32; 9] = [22, 12, 12, 10, 16, 4, 8, 6, 10];
+    const WEIGHTS: [u32; 12] = [22, 12, 12, 10, 16, 4, 8, 6, 10, 8, 6, 4];
 
     pub fn name(self) -> &'static str {
         match self {
@@ -98,6 +112,9 @@ impl Shape {
             Shape::Raw => "raw",
             Shape::Mutant => "mutant",
             Shape::Mixed => "mixed",
+            Shape::Dynjump => "dynjump",
+            Shape::Heights => "heights",
+            Shape::Recurse => "recurse",
         }
     }
 }
@@ -149,6 +166,11 @@ pub fn case(rng: &mut Rng, options: Options) -> Case {
     let mut g = Gen::new(rng, spec);
     g.big_initcode = options.big_initcode;
     let main = g.main_program(shape);
+    let mut main_storage = g.preset_storage();
+    for (k, v) in std::mem::take(&mut g.main_storage) {
+        main_storage.retain(|(k2, _)| *k2 != k);
+        main_storage.push((k, v));
+    }
     let callee_b = g.callee_program();
     let callee_c = g.callee_program();
 
@@ -165,7 +187,7 @@ pub fn case(rng: &mut Rng, options: Options) -> Case {
             balance: *g.rng.pick(&[U256::ZERO, U256::from(12_345), U256::from(10u64.pow(18))]),
             nonce: 1,
             code: main,
-            storage: g.preset_storage(),
+            storage: main_storage,
         },
         Account {
             address: CALLEE_B,
@@ -221,6 +243,9 @@ pub fn case(rng: &mut Rng, options: Options) -> Case {
     let create = g.rng.percent(7);
     let data = if create {
         accounts[1].code.clone()
+    } else if let Some(d) = g.main_data.take() {
+        // The program reads its jump targets (or its recursion depth) from the calldata.
+        d
     } else {
         // Calldata: its first bytes select behaviour where programs dispatch on it.
         let len = g.rng.usize(0, 100);
@@ -246,6 +271,11 @@ pub fn case(rng: &mut Rng, options: Options) -> Case {
         _ => 3_000_000,
     }
     .min(cap);
+    if shape == Shape::Recurse && g.rng.percent(30) {
+        // All the gas a transaction may have: the deepest recursion (63/64 of the gas per
+        // frame bounds it to a few hundred frames).
+        gas_limit = cap;
+    }
     // Rarely, a transaction every EVM must refuse: above the EIP-7825 cap, or a wrong nonce.
     if spec.is_enabled_in(SpecId::Osaka) && g.rng.percent(1) {
         gas_limit = cap + 1;
@@ -364,6 +394,9 @@ struct Gen<'r> {
     /// Opcodes defined in the fork that straight-line code draws from.
     defined: Vec<u8>,
     undefined: Vec<u8>,
+    /// Calldata and storage the program of [`MAIN`] expects (its jump tables).
+    main_data: Option<Vec<u8>>,
+    main_storage: Vec<(U256, U256)>,
 }
 
 fn edge_words() -> Vec<U256> {
@@ -420,6 +453,8 @@ impl<'r> Gen<'r> {
             edges: edge_words(),
             defined,
             undefined,
+            main_data: None,
+            main_storage: Vec::new(),
         }
     }
 
@@ -803,6 +838,16 @@ impl<'r> Gen<'r> {
         let mut code = match shape {
             Shape::Raw => self.raw_program(),
             Shape::Stack => self.stack_program(),
+            Shape::Dynjump | Shape::Heights | Shape::Recurse => {
+                let p = match shape {
+                    Shape::Dynjump => control::dynjump(self.rng),
+                    Shape::Heights => control::heights(self.rng),
+                    _ => control::recurse(self.rng),
+                };
+                self.main_data = Some(p.calldata);
+                self.main_storage = p.storage;
+                p.code
+            }
             Shape::Mutant => {
                 let inner = *self.rng.pick(&[
                     Shape::Straight,
@@ -811,6 +856,8 @@ impl<'r> Gen<'r> {
                     Shape::Memory,
                     Shape::Calls,
                     Shape::Mixed,
+                    Shape::Dynjump,
+                    Shape::Heights,
                 ]);
                 let code = self.main_program(inner);
                 self.mutate(code)
