@@ -1,5 +1,5 @@
 //! Control-flow programs whose stack height at a block differs with the path that reaches it:
-//! the shapes `dynjump`, `heights` and `recurse`.
+//! the shapes `dynjump`, `heights` and `recurse`, and the jump-biased token soup of `raw`.
 //!
 //! Compiled code keeps stack slots in registers within a *region* of blocks joined by static
 //! edges, relative to a base read from memory only at region heads and at landing pads
@@ -1259,4 +1259,134 @@ impl<'r> Ctl<'r> {
         self.a.push_u(CHILD_RET - 32);
         self.a.op(op::RETURN);
     }
+}
+
+/// Random code made of control-flow tokens: JUMPDESTs, PUSH2-JUMP and PUSH2-JUMPI to the
+/// JUMPDESTs of the code (so random code does jump somewhere), jumps to targets read from
+/// calldata (which holds JUMPDEST positions), DUPs and SWAPs of every depth, pushes, pops,
+/// arithmetic and storage. Nothing tracks the height.
+pub fn tokens(rng: &mut Rng) -> Program {
+    let n = rng.usize(5, 80);
+    let mut code: Vec<u8> = Vec::new();
+    let mut dests = Vec::new();
+    let mut fixups = Vec::new();
+    let push2 = |code: &mut Vec<u8>, fixups: &mut Vec<usize>| {
+        code.push(op::PUSH2);
+        fixups.push(code.len());
+        code.extend_from_slice(&[0, 0]);
+    };
+    for _ in 0..n {
+        match rng.weighted(&[15, 12, 12, 5, 3, 12, 10, 10, 5, 6, 5, 5, 3, 2, 1]) {
+            0 => {
+                dests.push(code.len());
+                code.push(op::JUMPDEST);
+            }
+            1 => {
+                push2(&mut code, &mut fixups);
+                code.push(op::JUMP);
+            }
+            2 => {
+                match rng.below(6) {
+                    0 => code.push(op::PUSH0),
+                    1 => code.extend_from_slice(&[op::PUSH1, 1]),
+                    2 => code.push(op::GAS),
+                    3 => code.push(op::CALLVALUE),
+                    4 => code.push(op::DUP1),
+                    _ => code.extend_from_slice(&[
+                        op::PUSH1,
+                        32 * rng.below(8) as u8,
+                        op::CALLDATALOAD,
+                    ]),
+                }
+                push2(&mut code, &mut fixups);
+                code.push(op::JUMPI);
+            }
+            3 => code.extend_from_slice(&[
+                op::PUSH1,
+                32 * rng.below(8) as u8,
+                op::CALLDATALOAD,
+                op::JUMP,
+            ]),
+            4 => {
+                code.extend_from_slice(&[op::PUSH1, 32 * rng.below(8) as u8, op::CALLDATALOAD]);
+                code.extend_from_slice(&[op::PUSH1, 32 * rng.below(8) as u8, op::CALLDATALOAD]);
+                code.push(op::JUMPI);
+            }
+            5 => {
+                let k = if rng.percent(70) { rng.range(1, 4) } else { rng.range(1, 16) };
+                code.push(op::DUP1 + k as u8 - 1);
+            }
+            6 => {
+                let k = if rng.percent(70) { rng.range(1, 4) } else { rng.range(1, 16) };
+                code.push(op::SWAP1 + k as u8 - 1);
+            }
+            7 => match rng.below(5) {
+                0 => code.push(op::PUSH0),
+                1 => code.extend_from_slice(&[op::PUSH1, rng.next_u64() as u8]),
+                2 => code.push(op::PC),
+                3 => code.push(op::GAS),
+                _ => code.push(op::CALLDATASIZE),
+            },
+            8 => code.push(op::POP),
+            9 => code.push(*rng.pick(&[
+                op::ADD,
+                op::SUB,
+                op::XOR,
+                op::AND,
+                op::OR,
+                op::LT,
+                op::GT,
+                op::EQ,
+                op::ISZERO,
+                op::NOT,
+                op::MUL,
+                op::SHR,
+            ])),
+            10 => code.push(*rng.pick(&[
+                op::SSTORE,
+                op::SLOAD,
+                op::TLOAD,
+                op::TSTORE,
+                op::MSTORE,
+                op::MLOAD,
+                op::CALLDATALOAD,
+                op::BALANCE,
+            ])),
+            // A target left on the stack for a later plain JUMP.
+            11 => push2(&mut code, &mut fixups),
+            12 => code.push(*rng.pick(&[op::JUMP, op::JUMPI])),
+            13 => code.push(rng.next_u64() as u8),
+            _ => code.push(*rng.pick(&[op::STOP, op::RETURN, op::REVERT])),
+        }
+    }
+    if dests.is_empty() {
+        dests.push(code.len());
+        code.push(op::JUMPDEST);
+    }
+    let len = code.len() as u64;
+    let target = |rng: &mut Rng| -> u16 {
+        if rng.percent(10) {
+            rng.below(len + 2) as u16
+        } else {
+            *rng.pick(&dests) as u16
+        }
+    };
+    for &at in &fixups {
+        let t = target(rng);
+        code[at..at + 2].copy_from_slice(&t.to_be_bytes());
+    }
+    let mut calldata = Vec::new();
+    for _ in 0..8 {
+        let w = match rng.below(10) {
+            0..7 => U256::from(target(rng)),
+            7 => U256::from(rng.range(0, 2)),
+            8 => U256::from(target(rng)) | (U256::from(1) << 128),
+            _ => rng.word(),
+        };
+        calldata.extend_from_slice(&w.to_be_bytes::<32>());
+    }
+    if code.starts_with(&[0xef, 0x01]) {
+        code[1] = 0;
+    }
+    Program { code, calldata, storage: vec![] }
 }

@@ -66,7 +66,8 @@ pub enum Shape {
     Calls,
     /// Stack near the 1024 limit, with static and loop-dependent heights; underflow.
     Stack,
-    /// Random bytes.
+    /// Random bytes, random opcodes, and control-flow tokens (JUMPDEST, PUSH2-JUMP to the
+    /// code's JUMPDESTs, JUMPI, DUP, SWAP) with jump targets in the calldata.
     Raw,
     /// A structured program with a few random byte mutations.
     Mutant,
@@ -2296,8 +2297,13 @@ impl<'r> Gen<'r> {
 
     fn raw_program(&mut self) -> Vec<u8> {
         let len = self.rng.usize(1, 200);
-        match self.rng.below(3) {
+        match self.rng.below(4) {
             0 => self.rng.bytes(len),
+            3 => {
+                let p = control::tokens(self.rng);
+                self.main_data = Some(p.calldata);
+                p.code
+            }
             1 => {
                 // Opcodes of the fork with random immediates (PUSH data may be cut off).
                 let mut code = Vec::new();
@@ -2354,7 +2360,7 @@ impl<'r> Gen<'r> {
                 break;
             }
             let i = self.rng.usize(0, code.len() - 1);
-            match self.rng.below(6) {
+            match self.rng.below(8) {
                 0 => code[i] = self.rng.next_u64() as u8,
                 1 => {
                     code[i] = *self.rng.pick(&[
@@ -2375,6 +2381,37 @@ impl<'r> Gen<'r> {
                     code.remove(i);
                 }
                 4 => code.truncate(i.max(1)),
+                6 => {
+                    // A jump to a 0x5b byte of the code (a JUMPDEST, or PUSH data), from a
+                    // height the program did not plan for.
+                    let dests: Vec<usize> =
+                        (0..code.len()).filter(|&j| code[j] == op::JUMPDEST).collect();
+                    let t = if dests.is_empty() { i } else { *self.rng.pick(&dests) };
+                    let jumpi = self.rng.percent(50);
+                    // Where the target is once the jump is in.
+                    let t = if t >= i { t + if jumpi { 8 } else { 4 } } else { t };
+                    let [hi, lo] = (t as u16).to_be_bytes();
+                    let jump = if jumpi {
+                        vec![op::GAS, op::PUSH1, 1, op::AND, op::PUSH2, hi, lo, op::JUMPI]
+                    } else {
+                        vec![op::PUSH2, hi, lo, op::JUMP]
+                    };
+                    code.splice(i..i, jump);
+                }
+                7 => {
+                    // A JUMPDEST (a new block: a landing pad) among DUPs, SWAPs and POPs.
+                    let mut piece = vec![op::JUMPDEST];
+                    for _ in 0..self.rng.range(0, 4) {
+                        let k = self.rng.below(16) as u8;
+                        piece.push(*self.rng.pick(&[
+                            op::DUP1 + k,
+                            op::SWAP1 + k,
+                            op::POP,
+                            op::PUSH0,
+                        ]));
+                    }
+                    code.splice(i..i, piece);
+                }
                 _ => {
                     let j = self.rng.usize(i, code.len().min(i + 16));
                     let piece = code[i..j].to_vec();
