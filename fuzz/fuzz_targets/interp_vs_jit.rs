@@ -9,7 +9,7 @@
 //! want of gas at many points of the program.
 //!
 //! Environment: `KILN_FUZZ_STATS=1` prints the JIT's counters (compiled, refused by the stack
-//! proof, other failures) every 10,000 inputs; `KILN_FUZZ_REUSE_JIT=1` keeps one JIT compiler
+//! proof, other failures) every 1,000 inputs; `KILN_FUZZ_REUSE_JIT=1` keeps one JIT compiler
 //! per thread instead of a fresh one per input.
 
 #![no_main]
@@ -179,7 +179,7 @@ fuzz_target!(
         }
 
         let i = INPUTS.fetch_add(1, Ordering::Relaxed) + 1;
-        if stats_enabled() && i % 10_000 == 0 {
+        if stats_enabled() && i % 1_000 == 0 {
             eprintln!(
                 "kiln-fuzz: {i} inputs; JIT compiled {}, refused by the stack proof {}, other \
                  compile failures {}",
