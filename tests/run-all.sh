@@ -35,7 +35,7 @@ done
 echo "== checked mode (jit): regressions, state tests, differential test =="
 KILN_CHECKED=1 ./target/release/kiln statetest --mode jit "$regressions"
 KILN_CHECKED=1 ./target/release/kiln statetest --mode jit --known-failures tests/known-failures.txt "$fixtures"
-KILN_CHECKED=1 cargo test --release --locked --test differential
+KILN_CHECKED=1 KILN_DIFF_CASES=1000 cargo test --release --locked --test differential
 
 # Compiled code under valgrind: any invalid read or write (or use of uninitialised memory)
 # fails the run.
