@@ -8,6 +8,7 @@ use cranelift_codegen::control::ControlPlane;
 use cranelift_codegen::ir::Function;
 use cranelift_codegen::isa::TargetIsa;
 use cranelift_frontend::FunctionBuilderContext;
+use kiln_codegen::define::{is_large, pressure};
 use kiln_codegen::jit::host_isa_for_tools_with;
 use kiln_codegen::lower::{lower, native_signature};
 use kiln_codegen::JitCompiler;
@@ -59,9 +60,11 @@ fn phases(code: &[u8]) {
     let insts: usize = func.layout.blocks().map(|b| func.layout.block_insts(b).count()).sum();
     println!(
         "  IR {ir:.2} ms; lowering {lowering:.2} ms, {insts} Cranelift instructions ({:.1} per EVM \
-         instruction, {:.2} us each)",
+         instruction, {:.2} us each), at most {} words live in a block{}",
         insts as f64 / evm_instructions(code) as f64,
-        lowering * 1e3 / insts as f64
+        lowering * 1e3 / insts as f64,
+        pressure(&f),
+        if is_large(&func, &f) { " (single-pass allocator)" } else { "" }
     );
     for regalloc in ["backtracking", "single_pass"] {
         let isa = host_isa_for_tools_with(regalloc).expect("host");

@@ -84,7 +84,7 @@ impl AotCompiler {
             .module
             .declare_function(&format!("{name}_{}", self.entries.len()), Linkage::Local, &sig)
             .map_err(|e| CompileError::Backend(e.to_string()))?;
-        crate::define::define(&mut self.module, id, &mut ctx, &*self.large)?;
+        crate::define::define(&mut self.module, id, &f, &mut ctx, &*self.large)?;
         self.entries.push((hash, spec, id));
         Ok(())
     }

@@ -9,9 +9,18 @@
 //! (fiat_token, 23 KB, lowers to about 7K blocks, 140K instructions and 8.7K parameters) are
 //! given the single-pass allocator, which keeps compile time linear; they run slower, which
 //! is the right trade for code that is mostly padding or built to be slow to compile.
+//!
+//! Its cost also grows quadratically with the values live at once: a block of 1,000 GAS
+//! instructions before a dynamic jump keeps 1,000 values live until the jump writes them to
+//! the stack, and took 0.7 s for 1 KB (1.3 s for a 1.3 KB program of the differential test);
+//! single-pass, 26 ms. [`pressure`] measures that, and past [`LARGE_PRESSURE`] the single-pass
+//! allocator takes the function too.
 
 use crate::CompileError;
 use cranelift_codegen::control::ControlPlane;
+use cranelift_codegen::ir::Function;
+use kiln_ir::{InstKind, Target, Terminator};
+use std::collections::HashMap;
 use cranelift_codegen::isa::TargetIsa;
 use cranelift_codegen::Context;
 use cranelift_module::{FuncId, Module, ModuleReloc};
@@ -23,11 +32,70 @@ const LARGE_INSTS: usize = 300_000;
 /// Block parameters past which a function is compiled with the single-pass allocator.
 const LARGE_PARAMS: usize = 10_000;
 
+/// Words live at once in a block ([`pressure`]) past which a function is compiled with the
+/// single-pass allocator. The busiest block of the contracts in `shared/benchmarks` keeps 19
+/// (Solidity reaches 16 stack items); GAS values before a dynamic jump compile in 2 ms at 50,
+/// 12 ms at 150 and 0.7 s at 1,000, where single-pass takes 27 ms.
+pub(crate) const LARGE_PRESSURE: usize = 64;
+
 /// Whether `func` is past the sizes the backtracking allocator handles in bounded time.
-pub(crate) fn is_large(func: &cranelift_codegen::ir::Function) -> bool {
+pub fn is_large(func: &Function, f: &kiln_ir::Function) -> bool {
     let blocks = func.layout.blocks().count();
     let params: usize = func.layout.blocks().map(|b| func.dfg.block_params(b).len()).sum();
-    blocks > LARGE_BLOCKS || func.dfg.num_insts() > LARGE_INSTS || params > LARGE_PARAMS
+    blocks > LARGE_BLOCKS
+        || func.dfg.num_insts() > LARGE_INSTS
+        || params > LARGE_PARAMS
+        || pressure(f) > LARGE_PRESSURE
+}
+
+/// The most words computed at run time that one block of `f` keeps live at once: each from
+/// the instruction or entry load that defines it to its last use in the block, or to the
+/// block's end when its exit stack or terminator uses it. Constants are left out: the x64
+/// backend folds them into their uses, so they take no register.
+pub fn pressure(f: &kiln_ir::Function) -> usize {
+    let mut most = 0;
+    let mut last: HashMap<u32, usize> = HashMap::new();
+    let mut deaths = Vec::new();
+    for block in &f.blocks {
+        let n = block.insts.len();
+        last.clear();
+        for (pos, inst) in block.insts.iter().enumerate() {
+            for a in &inst.args {
+                last.insert(a.0, pos);
+            }
+        }
+        let mut at_exit = block.exit.clone();
+        match block.term {
+            Terminator::JumpI { cond, target, .. } => {
+                at_exit.push(cond);
+                if let Target::Dynamic(t) = target {
+                    at_exit.push(t);
+                }
+            }
+            Terminator::Jump(Target::Dynamic(t)) => at_exit.push(t),
+            _ => {}
+        }
+        for v in at_exit {
+            last.insert(v.0, n);
+        }
+        deaths.clear();
+        deaths.resize(n + 1, 0usize);
+        let mut live = 0usize;
+        for (pos, inst) in block.insts.iter().enumerate() {
+            // Operands used for the last time here die before the result is defined.
+            live -= deaths[pos];
+            let Some(r) = inst.result else { continue };
+            if matches!(inst.kind, InstKind::Const(_)) {
+                continue;
+            }
+            if let Some(&l) = last.get(&r.0).filter(|&&l| l > pos) {
+                live += 1;
+                deaths[l] += 1;
+                most = most.max(live);
+            }
+        }
+    }
+    most
 }
 
 /// Compiles `ctx.func` and defines it as `id` in `module`: with the module's own ISA, or with
@@ -36,10 +104,11 @@ pub(crate) fn is_large(func: &cranelift_codegen::ir::Function) -> bool {
 pub(crate) fn define<M: Module>(
     module: &mut M,
     id: FuncId,
+    f: &kiln_ir::Function,
     ctx: &mut Context,
     large: &dyn TargetIsa,
 ) -> Result<usize, CompileError> {
-    if !is_large(&ctx.func) {
+    if !is_large(&ctx.func, f) {
         module.define_function(id, ctx).map_err(|e| CompileError::Backend(format!("{e:?}")))?;
         return Ok(ctx.compiled_code().map_or(0, |c| c.code_buffer().len()));
     }
@@ -92,11 +161,39 @@ mod tests {
         code
     }
 
+    /// `n` GAS instructions (each its own gas section, so its own Cranelift block), then a jump
+    /// to a target read from call data: all `n` values stay live until the jump writes them to
+    /// the stack.
+    fn gas_then_dynamic_jump(n: usize) -> Vec<u8> {
+        let mut code = vec![0x5a; n];
+        code.extend_from_slice(&[0x5f, 0x35, 0x56, 0x5b, 0x00]);
+        code
+    }
+
+    #[test]
+    fn a_thousand_live_values_take_the_single_pass_allocator() {
+        let code = gas_then_dynamic_jump(1000);
+        let f = kiln_ir::build(&code, SpecId::Prague);
+        assert_eq!(pressure(&f), 1001, "the GAS values and the jump target");
+        assert!(is_large(&lowered(&code), &f));
+        // As many as the busiest block of the benchmark contracts (19) stay with the
+        // backtracking allocator, and so do constants, which take no register.
+        let code = gas_then_dynamic_jump(20);
+        let f = kiln_ir::build(&code, SpecId::Prague);
+        assert!(!is_large(&lowered(&code), &f));
+        let mut pushes = [0x60, 0x01].repeat(1000);
+        pushes.extend_from_slice(&[0x5f, 0x35, 0x56, 0x5b, 0x00]);
+        let f = kiln_ir::build(&pushes, SpecId::Prague);
+        assert_eq!(pressure(&f), 1, "only the jump target is computed");
+    }
+
     #[test]
     fn parameters_chained_through_thousands_of_loops_take_the_single_pass_allocator() {
         // 24 KiB of them: about 16K block parameters.
-        assert!(is_large(&lowered(&chained_loops(24 * 1024 / 9))));
+        let code = chained_loops(24 * 1024 / 9);
+        assert!(is_large(&lowered(&code), &kiln_ir::build(&code, SpecId::Prague)));
         // A few hundred, as real contracts have, stay with the backtracking allocator.
-        assert!(!is_large(&lowered(&chained_loops(300))));
+        let code = chained_loops(300);
+        assert!(!is_large(&lowered(&code), &kiln_ir::build(&code, SpecId::Prague)));
     }
 }

@@ -111,7 +111,7 @@ impl UnitCompiler {
         let mut ctx = module.make_context();
         ctx.func.signature = sig;
         lower(&f, &mut ctx.func, &mut self.fctx, module.target_config())?;
-        let code_bytes = crate::define::define(&mut module, id, &mut ctx, &*self.large)?;
+        let code_bytes = crate::define::define(&mut module, id, &f, &mut ctx, &*self.large)?;
         module.finalize_definitions().map_err(|e| backend(&e))?;
         let ptr = module.get_finalized_function(id);
         // SAFETY: `ptr` is the entry of a function just compiled with `native_signature`,

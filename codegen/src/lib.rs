@@ -3,7 +3,7 @@
 
 pub mod aot;
 mod dead_code;
-mod define;
+pub mod define;
 pub mod jit;
 pub mod jit_unit;
 mod loops;
