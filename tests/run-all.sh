@@ -21,6 +21,10 @@ if ! command -v valgrind >/dev/null; then
   exit 2
 fi
 
+# Style is part of the build: formatting and every clippy lint, warnings as errors.
+cargo fmt --all --check
+cargo clippy --release --locked --all-targets -- -D warnings
+
 cargo build --release --locked --bins
 cargo test --release --locked --workspace
 
