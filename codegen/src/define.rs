@@ -19,11 +19,11 @@
 use crate::CompileError;
 use cranelift_codegen::control::ControlPlane;
 use cranelift_codegen::ir::Function;
-use kiln_ir::{InstKind, Target, Terminator};
-use std::collections::HashMap;
 use cranelift_codegen::isa::TargetIsa;
 use cranelift_codegen::Context;
 use cranelift_module::{FuncId, Module, ModuleReloc};
+use kiln_ir::{InstKind, Target, Terminator};
+use std::collections::HashMap;
 
 /// Blocks past which a function is compiled with the single-pass allocator.
 const LARGE_BLOCKS: usize = 20_000;

@@ -21,7 +21,6 @@
 //!   otherwise `o + d` does not wrap and each access lies inside the checked range.
 
 use kiln_frontend::opcode as op;
-use kiln_ir::lift::ends_gas_section;
 use kiln_ir::{Block, InstKind, Value};
 use kiln_runtime::memory::MAX_ACCESS_SPAN;
 use ruint::aliases::U256;
@@ -39,13 +38,9 @@ pub enum Check {
     Covered,
 }
 
-/// Bytes an MLOAD, MSTORE or MSTORE8 accesses.
+/// Bytes an MLOAD, MSTORE or MSTORE8 accesses ([`op::OpInfo::memory_access`]).
 pub fn access_width(opcode: u8) -> u64 {
-    if opcode == op::MSTORE8 {
-        1
-    } else {
-        32
-    }
+    op::info(opcode).map_or(0, |i| i.memory_access as u64)
 }
 
 /// A group still open to later accesses.
@@ -158,9 +153,7 @@ pub fn plan(block: &Block) -> Vec<Check> {
 /// Instructions that observe the remaining gas or the memory size, or can halt for a reason
 /// other than gas. (The gas observers end gas sections too.)
 fn ends_group(opcode: u8) -> bool {
-    let halts_otherwise = matches!(opcode, op::TSTORE | op::RETURNDATACOPY | op::SELFDESTRUCT)
-        || (op::LOG0..=op::LOG4).contains(&opcode);
-    opcode == op::MSIZE || halts_otherwise || ends_gas_section(opcode)
+    op::info(opcode).is_some_and(|i| i.observes_gas || i.observes_memory_size || i.may_halt)
 }
 
 #[cfg(test)]

@@ -1,7 +1,10 @@
 //! The opcode table: the one place opcode facts live.
 //!
 //! Every other crate (the interpreter, the IR lifter, code generation, the disassembler) reads
-//! mnemonic, immediate size, stack effect, static gas and fork of introduction from here.
+//! mnemonic, immediate size, stack effect, static gas and fork of introduction from here, and
+//! the traits passes and code generation decide by: which opcodes suspend the frame, observe
+//! the remaining gas or the memory size, may halt, read the code, or access memory inline
+//! (the model is evmone's `instructions_traits.hpp`).
 //! Static gas is the part of an opcode's cost that is known before it runs, for the forks Kiln
 //! executes (Cancun and later); warm/cold surcharges, memory expansion and per-word costs are
 //! charged dynamically by the runtime. For EIP-2929 opcodes the static part is the warm cost.
@@ -24,6 +27,24 @@ pub struct OpInfo {
     pub since: SpecId,
     /// Control never falls through to the next instruction.
     pub terminator: bool,
+    /// The frame suspends for a nested frame (CALL*, CREATE*) and resumes with its result.
+    pub suspends: bool,
+    /// The remaining gas is observable right after the instruction (GAS, SSTORE's stipend
+    /// check, what a call or create forwards): static gas must be charged exactly up to it, so
+    /// a gas section ends there.
+    pub observes_gas: bool,
+    /// Reads the size of memory (MSIZE): accesses before it cannot be checked as a group.
+    pub observes_memory_size: bool,
+    /// May halt for a reason other than running out of gas or stack: a write in a static
+    /// frame, return data out of bounds, an invalid jump, INVALID.
+    pub may_halt: bool,
+    /// Reads the code or the instruction's own offset (PUSH*, PC, JUMP, JUMPI): the
+    /// interpreter loop and compiled code run it themselves, never through the shared
+    /// executor that the builtin table reaches.
+    pub reads_code: bool,
+    /// Bytes of memory it reads or writes at its offset operand when compiled inline (MLOAD,
+    /// MSTORE, MSTORE8); 0 for the rest.
+    pub memory_access: u8,
 }
 
 impl OpInfo {
@@ -36,7 +57,44 @@ impl OpInfo {
             static_gas,
             since: SpecId::Frontier,
             terminator: false,
+            suspends: false,
+            observes_gas: false,
+            observes_memory_size: false,
+            may_halt: false,
+            reads_code: false,
+            memory_access: 0,
         }
+    }
+
+    const fn suspends(mut self) -> Self {
+        self.suspends = true;
+        self.observes_gas = true;
+        self
+    }
+
+    const fn observes_gas(mut self) -> Self {
+        self.observes_gas = true;
+        self
+    }
+
+    const fn observes_memory_size(mut self) -> Self {
+        self.observes_memory_size = true;
+        self
+    }
+
+    const fn may_halt(mut self) -> Self {
+        self.may_halt = true;
+        self
+    }
+
+    const fn reads_code(mut self) -> Self {
+        self.reads_code = true;
+        self
+    }
+
+    const fn memory_access(mut self, bytes: u8) -> Self {
+        self.memory_access = bytes;
+        self
     }
 
     const fn since(mut self, spec: SpecId) -> Self {
@@ -84,8 +142,14 @@ opcodes! {
     0x50 => POP, 0x51 => MLOAD, 0x52 => MSTORE, 0x53 => MSTORE8, 0x54 => SLOAD,
     0x55 => SSTORE, 0x56 => JUMP, 0x57 => JUMPI, 0x58 => PC, 0x59 => MSIZE, 0x5a => GAS,
     0x5b => JUMPDEST, 0x5c => TLOAD, 0x5d => TSTORE, 0x5e => MCOPY, 0x5f => PUSH0,
-    0x60 => PUSH1, 0x61 => PUSH2, 0x7f => PUSH32, 0x80 => DUP1, 0x8f => DUP16, 0x90 => SWAP1,
-    0x9f => SWAP16, 0xa0 => LOG0, 0xa4 => LOG4,
+    0x60 => PUSH1, 0x61 => PUSH2, 0x62 => PUSH3, 0x63 => PUSH4, 0x64 => PUSH5, 0x65 => PUSH6,
+    0x66 => PUSH7, 0x67 => PUSH8, 0x68 => PUSH9, 0x69 => PUSH10, 0x6a => PUSH11,
+    0x6b => PUSH12, 0x6c => PUSH13, 0x6d => PUSH14, 0x6e => PUSH15, 0x6f => PUSH16,
+    0x70 => PUSH17, 0x71 => PUSH18, 0x72 => PUSH19, 0x73 => PUSH20, 0x74 => PUSH21,
+    0x75 => PUSH22, 0x76 => PUSH23, 0x77 => PUSH24, 0x78 => PUSH25, 0x79 => PUSH26,
+    0x7a => PUSH27, 0x7b => PUSH28, 0x7c => PUSH29, 0x7d => PUSH30, 0x7e => PUSH31,
+    0x7f => PUSH32, 0x80 => DUP1, 0x8f => DUP16, 0x90 => SWAP1, 0x9f => SWAP16, 0xa0 => LOG0,
+    0xa4 => LOG4,
     0xf0 => CREATE, 0xf1 => CALL, 0xf2 => CALLCODE, 0xf3 => RETURN, 0xf4 => DELEGATECALL,
     0xf5 => CREATE2, 0xfa => STATICCALL, 0xfd => REVERT, 0xfe => INVALID,
     0xff => SELFDESTRUCT,
@@ -152,7 +216,8 @@ const fn build_table() -> [Option<OpInfo>; 256] {
     t[EXTCODESIZE as usize] = Some(OpInfo::new("EXTCODESIZE", 1, 1, 100));
     t[EXTCODECOPY as usize] = Some(OpInfo::new("EXTCODECOPY", 4, 0, 100));
     t[RETURNDATASIZE as usize] = Some(OpInfo::new("RETURNDATASIZE", 0, 1, 2).since(Byzantium));
-    t[RETURNDATACOPY as usize] = Some(OpInfo::new("RETURNDATACOPY", 3, 0, 3).since(Byzantium));
+    t[RETURNDATACOPY as usize] =
+        Some(OpInfo::new("RETURNDATACOPY", 3, 0, 3).since(Byzantium).may_halt());
     t[EXTCODEHASH as usize] = Some(OpInfo::new("EXTCODEHASH", 1, 1, 100).since(Constantinople));
     t[BLOCKHASH as usize] = Some(OpInfo::new("BLOCKHASH", 1, 1, 20));
     t[COINBASE as usize] = Some(OpInfo::new("COINBASE", 0, 1, 2));
@@ -166,24 +231,25 @@ const fn build_table() -> [Option<OpInfo>; 256] {
     t[BLOBHASH as usize] = Some(OpInfo::new("BLOBHASH", 1, 1, 3).since(Cancun));
     t[BLOBBASEFEE as usize] = Some(OpInfo::new("BLOBBASEFEE", 0, 1, 2).since(Cancun));
     t[POP as usize] = Some(OpInfo::new("POP", 1, 0, 2));
-    t[MLOAD as usize] = Some(OpInfo::new("MLOAD", 1, 1, 3));
-    t[MSTORE as usize] = Some(OpInfo::new("MSTORE", 2, 0, 3));
-    t[MSTORE8 as usize] = Some(OpInfo::new("MSTORE8", 2, 0, 3));
+    t[MLOAD as usize] = Some(OpInfo::new("MLOAD", 1, 1, 3).memory_access(32));
+    t[MSTORE as usize] = Some(OpInfo::new("MSTORE", 2, 0, 3).memory_access(32));
+    t[MSTORE8 as usize] = Some(OpInfo::new("MSTORE8", 2, 0, 3).memory_access(1));
     t[SLOAD as usize] = Some(OpInfo::new("SLOAD", 1, 1, 100));
-    t[SSTORE as usize] = Some(OpInfo::new("SSTORE", 2, 0, 0));
-    t[JUMP as usize] = Some(OpInfo::new("JUMP", 1, 0, 8).terminator());
-    t[JUMPI as usize] = Some(OpInfo::new("JUMPI", 2, 0, 10));
-    t[PC as usize] = Some(OpInfo::new("PC", 0, 1, 2));
-    t[MSIZE as usize] = Some(OpInfo::new("MSIZE", 0, 1, 2));
-    t[GAS as usize] = Some(OpInfo::new("GAS", 0, 1, 2));
+    t[SSTORE as usize] = Some(OpInfo::new("SSTORE", 2, 0, 0).observes_gas().may_halt());
+    t[JUMP as usize] = Some(OpInfo::new("JUMP", 1, 0, 8).terminator().may_halt().reads_code());
+    t[JUMPI as usize] = Some(OpInfo::new("JUMPI", 2, 0, 10).may_halt().reads_code());
+    t[PC as usize] = Some(OpInfo::new("PC", 0, 1, 2).reads_code());
+    t[MSIZE as usize] = Some(OpInfo::new("MSIZE", 0, 1, 2).observes_memory_size());
+    t[GAS as usize] = Some(OpInfo::new("GAS", 0, 1, 2).observes_gas());
     t[JUMPDEST as usize] = Some(OpInfo::new("JUMPDEST", 0, 0, 1));
     t[TLOAD as usize] = Some(OpInfo::new("TLOAD", 1, 1, 100).since(Cancun));
-    t[TSTORE as usize] = Some(OpInfo::new("TSTORE", 2, 0, 100).since(Cancun));
+    t[TSTORE as usize] = Some(OpInfo::new("TSTORE", 2, 0, 100).since(Cancun).may_halt());
     t[MCOPY as usize] = Some(OpInfo::new("MCOPY", 3, 0, 3).since(Cancun));
     t[PUSH0 as usize] = Some(OpInfo::new("PUSH0", 0, 1, 2).since(Shanghai));
     let mut i = 0;
     while i < 32 {
-        t[PUSH1 as usize + i] = Some(OpInfo::new(PUSH_NAMES[i], 0, 1, 3).immediate(i as u8 + 1));
+        t[PUSH1 as usize + i] =
+            Some(OpInfo::new(PUSH_NAMES[i], 0, 1, 3).immediate(i as u8 + 1).reads_code());
         i += 1;
     }
     let mut i = 0;
@@ -196,19 +262,22 @@ const fn build_table() -> [Option<OpInfo>; 256] {
     let mut i = 0;
     while i < 5 {
         t[LOG0 as usize + i] =
-            Some(OpInfo::new(LOG_NAMES[i], 2 + i as u8, 0, 375 * (i as u16 + 1)));
+            Some(OpInfo::new(LOG_NAMES[i], 2 + i as u8, 0, 375 * (i as u16 + 1)).may_halt());
         i += 1;
     }
-    t[CREATE as usize] = Some(OpInfo::new("CREATE", 3, 1, 32000));
-    t[CALL as usize] = Some(OpInfo::new("CALL", 7, 1, 100));
-    t[CALLCODE as usize] = Some(OpInfo::new("CALLCODE", 7, 1, 100));
+    t[CREATE as usize] = Some(OpInfo::new("CREATE", 3, 1, 32000).suspends().may_halt());
+    t[CALL as usize] = Some(OpInfo::new("CALL", 7, 1, 100).suspends().may_halt());
+    t[CALLCODE as usize] = Some(OpInfo::new("CALLCODE", 7, 1, 100).suspends());
     t[RETURN as usize] = Some(OpInfo::new("RETURN", 2, 0, 0).terminator());
-    t[DELEGATECALL as usize] = Some(OpInfo::new("DELEGATECALL", 6, 1, 100).since(Homestead));
-    t[CREATE2 as usize] = Some(OpInfo::new("CREATE2", 4, 1, 32000).since(Constantinople));
-    t[STATICCALL as usize] = Some(OpInfo::new("STATICCALL", 6, 1, 100).since(Byzantium));
+    t[DELEGATECALL as usize] =
+        Some(OpInfo::new("DELEGATECALL", 6, 1, 100).since(Homestead).suspends());
+    t[CREATE2 as usize] =
+        Some(OpInfo::new("CREATE2", 4, 1, 32000).since(Constantinople).suspends().may_halt());
+    t[STATICCALL as usize] = Some(OpInfo::new("STATICCALL", 6, 1, 100).since(Byzantium).suspends());
     t[REVERT as usize] = Some(OpInfo::new("REVERT", 2, 0, 0).since(Byzantium).terminator());
-    t[INVALID as usize] = Some(OpInfo::new("INVALID", 0, 0, 0).terminator());
-    t[SELFDESTRUCT as usize] = Some(OpInfo::new("SELFDESTRUCT", 1, 0, 5000).terminator());
+    t[INVALID as usize] = Some(OpInfo::new("INVALID", 0, 0, 0).terminator().may_halt());
+    t[SELFDESTRUCT as usize] =
+        Some(OpInfo::new("SELFDESTRUCT", 1, 0, 5000).terminator().may_halt());
     t
 }
 
@@ -224,6 +293,24 @@ pub fn info(op: u8) -> Option<&'static OpInfo> {
 #[inline]
 pub fn info_in(op: u8, spec: SpecId) -> Option<&'static OpInfo> {
     info(op).filter(|i| spec.is_enabled_in(i.since))
+}
+
+/// Whether the remaining gas is observable right after `op` ([`OpInfo::observes_gas`]).
+#[inline]
+pub fn observes_gas(op: u8) -> bool {
+    info(op).is_some_and(|i| i.observes_gas)
+}
+
+/// Whether `op` suspends the frame for a nested one ([`OpInfo::suspends`]).
+#[inline]
+pub fn suspends(op: u8) -> bool {
+    info(op).is_some_and(|i| i.suspends)
+}
+
+/// Whether `op` reads the code or its own offset ([`OpInfo::reads_code`]).
+#[inline]
+pub fn reads_code(op: u8) -> bool {
+    info(op).is_some_and(|i| i.reads_code)
 }
 
 /// Bytes of immediate data after `op`.
@@ -268,6 +355,32 @@ mod tests {
             assert_eq!(i.immediate as usize, immediate_size(op), "{}", i.name);
             assert!(i.inputs <= 17 && i.outputs <= 17, "{}", i.name);
         }
+    }
+
+    #[test]
+    fn traits_hold_together() {
+        let with = |f: fn(&OpInfo) -> bool| -> Vec<&str> {
+            (0..=255u8).filter_map(info).filter(|i| f(i)).map(|i| i.name).collect()
+        };
+        // A frame that suspends hands gas to its child: its section must end there.
+        for op in 0..=255u8 {
+            if suspends(op) {
+                assert!(observes_gas(op), "{op:#x}");
+            }
+        }
+        assert_eq!(
+            with(|i| i.suspends),
+            ["CREATE", "CALL", "CALLCODE", "DELEGATECALL", "CREATE2", "STATICCALL"]
+        );
+        assert_eq!(with(|i| i.observes_gas && !i.suspends), ["SSTORE", "GAS"]);
+        assert_eq!(with(|i| i.memory_access > 0), ["MLOAD", "MSTORE", "MSTORE8"]);
+        assert_eq!(info(MSTORE8).unwrap().memory_access, 1);
+        assert_eq!(with(|i| i.observes_memory_size), ["MSIZE"]);
+        // Everything that reads the code: the 32 PUSHes with an immediate, PC and the jumps.
+        assert_eq!(with(|i| i.reads_code).len(), 35);
+        assert!(!reads_code(PUSH0) && reads_code(PUSH31) && reads_code(PC));
+        assert!(info(TSTORE).unwrap().may_halt && info(LOG0 + 2).unwrap().may_halt);
+        assert!(!info(MSTORE).unwrap().may_halt, "out of gas is not what may_halt means");
     }
 
     #[test]

@@ -4,31 +4,9 @@ use crate::function::{
     Block, BlockId, Function, GasSection, Inst, InstKind, Target, Terminator, Value,
 };
 use kiln_frontend::blocks::{Cfg, Instruction, JumpTarget, Terminator as FeTerm};
-use kiln_frontend::opcode::{self as op, info_in};
+use kiln_frontend::opcode::{self as op, info_in, observes_gas, suspends};
 use kiln_frontend::{JumpTable, SpecId};
 use ruint::aliases::U256;
-
-/// Whether remaining gas is observable right after `opcode`, so its gas section must end there.
-pub fn ends_gas_section(opcode: u8) -> bool {
-    matches!(
-        opcode,
-        op::GAS
-            | op::SSTORE
-            | op::CALL
-            | op::CALLCODE
-            | op::DELEGATECALL
-            | op::STATICCALL
-            | op::CREATE
-            | op::CREATE2
-    )
-}
-
-fn suspends(opcode: u8) -> bool {
-    matches!(
-        opcode,
-        op::CALL | op::CALLCODE | op::DELEGATECALL | op::STATICCALL | op::CREATE | op::CREATE2
-    )
-}
 
 /// One IR block under construction.
 struct BlockBuilder {
@@ -268,7 +246,7 @@ pub fn lift(code: &[u8], spec: SpecId) -> Function {
                         term = Some(Terminator::Exit);
                         break;
                     }
-                    if ends_gas_section(opcode) {
+                    if observes_gas(opcode) {
                         bb.close_section();
                     }
                 }

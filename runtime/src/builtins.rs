@@ -165,7 +165,7 @@ fn exec_op_status(ctx: &mut Context, host: &mut Host, opcode: u32) -> Status {
     let Ok(opcode) = u8::try_from(opcode) else { return Status::InvalidOpcode };
     // Instructions that read the code or move the program counter are always compiled inline;
     // refusing them here keeps a wrong caller from corrupting the frame.
-    if matches!(opcode, op::PUSH1..=op::PUSH32 | op::JUMP | op::JUMPI | op::PC) {
+    if op::reads_code(opcode) {
         return Status::InvalidOpcode;
     }
     match interpreter::execute(ctx, host, opcode, 0, &[]) {
@@ -177,32 +177,7 @@ fn exec_op_status(ctx: &mut Context, host: &mut Host, opcode: u32) -> Status {
 impl Status {
     /// The status a native function returned, if it is one.
     pub fn from_u8(raw: u8) -> Option<Status> {
-        const ALL: [Status; 23] = [
-            Status::Continue,
-            Status::Stop,
-            Status::Return,
-            Status::Revert,
-            Status::SelfDestruct,
-            Status::Suspend,
-            Status::OutOfGas,
-            Status::StackUnderflow,
-            Status::StackOverflow,
-            Status::InvalidJump,
-            Status::InvalidOpcode,
-            Status::StaticViolation,
-            Status::ReturnDataOutOfBounds,
-            Status::CreateInitCodeSizeLimit,
-            Status::CreateContractSizeLimit,
-            Status::CreateContractStartingWithEF,
-            Status::PrecompileFailure,
-            Status::CreateCollision,
-            Status::CallTooDeep,
-            Status::OutOfFunds,
-            Status::NonceOverflow,
-            Status::Fatal,
-            Status::BoundsFault,
-        ];
-        ALL.get(raw as usize).copied().filter(|s| *s as u8 == raw)
+        Status::ALL.get(raw as usize).copied().filter(|s| *s as u8 == raw)
     }
 }
 
@@ -224,6 +199,9 @@ mod tests {
             }
         }
         assert_eq!(Status::from_u8(Status::Fatal as u8), Some(Status::Fatal));
+        // Every variant, the last one included, comes back from its byte.
+        assert_eq!((0..=255u8).filter_map(Status::from_u8).count(), Status::ALL.len());
+        assert_eq!(Status::from_u8(Status::BoundsFault as u8), Some(Status::BoundsFault));
         assert_eq!(Status::from_u8(200), None);
     }
 }

@@ -21,6 +21,21 @@ pub const ABI_VERSION: u32 = 10;
 /// outgrow the gas spent on the loop, so bounded gas proves it fits 64 bits.
 pub const MAX_NATIVE_GAS: u64 = 1 << 63;
 
+/// Declares [`Status`] and [`Status::ALL`] from one list of its variants, so that the
+/// conversion from the byte native code returns cannot miss one.
+macro_rules! statuses {
+    ($(#[$meta:meta])* pub enum $name:ident { $($(#[$vmeta:meta])* $variant:ident $(= $value:literal)?,)* }) => {
+        $(#[$meta])*
+        pub enum $name { $($(#[$vmeta])* $variant $(= $value)?,)* }
+
+        impl $name {
+            /// Every status, in the order of their values.
+            pub const ALL: &'static [$name] = &[$($name::$variant,)*];
+        }
+    };
+}
+
+statuses! {
 /// How a frame (or one instruction) ended. `Continue` never leaves a frame.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 #[repr(u8)]
@@ -60,6 +75,7 @@ pub enum Status {
     /// outside the buffers the ABI gives it and stopped before making it: a compiler defect.
     /// The frame loop turns it into [`Status::Fatal`] with a message naming it.
     BoundsFault,
+}
 }
 
 impl Status {

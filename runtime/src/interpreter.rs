@@ -249,38 +249,37 @@ pub fn run<T: Tracer>(ctx: &mut Context, host: &mut Host, tracer: &mut T) -> Sta
                 }
                 continue;
             }
-            // One arm per width, so that each reads its immediate with constant shifts
-            // (PUSH3..PUSH31 by value: the opcode table names only the ends of the range).
+            // One arm per width, so that each reads its immediate with constant shifts.
             op::PUSH2 => push!(2),
-            0x62 => push!(3),
-            0x63 => push!(4),
-            0x64 => push!(5),
-            0x65 => push!(6),
-            0x66 => push!(7),
-            0x67 => push!(8),
-            0x68 => push!(9),
-            0x69 => push!(10),
-            0x6a => push!(11),
-            0x6b => push!(12),
-            0x6c => push!(13),
-            0x6d => push!(14),
-            0x6e => push!(15),
-            0x6f => push!(16),
-            0x70 => push!(17),
-            0x71 => push!(18),
-            0x72 => push!(19),
-            0x73 => push!(20),
-            0x74 => push!(21),
-            0x75 => push!(22),
-            0x76 => push!(23),
-            0x77 => push!(24),
-            0x78 => push!(25),
-            0x79 => push!(26),
-            0x7a => push!(27),
-            0x7b => push!(28),
-            0x7c => push!(29),
-            0x7d => push!(30),
-            0x7e => push!(31),
+            op::PUSH3 => push!(3),
+            op::PUSH4 => push!(4),
+            op::PUSH5 => push!(5),
+            op::PUSH6 => push!(6),
+            op::PUSH7 => push!(7),
+            op::PUSH8 => push!(8),
+            op::PUSH9 => push!(9),
+            op::PUSH10 => push!(10),
+            op::PUSH11 => push!(11),
+            op::PUSH12 => push!(12),
+            op::PUSH13 => push!(13),
+            op::PUSH14 => push!(14),
+            op::PUSH15 => push!(15),
+            op::PUSH16 => push!(16),
+            op::PUSH17 => push!(17),
+            op::PUSH18 => push!(18),
+            op::PUSH19 => push!(19),
+            op::PUSH20 => push!(20),
+            op::PUSH21 => push!(21),
+            op::PUSH22 => push!(22),
+            op::PUSH23 => push!(23),
+            op::PUSH24 => push!(24),
+            op::PUSH25 => push!(25),
+            op::PUSH26 => push!(26),
+            op::PUSH27 => push!(27),
+            op::PUSH28 => push!(28),
+            op::PUSH29 => push!(29),
+            op::PUSH30 => push!(30),
+            op::PUSH31 => push!(31),
             op::PUSH32 => push!(32),
             op::DUP1..=op::DUP16 => ctx.stack.dup((opcode - op::DUP1 + 1) as usize),
             op::SWAP1..=op::SWAP16 => ctx.stack.swap((opcode - op::SWAP1 + 1) as usize),
@@ -330,7 +329,7 @@ unsafe fn push_value<const N: usize>(p: *const u8) -> U256 {
 fn execute_outlined(ctx: &mut Context, host: &mut Host, opcode: u8) -> OpResult {
     // The loop runs PUSH*, JUMP, JUMPI and PC itself: nothing here reads the code or the
     // instruction's offset, as for compiled code's calls through the builtin table.
-    debug_assert!(!matches!(opcode, op::PUSH0..=op::PUSH32 | op::JUMP | op::JUMPI | op::PC));
+    debug_assert!(!op::reads_code(opcode));
     execute(ctx, host, opcode, 0, &[])
 }
 

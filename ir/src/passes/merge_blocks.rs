@@ -9,7 +9,7 @@
 //! halt earlier on a path that halts anyway; both consume all gas and revert the frame.
 
 use crate::function::{Block, Function, GasSection, Inst, InstKind, Target, Terminator, Value};
-use crate::lift::ends_gas_section;
+use kiln_frontend::opcode::observes_gas;
 use std::collections::HashMap;
 
 pub fn run(f: &mut Function) {
@@ -81,7 +81,7 @@ fn stub(pc: u32) -> Block {
 /// charged with that section.
 pub(crate) fn tail_clean(block: &Block) -> bool {
     let from = block.sections.last().map_or(0, |s| s.at);
-    block.insts[from..].iter().all(|i| !matches!(i.kind, InstKind::Op(op) if ends_gas_section(op)))
+    block.insts[from..].iter().all(|i| !matches!(i.kind, InstKind::Op(op) if observes_gas(op)))
 }
 
 /// Appends `b` to `a`, which ends with an unconditional edge to it, and returns whether the
