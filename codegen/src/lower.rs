@@ -243,7 +243,8 @@ pub fn lower(
     let divide_sig = b.import_signature(divide_signature(call_conv));
     // Only blocks some path reaches get Cranelift blocks: unreachable ones would cost compile
     // time (Cranelift prunes them with work that grows with their number) and nothing else.
-    let live = reachable(f);
+    // Resume points are entered from the entry's dispatch on `ctx.pc`.
+    let live = f.reachable(&f.resumes);
     let blocks: Vec<Option<Block>> = live.iter().map(|&l| l.then(|| b.create_block())).collect();
     let plan = stack_plan::plan(f, &live);
     let landings: Vec<Option<Block>> =
@@ -405,22 +406,6 @@ fn used_inputs(block: &kiln_ir::Block) -> std::collections::HashSet<u32> {
     let mut used = exit_uses(block);
     used.extend(block.insts.iter().flat_map(|i| i.args.iter().map(|a| a.0)));
     used
-}
-
-/// Blocks reachable from the entry, a resume point or (with dynamic jumps) any JUMPDEST.
-fn reachable(f: &Function) -> Vec<bool> {
-    let mut live = vec![false; f.blocks.len()];
-    let mut work = vec![0];
-    work.extend(f.resumes.iter().copied());
-    if f.has_dynamic_jumps() {
-        work.extend(f.jumpdests.iter().flatten().copied());
-    }
-    while let Some(b) = work.pop() {
-        if b < live.len() && !std::mem::replace(&mut live[b], true) {
-            work.extend(f.blocks[b].successors());
-        }
-    }
-    live
 }
 
 impl Lower<'_, '_> {

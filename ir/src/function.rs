@@ -169,4 +169,24 @@ impl Function {
     pub fn has_dynamic_jumps(&self) -> bool {
         self.blocks.iter().any(Block::has_dynamic_jump)
     }
+
+    /// Per block: some path reaches it from the entry, from one of `roots`, or (when a block
+    /// jumps to a computed target, which may be any JUMPDEST) from a JUMPDEST.
+    pub fn reachable(&self, roots: &[BlockId]) -> Vec<bool> {
+        let mut live = vec![false; self.blocks.len()];
+        if self.blocks.is_empty() {
+            return live;
+        }
+        let mut work = vec![0];
+        work.extend_from_slice(roots);
+        if self.has_dynamic_jumps() {
+            work.extend(self.jumpdests.iter().flatten().copied());
+        }
+        while let Some(b) = work.pop() {
+            if b < live.len() && !std::mem::replace(&mut live[b], true) {
+                work.extend(self.blocks[b].successors());
+            }
+        }
+        live
+    }
 }

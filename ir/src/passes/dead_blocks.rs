@@ -8,18 +8,8 @@ pub fn run(f: &mut Function) {
     if f.blocks.is_empty() {
         return;
     }
-    let mut live = vec![false; f.blocks.len()];
-    let mut work = vec![0usize];
-    // A dynamic jump may land on any JUMPDEST; resume blocks are reached through their call.
-    if f.has_dynamic_jumps() {
-        work.extend(f.jumpdests.iter().flatten().copied());
-    }
-    while let Some(b) = work.pop() {
-        if std::mem::replace(&mut live[b], true) {
-            continue;
-        }
-        work.extend(f.blocks[b].successors());
-    }
+    // Resume blocks are reached through their call.
+    let live = f.reachable(&[]);
     for (b, block) in f.blocks.iter_mut().enumerate() {
         if !live[b] {
             block.insts.clear();
