@@ -24,7 +24,7 @@ pub use function::{
     Block, BlockId, Function, GasSection, Inst, InstKind, Target, Terminator, Value,
 };
 pub use lift::lift;
-pub use verify::{verify, VerifyError};
+pub use verify::{verify, VerifyError, VerifyErrors};
 
 /// Lifts `code` for `spec` and runs the standard pass pipeline, verifying in debug builds.
 pub fn build(code: &[u8], spec: kiln_frontend::SpecId) -> Function {
