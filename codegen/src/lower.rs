@@ -19,6 +19,7 @@ use cranelift_codegen::isa::CallConv;
 use cranelift_frontend::{FunctionBuilder, FunctionBuilderContext, Variable};
 use kiln_frontend::opcode as op;
 use kiln_ir::{Function, InstKind, Target, Terminator};
+use kiln_runtime::builtins::{AbiType, Builtin};
 use kiln_runtime::context::{offsets, Status};
 use kiln_runtime::gas::STACK_LIMIT;
 use ruint::aliases::U256;
@@ -55,11 +56,16 @@ fn builtin_call_conv(call_conv: CallConv) -> CallConv {
     }
 }
 
-fn exec_op_signature(call_conv: CallConv) -> Signature {
+/// The signature of a builtin table entry, from its declaration.
+fn builtin_signature(builtin: Builtin, call_conv: CallConv) -> Signature {
     let mut sig = Signature::new(builtin_call_conv(call_conv));
-    sig.params.push(AbiParam::new(types::I64));
-    sig.params.push(AbiParam::new(types::I64));
-    sig.params.push(AbiParam::new(types::I32));
+    for param in builtin.params() {
+        let ty = match param {
+            AbiType::Ptr | AbiType::U64 => types::I64,
+            AbiType::U32 => types::I32,
+        };
+        sig.params.push(AbiParam::new(ty));
+    }
     sig
 }
 
@@ -68,23 +74,6 @@ fn exec_op_signature(call_conv: CallConv) -> Signature {
 fn pow2_divisor(c: U256) -> Option<u32> {
     let k = c.trailing_zeros() as u32;
     (c.count_ones() == 1 && (1..255).contains(&k)).then_some(k)
-}
-
-/// `divide(words, opcode)`.
-fn divide_signature(call_conv: CallConv) -> Signature {
-    let mut sig = Signature::new(builtin_call_conv(call_conv));
-    sig.params.push(AbiParam::new(types::I64));
-    sig.params.push(AbiParam::new(types::I32));
-    sig
-}
-
-/// `memory_expand(ctx, offset, high, width)`; the status is left in the context.
-fn memory_expand_signature(call_conv: CallConv) -> Signature {
-    let mut sig = Signature::new(builtin_call_conv(call_conv));
-    for _ in 0..4 {
-        sig.params.push(AbiParam::new(types::I64));
-    }
-    sig
 }
 
 fn flags() -> MemFlagsData {
@@ -97,11 +86,10 @@ struct Lower<'a, 'b> {
     /// Where the entry stores its two parameters, the context and the host pointers: blocks
     /// load them from there (see [`Self::ctx`]) rather than keep them in registers throughout.
     params: StackSlot,
-    exec_sig: SigRef,
-    divide_sig: SigRef,
+    /// The signature of each builtin, by [`Builtin`] index.
+    builtin_sigs: Vec<SigRef>,
     /// Eight limbs of stack frame for the division builtin's operands, made on first use.
     scratch: Option<StackSlot>,
-    expand_sig: SigRef,
     /// Cranelift block of each IR block; `None` for blocks no path reaches.
     blocks: Vec<Option<Block>>,
     /// Returns its i8 parameter (a status computed at run time).
@@ -238,9 +226,8 @@ pub fn lower(
     b.append_block_params_for_function_params(entry);
     let exit = b.create_block();
     b.append_block_param(exit, types::I8);
-    let exec_sig = b.import_signature(exec_op_signature(call_conv));
-    let expand_sig = b.import_signature(memory_expand_signature(call_conv));
-    let divide_sig = b.import_signature(divide_signature(call_conv));
+    let builtin_sigs =
+        Builtin::ALL.iter().map(|&f| b.import_signature(builtin_signature(f, call_conv))).collect();
     // Only blocks some path reaches get Cranelift blocks: unreachable ones would cost compile
     // time (Cranelift prunes them with work that grows with their number) and nothing else.
     // Resume points are entered from the entry's dispatch on `ctx.pc`.
@@ -301,9 +288,7 @@ pub fn lower(
         b: &mut b,
         f,
         params,
-        exec_sig,
-        expand_sig,
-        divide_sig,
+        builtin_sigs,
         scratch: None,
         blocks,
         exit,
@@ -1011,6 +996,15 @@ impl Lower<'_, '_> {
         self.b.ins().jump(target, &[]);
     }
 
+    /// Calls `builtin` through the context's table with `args`, in its declared order.
+    fn call_builtin(&mut self, builtin: Builtin, args: &[Value]) {
+        debug_assert_eq!(args.len(), builtin.params().len(), "{}", builtin.name());
+        let table = self.load_ctx(types::I64, offsets::BUILTINS);
+        let callee = self.b.ins().load(types::I64, flags(), table, builtin.offset());
+        let sig = self.builtin_sigs[builtin as usize];
+        self.b.ins().call_indirect(sig, callee, args);
+    }
+
     /// Calls the runtime for `opcode` with `args` (top first) at relative height `sp`.
     /// Returns the status; the result, if any, is left on top of the memory stack.
     fn runtime_call(&mut self, opcode: u8, args: &[kiln_ir::Value], sp: i32, len: Value) -> Value {
@@ -1025,11 +1019,9 @@ impl Lower<'_, '_> {
         self.cur.synced = self.cur.synced.min(self.cur.entry + sp - args.len() as i32);
         let g = self.b.use_var(self.gas);
         self.store_ctx(g, offsets::GAS);
-        let table = self.load_ctx(types::I64, offsets::BUILTINS);
-        let callee = self.b.ins().load(types::I64, flags(), table, offsets::EXEC_OP);
         let opv = self.b.ins().iconst(types::I32, opcode as i64);
         let (ctx, host) = (self.ctx(), self.host());
-        self.b.ins().call_indirect(self.exec_sig, callee, &[ctx, host, opv]);
+        self.call_builtin(Builtin::ExecOp, &[ctx, host, opv]);
         let status = self.load_ctx(types::I8, offsets::BUILTIN_STATUS);
         let g = self.load_ctx(types::I64, offsets::GAS);
         self.b.def_var(self.gas, g);
@@ -1355,11 +1347,9 @@ impl Lower<'_, '_> {
         // grows memory (or halts).
         self.b.switch_to_block(call);
         self.store_gas();
-        let table = self.load_ctx(types::I64, offsets::BUILTINS);
-        let callee = self.b.ins().load(types::I64, flags(), table, offsets::MEMORY_EXPAND);
         let w = self.b.ins().iconst(types::I64, width);
         let ctx = self.ctx();
-        self.b.ins().call_indirect(self.expand_sig, callee, &[ctx, off[0], high, w]);
+        self.call_builtin(Builtin::MemoryExpand, &[ctx, off[0], high, w]);
         let status = self.load_ctx(types::I8, offsets::BUILTIN_STATUS);
         let g = self.load_ctx(types::I64, offsets::GAS);
         self.b.def_var(self.gas, g);
@@ -1581,10 +1571,8 @@ impl Lower<'_, '_> {
         for (i, &limb) in x.iter().chain(y.iter()).enumerate() {
             self.b.ins().store(flags(), limb, addr, i as i32 * 8);
         }
-        let table = self.load_ctx(types::I64, offsets::BUILTINS);
-        let callee = self.b.ins().load(types::I64, flags(), table, offsets::DIVIDE);
         let opv = self.b.ins().iconst(types::I32, opcode as i64);
-        self.b.ins().call_indirect(self.divide_sig, callee, &[addr, opv]);
+        self.call_builtin(Builtin::Divide, &[addr, opv]);
         self.load_word_at(addr, 0)
     }
 

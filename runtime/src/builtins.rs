@@ -17,109 +17,154 @@ use std::ffi::c_void;
 /// its `u8` discriminant. `host` is a `*mut Host`.
 pub type NativeFn = unsafe extern "C" fn(ctx: *mut Context, host: *mut c_void) -> u8;
 
-/// Executes one instruction for native code, whose static gas and stack bounds the caller has
-/// already checked; operands are on `ctx.stack`, results are pushed there. Leaves a
-/// [`Status`] in `ctx.builtin_status`.
-///
-/// Entries of the table return nothing: on x86-64 they preserve every register (Cranelift's
-/// `preserve_all`), and Cranelift's verifier refuses `preserve_all` signatures with return
-/// values (a debug build, where the verifier runs, could compile nothing).
-pub type ExecOpFn = unsafe extern "C" fn(ctx: *mut Context, host: *mut c_void, opcode: u32);
-
-/// Grows memory so that the `width` bytes (1 to [`MAX_ACCESS_SPAN`]) at `offset` are
-/// addressable, charging the expansion to `ctx.gas`: the memory growth of an MLOAD, MSTORE or
-/// MSTORE8 (or of a group of them at constant distances, `codegen`'s `memory_checks`) whose
-/// inline bounds check failed. `offset` is the low limb of the operand; `high` is non-zero
-/// when any higher limb is. Leaves a [`Status`] in `ctx.builtin_status` (`Continue` when the
-/// access may go ahead).
-pub type MemoryExpandFn =
-    unsafe extern "C" fn(ctx: *mut Context, offset: u64, high: u64, width: u64);
-
-/// DIV, SDIV, MOD or SMOD (`opcode`) of the two words at `words` (the dividend first, each
-/// four little-endian limbs); the result replaces the dividend. Division touches no frame
-/// state, so native code calls this with its operands in a scratch slot instead of going
-/// through the EVM stack and [`ExecOpFn`]. It cannot fail; compiled code passes only those
-/// four opcodes (any other gives zero).
-pub type DivideFn = unsafe extern "C" fn(words: *mut [u64; 8], opcode: u32);
-
-/// Native code's way back into the runtime.
-#[repr(C)]
-pub struct BuiltinTable {
-    pub abi_version: u32,
-    pub exec_op: ExecOpFn,
-    pub memory_expand: MemoryExpandFn,
-    pub divide: DivideFn,
+/// How native code passes a builtin's parameter: code generation builds each builtin's
+/// signature from these.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum AbiType {
+    /// A pointer (64 bits).
+    Ptr,
+    U32,
+    U64,
 }
 
-/// The one table, shared by every frame. On x86-64 its entries preserve every general-purpose
-/// register (see [`preserving`]), so compiled code keeps its values in registers across them.
-#[cfg(target_arch = "x86_64")]
-pub static BUILTINS: BuiltinTable = BuiltinTable {
-    abi_version: ABI_VERSION,
-    exec_op: preserving::exec_op,
-    memory_expand: preserving::memory_expand,
-    divide: preserving::divide,
-};
+/// Declares every builtin once: from one list come the table's fields (in ABI order), the
+/// [`Builtin`] names with their offsets in the table and their parameters (what code
+/// generation builds signatures and calls from), the register-preserving entries on x86-64
+/// and the table itself. The revmc `builtins!` list is the model.
+macro_rules! builtins {
+    ($(
+        $(#[$doc:meta])*
+        $name:ident / $variant:ident ($($arg:ident: $ty:ty => $abi:ident),*);
+    )*) => {
+        /// Native code's way back into the runtime. Entries return nothing: on x86-64 they
+        /// preserve every register (Cranelift's `preserve_all`), and Cranelift's verifier
+        /// refuses `preserve_all` signatures with return values (a debug build, where the
+        /// verifier runs, could compile nothing). Each leaves its status, if it has one, in
+        /// `Context::builtin_status`.
+        #[repr(C)]
+        pub struct BuiltinTable {
+            pub abi_version: u32,
+            $($(#[$doc])* pub $name: unsafe extern "C" fn($($ty),*),)*
+        }
 
-#[cfg(not(target_arch = "x86_64"))]
-pub static BUILTINS: BuiltinTable =
-    BuiltinTable { abi_version: ABI_VERSION, exec_op, memory_expand, divide };
+        /// One entry of the [`BuiltinTable`].
+        #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+        pub enum Builtin {
+            $($(#[$doc])* $variant,)*
+        }
+
+        impl Builtin {
+            pub const ALL: &'static [Builtin] = &[$(Builtin::$variant,)*];
+
+            /// Byte offset of the entry in the table.
+            pub const fn offset(self) -> i32 {
+                match self {
+                    $(Builtin::$variant => std::mem::offset_of!(BuiltinTable, $name) as i32,)*
+                }
+            }
+
+            /// The entry's parameters, in order.
+            pub const fn params(self) -> &'static [AbiType] {
+                match self {
+                    $(Builtin::$variant => &[$(AbiType::$abi),*],)*
+                }
+            }
+
+            pub const fn name(self) -> &'static str {
+                match self {
+                    $(Builtin::$variant => stringify!($name),)*
+                }
+            }
+        }
+
+        /// Entry points that save the C convention's caller-saved general-purpose registers
+        /// around the builtin, so that a call from compiled code clobbers nothing but its
+        /// result register. Without them every runtime call (a storage read, a division's
+        /// slow path, memory growth) forces the register allocator to spill the live stack
+        /// slots around it, on the hot path too. Vector registers are not saved: compiled EVM
+        /// code holds no float or vector values.
+        #[cfg(target_arch = "x86_64")]
+        mod preserving {
+            #[allow(unused_imports)]
+            use super::{c_void, Context};
+            $(preserving!($name, super::$name, ($($arg: $ty),*));)*
+        }
+
+        /// The one table, shared by every frame. On x86-64 its entries preserve every
+        /// general-purpose register (see `preserving`), so compiled code keeps its values in
+        /// registers across them.
+        #[cfg(target_arch = "x86_64")]
+        pub static BUILTINS: BuiltinTable =
+            BuiltinTable { abi_version: ABI_VERSION, $($name: preserving::$name,)* };
+
+        #[cfg(not(target_arch = "x86_64"))]
+        pub static BUILTINS: BuiltinTable = BuiltinTable { abi_version: ABI_VERSION, $($name,)* };
+    };
+}
+
+#[cfg(target_arch = "x86_64")]
+macro_rules! preserving {
+    ($name:ident, $target:path, ($($arg:ident: $ty:ty),*)) => {
+        /// The builtin of the same name, preserving every general-purpose register.
+        #[unsafe(naked)]
+        pub unsafe extern "C" fn $name($($arg: $ty),*) {
+            // Nine pushes after the return address leave the stack at the 16-byte alignment
+            // the C convention wants at a call.
+            core::arch::naked_asm!(
+                "push rax",
+                "push rcx",
+                "push rdx",
+                "push rsi",
+                "push rdi",
+                "push r8",
+                "push r9",
+                "push r10",
+                "push r11",
+                "call {target}",
+                "pop r11",
+                "pop r10",
+                "pop r9",
+                "pop r8",
+                "pop rdi",
+                "pop rsi",
+                "pop rdx",
+                "pop rcx",
+                "pop rax",
+                "ret",
+                target = sym $target,
+            )
+        }
+    };
+}
+
+builtins! {
+    /// Executes one instruction (`opcode`) whose static gas and stack bounds the caller has
+    /// already checked; operands are on `ctx.stack`, results are pushed there. `host` is a
+    /// `*mut Host`.
+    exec_op / ExecOp(ctx: *mut Context => Ptr, host: *mut c_void => Ptr, opcode: u32 => U32);
+    /// Grows memory so that the `width` bytes (1 to [`MAX_ACCESS_SPAN`]) at `offset` are
+    /// addressable, charging the expansion to `ctx.gas`: the memory growth of an MLOAD, MSTORE
+    /// or MSTORE8 (or of a group of them at constant distances, `codegen`'s `memory_checks`)
+    /// whose inline bounds check failed. `offset` is the low limb of the operand; `high` is
+    /// non-zero when any higher limb is. The status is `Continue` when the access may go
+    /// ahead.
+    memory_expand / MemoryExpand(
+        ctx: *mut Context => Ptr,
+        offset: u64 => U64,
+        high: u64 => U64,
+        width: u64 => U64
+    );
+    /// DIV, SDIV, MOD or SMOD (`opcode`) of the two words at `words` (the dividend first, each
+    /// four little-endian limbs); the result replaces the dividend. Division touches no frame
+    /// state, so native code calls this with its operands in a scratch slot instead of going
+    /// through the EVM stack and `exec_op`. It cannot fail; compiled code passes only those
+    /// four opcodes (any other gives zero).
+    divide / Divide(words: *mut [u64; 8] => Ptr, opcode: u32 => U32);
+}
 
 /// Whether the builtin table's entries preserve all general-purpose registers (Cranelift's
 /// `preserve_all` convention at the call site) rather than following the C convention.
 pub const BUILTINS_PRESERVE_ALL: bool = cfg!(target_arch = "x86_64");
-
-/// Entry points that save the C convention's caller-saved general-purpose registers around
-/// the builtin, so that a call from compiled code clobbers nothing but its result register.
-/// Without them every runtime call (a storage read, a division's slow path, memory growth)
-/// forces the register allocator to spill the live stack slots around it, on the hot path
-/// too. Vector registers are not saved: compiled EVM code holds no float or vector values.
-#[cfg(target_arch = "x86_64")]
-mod preserving {
-    use super::{c_void, Context};
-
-    macro_rules! preserving {
-        ($name:ident, $target:path, ($($arg:ident: $ty:ty),*)) => {
-            /// The builtin of the same name, preserving every general-purpose register.
-            #[unsafe(naked)]
-            pub unsafe extern "C" fn $name($($arg: $ty),*) {
-                // Nine pushes after the return address leave the stack at the 16-byte
-                // alignment the C convention wants at a call.
-                core::arch::naked_asm!(
-                    "push rax",
-                    "push rcx",
-                    "push rdx",
-                    "push rsi",
-                    "push rdi",
-                    "push r8",
-                    "push r9",
-                    "push r10",
-                    "push r11",
-                    "call {target}",
-                    "pop r11",
-                    "pop r10",
-                    "pop r9",
-                    "pop r8",
-                    "pop rdi",
-                    "pop rsi",
-                    "pop rdx",
-                    "pop rcx",
-                    "pop rax",
-                    "ret",
-                    target = sym $target,
-                )
-            }
-        };
-    }
-
-    preserving!(exec_op, super::exec_op, (ctx: *mut Context, host: *mut c_void, opcode: u32));
-    preserving!(
-        memory_expand,
-        super::memory_expand,
-        (ctx: *mut Context, offset: u64, high: u64, width: u64)
-    );
-    preserving!(divide, super::divide, (words: *mut [u64; 8], opcode: u32));
-}
 
 unsafe extern "C" fn divide(words: *mut [u64; 8], opcode: u32) {
     // Native code has just stored the limbs one by one: reading them back as wider vector
@@ -190,6 +235,18 @@ pub trait NativeCode {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn every_builtin_has_its_own_slot_in_the_table() {
+        let size = std::mem::size_of::<BuiltinTable>() as i32;
+        let mut offsets: Vec<i32> = Builtin::ALL.iter().map(|b| b.offset()).collect();
+        offsets.dedup();
+        assert_eq!(offsets.len(), Builtin::ALL.len());
+        for (b, &o) in Builtin::ALL.iter().zip(&offsets) {
+            assert!(o >= 8 && o % 8 == 0 && o + 8 <= size, "{}", b.name());
+        }
+        assert_eq!(Builtin::Divide.params(), [AbiType::Ptr, AbiType::U32]);
+    }
 
     #[test]
     fn status_round_trips_through_u8() {

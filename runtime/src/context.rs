@@ -184,7 +184,7 @@ pub struct Context {
     pub input_ptr: *const u8,
     pub input_len: usize,
     pub is_static: bool,
-    /// The [`Status`] the last builtin call left (see [`crate::builtins::ExecOpFn`]).
+    /// The [`Status`] the last builtin call left (see [`crate::builtins::BuiltinTable`]).
     pub builtin_status: u8,
     // ---- Runtime only. ----
     pub gas_limit: u64,
@@ -275,7 +275,6 @@ impl Context {
 /// Byte offsets of the ABI fields, for code generation.
 pub mod offsets {
     use super::Context;
-    use crate::builtins::BuiltinTable;
     use std::mem::offset_of;
 
     pub const GAS: i32 = offset_of!(Context, gas) as i32;
@@ -297,9 +296,6 @@ pub mod offsets {
     pub const CODE_LEN: i32 = offset_of!(Context, code_len) as i32;
     pub const INPUT_PTR: i32 = offset_of!(Context, input_ptr) as i32;
     pub const INPUT_LEN: i32 = offset_of!(Context, input_len) as i32;
-    pub const EXEC_OP: i32 = offset_of!(BuiltinTable, exec_op) as i32;
-    pub const MEMORY_EXPAND: i32 = offset_of!(BuiltinTable, memory_expand) as i32;
-    pub const DIVIDE: i32 = offset_of!(BuiltinTable, divide) as i32;
     pub const BUILTIN_STATUS: i32 = offset_of!(Context, builtin_status) as i32;
 }
 
