@@ -1,15 +1,13 @@
 //! Kiln's code generator: IR to Cranelift, finished by the JIT (in memory) or as an object
 //! file linked into a shared library (AOT).
 
+pub mod analysis;
 pub mod aot;
 mod dead_code;
 pub mod define;
 pub mod jit;
 pub mod jit_unit;
-mod loops;
 pub mod lower;
-pub mod memory_checks;
-pub mod stack_plan;
 pub mod stack_proof;
 #[cfg(test)]
 mod stack_safety_tests;

@@ -20,7 +20,7 @@
 //! lowest input (`lo <= entry - stack_in`) and its overflow check its highest growth
 //! (`hi >= entry + growth`).
 
-use crate::stack_plan::{static_succs, StackPlan};
+use crate::analysis::stack_plan::{static_succs, StackPlan};
 use kiln_ir::Function;
 use kiln_runtime::gas::STACK_LIMIT;
 

@@ -705,7 +705,7 @@ fn blocks_entered_at_several_heights_and_by_dynamic_jumps_match_the_interpreter(
     .unwrap();
     let (p, h) = (0x27u8, 0x2du8);
     let f = kiln_ir::build(&code, SpecId::Prague);
-    let plan = kiln_codegen::stack_plan::plan(&f, &vec![true; f.blocks.len()]);
+    let plan = kiln_codegen::analysis::stack_plan::plan(&f, &vec![true; f.blocks.len()]);
     let at = |pc: u8| plan.blocks[f.blocks.iter().position(|b| b.pc == pc as u32).unwrap()];
     assert!(at(h).static_head && at(h).head_pad, "H: static jumps enter it, and a pad");
     assert!(at(p).head && !at(p).static_head, "P: only a dynamic jump enters it");

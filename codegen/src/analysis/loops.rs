@@ -6,7 +6,7 @@
 //! not dominate the caller. Dynamic jumps and resumes are left out (their targets count as
 //! entries): this is a heuristic for spending compile time, never a fact code relies on.
 
-use crate::stack_plan::static_succs as succs;
+use crate::analysis::stack_plan::static_succs as succs;
 use kiln_ir::Function;
 
 /// Per block: it lies (by pc) between the header and the latch of a loop.
