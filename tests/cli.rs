@@ -177,28 +177,40 @@ fn statetest_text_output_ends_with_totals() {
 }
 
 #[test]
-fn statetest_skipped_forks_do_not_fail() {
+fn statetest_that_runs_only_skipped_forks_is_an_error() {
     let dir = TempDir::new("skipped");
     dir.write(
         "f.json",
         &fixture(&format!(r#"{{"Shanghai": [{IMPOSSIBLE_CASE}, {IMPOSSIBLE_CASE}]}}"#)),
     );
     let out = kiln(&["statetest", dir.path()]);
-    assert_eq!(out.status.code(), Some(0), "{}", stdout(&out));
+    assert_eq!(out.status.code(), Some(2), "{}", stdout(&out));
     assert_eq!(stdout(&out).lines().last(), Some("0 passed, 0 failed, 2 skipped"));
+    assert!(
+        stderr(&out).contains("error: no test case ran: the 2 that matched"),
+        "{}",
+        stderr(&out)
+    );
 }
 
 #[test]
 fn statetest_filter_and_fork_restrict() {
     let dir = TempDir::new("filter");
     dir.write("f.json", &fixture(&format!(r#"{{"Cancun": [{IMPOSSIBLE_CASE}]}}"#)));
+    // Nothing matched: a filter typo, a fork the files do not hold, an empty folder.
     let out = kiln(&["statetest", "--filter", "no_such_test", dir.path()]);
-    assert_eq!(out.status.code(), Some(0));
+    assert_eq!(out.status.code(), Some(2));
     assert_eq!(stdout(&out).lines().last(), Some("0 passed, 0 failed, 0 skipped"));
-    assert!(stderr(&out).contains("warning: no test cases matched"));
+    assert!(stderr(&out).contains("error: no test case matched"), "{}", stderr(&out));
 
     let out = kiln(&["statetest", "--fork", "Prague", dir.path()]);
-    assert_eq!(out.status.code(), Some(0));
+    assert_eq!(out.status.code(), Some(2));
+    assert!(stderr(&out).contains("error: no test case matched"), "{}", stderr(&out));
+
+    let empty = TempDir::new("empty");
+    let out = kiln(&["statetest", empty.path()]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(stderr(&out).contains("error: no test case matched"), "{}", stderr(&out));
 
     let out = kiln(&["statetest", "--fork", "cancun", "--filter", "test_x", dir.path()]);
     assert_eq!(out.status.code(), Some(1));

@@ -69,9 +69,6 @@ pub fn run(args: Args) -> Result<ExitCode, CliError> {
     });
     progress.finish_and_clear();
 
-    if report.ran() + report.skipped == 0 {
-        print_warning(&"no test cases matched");
-    }
     let refused = kiln_codegen::refused_by_stack_proof();
     if refused > 0 {
         print_warning(&format!(
@@ -96,6 +93,19 @@ pub fn run(args: Args) -> Result<ExitCode, CliError> {
             text.extend_from_slice(listing.as_bytes());
         }
         emit(&text)?;
+    }
+    // A run that checked nothing must not read as a pass (a filter typo, an empty folder, a
+    // fork the files do not hold).
+    if report.ran() == 0 {
+        return Err(if report.skipped == 0 {
+            "no test case matched: nothing ran".into()
+        } else {
+            format!(
+                "no test case ran: the {} that matched are of forks Kiln does not execute yet",
+                report.skipped
+            )
+            .into()
+        });
     }
     Ok(if report.success() { ExitCode::SUCCESS } else { ExitCode::FAILURE })
 }
