@@ -61,6 +61,9 @@ pub struct RunRequest {
     /// With [`Mode::Aot`]: the shared object to run from (built by `kiln compile`). `None`
     /// compiles the code into a temporary one first.
     pub aot: Option<std::path::PathBuf>,
+    /// With `aot`: refuse to run when the library lacks the code for the fork, rather than
+    /// run it in the interpreter (and say so in [`RunOutcome::fallback`]).
+    pub aot_strict: bool,
 }
 
 impl RunRequest {
@@ -76,6 +79,7 @@ impl RunRequest {
             mode: Mode::Interp,
             trace: None,
             aot: None,
+            aot_strict: false,
         }
     }
 }
@@ -134,6 +138,8 @@ pub struct RunOutcome {
     /// Why the trace is incomplete, if writing it failed. Tracing stops at the first error; the
     /// run itself completes.
     pub trace_error: Option<std::io::Error>,
+    /// Why the code ran somewhere other than the mode asked for (an AOT library without it).
+    pub fallback: Option<String>,
 }
 
 /// Why a run could not happen. Each is a problem with the request, not with the code.
@@ -161,6 +167,11 @@ pub enum RunError {
     TraceNeedsInterp(Mode),
     #[error("mode cannot run: {0}")]
     ModeFailed(String),
+    #[error(
+        "{library} holds no code {hash} compiled for {spec} (--aot-strict refuses to run it in the \
+         interpreter)"
+    )]
+    NotInLibrary { library: String, hash: B256, spec: SpecId },
     #[error(transparent)]
     Evm(EvmError),
 }
@@ -206,6 +217,7 @@ pub fn run(req: RunRequest) -> Result<RunOutcome, RunError> {
     let intrinsic = intrinsic_gas(&tx, spec).initial;
 
     let mut trace_error = None;
+    let mut fallback = None;
     let result = match (req.mode, req.trace) {
         (Mode::Interp, trace) => {
             let mut cache = CodeCache::default();
@@ -235,6 +247,16 @@ pub fn run(req: RunRequest) -> Result<RunOutcome, RunError> {
                 None => crate::exec::build_aot_library([(req.code.clone(), spec)]),
             }
             .map_err(RunError::ModeFailed)?;
+            let hash = alloy_primitives::keccak256(&req.code);
+            if let (Some(path), None) = (&req.aot, lib.get(hash, spec)) {
+                let library = path.display().to_string();
+                if req.aot_strict {
+                    return Err(RunError::NotInLibrary { library, hash, spec });
+                }
+                fallback = Some(format!(
+                    "{library} holds no code {hash} compiled for {spec}: it ran in the interpreter"
+                ));
+            }
             crate::exec::with_aot_library(lib, || {
                 crate::exec::transact_commit(Mode::Aot, &mut db, &cfg, &block, &tx)
             })
@@ -265,6 +287,7 @@ pub fn run(req: RunRequest) -> Result<RunOutcome, RunError> {
         state_root: db.state_root(),
         post_state: db,
         trace_error,
+        fallback,
     })
 }
 

@@ -383,3 +383,37 @@ fn aot_library_truncated_is_refused_not_crashed() {
     assert!(err.contains("past the end of the 3000-byte file"), "{err}");
     assert!(stdout(&out).is_empty(), "{}", stdout(&out));
 }
+
+#[test]
+fn aot_library_without_the_code_says_so_and_contradictory_flags_are_refused() {
+    let dir = std::env::temp_dir().join(format!("kiln-run-cli-aot-miss-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let (hex, lib) = (dir.join("add.hex"), dir.join("add.so"));
+    std::fs::write(&hex, ADD_RETURN).unwrap();
+    let compiled = Command::new(env!("CARGO_BIN_EXE_kiln"))
+        .args(["compile", hex.to_str().unwrap(), "-o", lib.to_str().unwrap()])
+        .output()
+        .expect("run kiln compile");
+    assert_eq!(compiled.status.code(), Some(0), "{}", stderr(&compiled));
+    let lib = lib.to_str().unwrap();
+
+    // In the library: no warning.
+    let out = kiln(&[ADD_RETURN, "--aot", lib]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert!(stderr(&out).is_empty(), "{}", stderr(&out));
+    // Compiled for Osaka only: under Prague the interpreter runs it, and says so.
+    let out = kiln(&[ADD_RETURN, "--aot", lib, "--fork", "Prague"]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert_eq!(field(&stdout(&out), "output"), word_hex(3));
+    let err = stderr(&out);
+    assert!(err.starts_with("warning: ") && err.contains("ran in the interpreter"), "{err}");
+    // --aot-strict refuses instead.
+    let err = usage_error(&[ADD_RETURN, "--aot", lib, "--fork", "Prague", "--aot-strict"]);
+    assert!(err.contains("holds no code") && err.contains("compiled for Prague"), "{err}");
+    // A library and another mode contradict each other; --mode aot agrees.
+    let err = usage_error(&[ADD_RETURN, "--aot", lib, "--mode", "jit"]);
+    assert!(err.contains("cannot run in --mode jit"), "{err}");
+    ok(&[ADD_RETURN, "--aot", lib, "--mode", "aot"]);
+    usage_error(&[ADD_RETURN, "--aot-strict"]);
+    std::fs::remove_dir_all(&dir).unwrap();
+}

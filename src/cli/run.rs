@@ -45,14 +45,18 @@ pub struct Args {
     /// Fork whose rules apply: Cancun, Prague or Osaka [default: Osaka].
     #[arg(long, value_name = "NAME", value_parser = parse_fork)]
     fork: Option<SpecId>,
-    /// How the code is executed.
-    #[arg(long, value_enum, default_value_t = Mode::Interp)]
-    mode: Mode,
+    /// How the code is executed [default: interp; aot with --aot].
+    #[arg(long, value_enum)]
+    mode: Option<Mode>,
     #[command(flatten)]
     tier: super::tier::TierArgs,
-    /// Run from this shared object (built by `kiln compile`); implies `--mode aot`.
+    /// Run from this shared object (built by `kiln compile`); implies `--mode aot`. Code the
+    /// library lacks for the fork runs in the interpreter, with a warning on stderr.
     #[arg(long, value_name = "LIB.so")]
     aot: Option<std::path::PathBuf>,
+    /// With --aot: refuse (exit 2) to run code the library lacks, instead of interpreting it.
+    #[arg(long, requires = "aot")]
+    aot_strict: bool,
     /// Print the summary as one JSON object.
     #[arg(long)]
     json: bool,
@@ -67,7 +71,18 @@ fn parse_fork(name: &str) -> Result<SpecId, kiln_frontend::UnknownFork> {
 }
 
 pub fn run(args: Args) -> Result<ExitCode, CliError> {
-    let mode = if args.aot.is_some() { Mode::Aot } else { args.mode.ensure_built()? };
+    let mode = match (&args.aot, args.mode) {
+        (Some(_), None | Some(Mode::Aot)) => Mode::Aot,
+        (Some(lib), Some(mode)) => {
+            return Err(format!(
+                "--aot {} runs the code from a shared object: it cannot run in --mode {}",
+                lib.display(),
+                mode.name()
+            )
+            .into())
+        }
+        (None, mode) => mode.unwrap_or_default().ensure_built()?,
+    };
     args.tier.configure(mode)?;
     let code = read_code(&args.code)?;
     let calldata = match &args.calldata {
@@ -81,6 +96,7 @@ pub fn run(args: Args) -> Result<ExitCode, CliError> {
     req.spec = args.fork.unwrap_or(SpecId::LATEST);
     req.mode = mode;
     req.aot = args.aot.clone();
+    req.aot_strict = args.aot_strict;
     if args.trace {
         req.trace = Some(Box::new(BufWriter::new(io::stdout())));
     }
@@ -91,6 +107,9 @@ pub fn run(args: Args) -> Result<ExitCode, CliError> {
         if e.kind() != io::ErrorKind::BrokenPipe {
             return Err(format!("cannot write the trace: {e}").into());
         }
+    }
+    if let Some(why) = &outcome.fallback {
+        super::print_warning(why);
     }
     let stats = args.tier.stats()?;
     let mut text = if args.json {
