@@ -295,3 +295,28 @@ fn bench_refuses_unknown_modes() {
     let out = kiln(&["bench", "--time", "-1"]);
     assert_eq!(out.status.code(), Some(2));
 }
+
+#[test]
+fn bench_missing_path_is_a_usage_error() {
+    let out = kiln(&["bench", "--time", "0.01", "/definitely/not/here.json"]);
+    assert_eq!(out.status.code(), Some(2), "{}", stdout(&out));
+    let err = stderr(&out);
+    assert_eq!(err.trim(), "error: /definitely/not/here.json: no such file or directory");
+    assert!(stdout(&out).is_empty(), "{}", stdout(&out));
+}
+
+#[test]
+fn compile_counts_each_contract_once() {
+    let dir = TempDir::new("compile-count");
+    // PUSH1 1 PUSH1 2 ADD STOP (6 bytes), given twice, and PUSH0 STOP (2 bytes).
+    let a = dir.write("a.hex", "6001600201 00");
+    let again = dir.write("again.hex", "600160020100");
+    let b = dir.write("b.hex", "5f00");
+    let lib = format!("{}/lib.so", dir.path());
+    let out = kiln(&["compile", &a, &again, &b, "-o", &lib]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let text = stdout(&out);
+    assert!(text.starts_with("compiled 2 contracts (8 bytes of code) for Osaka"), "{text}");
+    let out = kiln(&["compile", &b, "-o", &lib]);
+    assert!(stdout(&out).starts_with("compiled 1 contract (2 bytes of code)"), "{}", stdout(&out));
+}

@@ -51,6 +51,11 @@ pub fn run(args: Args) -> Result<ExitCode, CliError> {
         spec: args.fork.unwrap_or(bench::DEFAULT_SPEC),
         time: Duration::from_secs_f64(args.time),
     };
+    // A path that is not there is a usage error, as for `statetest`; a file that is there but
+    // does not load is that fixture's failure.
+    if let Some(missing) = args.paths.iter().find(|p| !p.exists()) {
+        return Err(format!("{}: no such file or directory", missing.display()).into());
+    }
     install_panic_capture();
     let (fixtures, errors) = bench::inputs::load(&args.paths);
     for e in &errors {

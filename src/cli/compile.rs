@@ -46,7 +46,9 @@ pub fn run(args: Args) -> Result<ExitCode, CliError> {
             if code.is_empty() {
                 continue;
             }
-            bytes += code.len();
+            // Counted once per contract in the library: a duplicate adds nothing, and a
+            // refused contract is left out.
+            let before = compiler.len();
             match compiler.add(&code, spec) {
                 // Not an error for the library: that contract runs in the interpreter.
                 Err(kiln_codegen::CompileError::UnprovenStack(e)) => print_warning(&format!(
@@ -54,13 +56,17 @@ pub fn run(args: Args) -> Result<ExitCode, CliError> {
                 )),
                 other => other?,
             }
+            if compiler.len() > before {
+                bytes += code.len();
+            }
         }
     }
     let n = compiler.len();
     compiler.write_library(&args.output)?;
     emit(
         format!(
-            "compiled {n} contracts ({bytes} bytes of code) for {spec} into {} in {:.1} ms\n",
+            "compiled {n} contract{} ({bytes} bytes of code) for {spec} into {} in {:.1} ms\n",
+            if n == 1 { "" } else { "s" },
             args.output.display(),
             start.elapsed().as_secs_f64() * 1e3
         )
