@@ -1,4 +1,5 @@
-//! Reading bytecode given on the command line: either hex text or a file holding hex text.
+//! Reading bytecode given on the command line: hex text, a file (hex text or raw bytecode), or
+//! standard input (`-`, the same two forms).
 
 use std::path::{Path, PathBuf};
 
@@ -24,19 +25,28 @@ pub enum InputError {
     Read { path: PathBuf, source: std::io::Error },
     #[error("{} does not hold hex text: {source}", path.display())]
     FileHex { path: PathBuf, source: HexError },
+    #[error("cannot read the code from standard input: {0}")]
+    Stdin(std::io::Error),
+    #[error("standard input does not hold hex text: {0}")]
+    StdinHex(HexError),
 }
 
-/// Bytecode from `arg`: the contents of the file `arg` if one exists (hex text, `0x` optional,
-/// whitespace and line breaks ignored), otherwise `arg` itself as hex.
+/// Bytecode from `arg`: standard input for `-`, the contents of the file `arg` if one exists,
+/// otherwise `arg` itself as hex. Contents that are all printable ASCII and whitespace are hex
+/// text (`0x` optional, whitespace and line breaks ignored; a typo is an error); anything else
+/// is raw bytecode, as `solc --bin-runtime` output converted with `xxd -r -p` is.
 pub fn read_code(arg: &str) -> Result<Vec<u8>, InputError> {
+    if arg == "-" {
+        let mut bytes = Vec::new();
+        std::io::Read::read_to_end(&mut std::io::stdin().lock(), &mut bytes)
+            .map_err(InputError::Stdin)?;
+        return code_from_bytes(bytes).map_err(InputError::StdinHex);
+    }
     let path = Path::new(arg);
     if path.is_file() {
         let bytes = std::fs::read(path)
             .map_err(|source| InputError::Read { path: path.to_path_buf(), source })?;
-        // Decode lossily so a binary file is reported at the offending character rather than
-        // as a bare "not UTF-8".
-        let text = String::from_utf8_lossy(&bytes);
-        return parse_hex(&text)
+        return code_from_bytes(bytes)
             .map_err(|source| InputError::FileHex { path: path.to_path_buf(), source });
     }
     parse_hex(arg).map_err(|source| {
@@ -46,6 +56,16 @@ pub fn read_code(arg: &str) -> Result<Vec<u8>, InputError> {
             InputError::Hex(source)
         }
     })
+}
+
+/// `bytes` as hex text when they are text, else as the code itself.
+fn code_from_bytes(bytes: Vec<u8>) -> Result<Vec<u8>, HexError> {
+    if bytes.iter().all(|b| b.is_ascii_graphic() || b.is_ascii_whitespace()) {
+        // ASCII, so valid UTF-8.
+        parse_hex(&String::from_utf8_lossy(&bytes))
+    } else {
+        Ok(bytes)
+    }
 }
 
 fn looks_like_path(arg: &str) -> bool {
@@ -137,10 +157,16 @@ mod tests {
         let good = dir.join("good.hex");
         std::fs::write(&good, "0x6001\n6002\n").unwrap();
         assert_eq!(read_code(good.to_str().unwrap()).unwrap(), vec![0x60, 0x01, 0x60, 0x02]);
+        // Text with a typo is an error, not code.
         let bad = dir.join("bad.hex");
-        std::fs::write(&bad, [0x60, 0x01, 0xff]).unwrap();
+        std::fs::write(&bad, "0x6001\n60g2\n").unwrap();
         let err = read_code(bad.to_str().unwrap()).unwrap_err();
         assert!(matches!(err, InputError::FileHex { .. }), "{err}");
+        assert!(err.to_string().contains("'g' at position 9"), "{err}");
+        // Bytes that are not text are the code itself.
+        let binary = dir.join("code.bin");
+        std::fs::write(&binary, [0x60, 0x01, 0xff]).unwrap();
+        assert_eq!(read_code(binary.to_str().unwrap()).unwrap(), vec![0x60, 0x01, 0xff]);
         std::fs::remove_dir_all(&dir).unwrap();
     }
 }

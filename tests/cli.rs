@@ -320,3 +320,20 @@ fn compile_counts_each_contract_once() {
     let out = kiln(&["compile", &b, "-o", &lib]);
     assert!(stdout(&out).starts_with("compiled 1 contract (2 bytes of code)"), "{}", stdout(&out));
 }
+
+#[test]
+fn statetest_run_selects_test_names_by_regex() {
+    let dir = TempDir::new("run-regex");
+    dir.write("f.json", &fixture(&format!(r#"{{"Cancun": [{IMPOSSIBLE_CASE}]}}"#)));
+    // The test is test_x: a regex that matches it runs it (and it fails), one that does not
+    // runs nothing.
+    let out = kiln(&["statetest", "--run", "^test_[xy]$", dir.path()]);
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    assert_eq!(stdout(&out).lines().last(), Some("0 passed, 1 failed, 0 skipped"));
+    let out = kiln(&["statetest", "--run", "^test_y$", dir.path()]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(stderr(&out).contains("no test case matched"), "{}", stderr(&out));
+    let out = kiln(&["statetest", "--run", "(", dir.path()]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(stderr(&out).contains("regex parse error"), "{}", stderr(&out));
+}

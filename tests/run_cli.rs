@@ -417,3 +417,37 @@ fn aot_library_without_the_code_says_so_and_contradictory_flags_are_refused() {
     usage_error(&[ADD_RETURN, "--aot-strict"]);
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+#[test]
+fn code_from_stdin_or_a_binary_file_and_input_as_calldata() {
+    use std::io::Write;
+    use std::process::Stdio;
+    let mut child = Command::new(env!("CARGO_BIN_EXE_kiln"))
+        .args(["run", "-"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("run kiln");
+    child.stdin.take().unwrap().write_all(format!("0x{ADD_RETURN}\n").as_bytes()).unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert_eq!(field(&stdout(&out), "output"), word_hex(3));
+
+    // The same program as raw bytes in a file.
+    let dir = std::env::temp_dir().join(format!("kiln-run-cli-bin-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let bin = dir.join("add.bin");
+    let hex = ADD_RETURN.replace(' ', "");
+    let bytes: Vec<u8> = (0..hex.len() / 2)
+        .map(|i| u8::from_str_radix(&hex[2 * i..2 * i + 2], 16).unwrap())
+        .collect();
+    std::fs::write(&bin, bytes).unwrap();
+    let text = ok(&[bin.to_str().unwrap()]);
+    std::fs::remove_dir_all(&dir).unwrap();
+    assert_eq!(field(&text, "output"), word_hex(3));
+
+    // CALLDATALOAD(0) returned: --input is --calldata.
+    let text = ok(&["60003560005260206000f3", "--input", "0x2a"]);
+    assert_eq!(field(&text, "output"), format!("0x2a{}", "0".repeat(62)));
+}

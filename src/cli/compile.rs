@@ -12,7 +12,7 @@ use super::{emit, print_warning, CliError};
 
 #[derive(clap::Args)]
 pub struct Args {
-    /// Hex files (one contract each) or fixture JSON files (state tests or transaction
+    /// Code files (hex text or raw bytecode, one contract each) or fixture JSON files (state tests or transaction
     /// fixtures: every contract in the pre-state and every create transaction's initcode).
     #[arg(value_name = "INPUT", required = true)]
     inputs: Vec<String>,

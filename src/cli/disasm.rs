@@ -9,7 +9,7 @@ use super::{emit, CliError};
 
 #[derive(clap::Args)]
 pub struct Args {
-    /// Bytecode as hex (`0x` optional), or a file holding hex text.
+    /// Bytecode as hex (`0x` optional), a file of hex text or raw bytecode, or `-` for stdin.
     #[arg(value_name = "HEX|FILE")]
     code: String,
 }

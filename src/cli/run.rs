@@ -29,11 +29,12 @@ could not run (bad input, unsupported fork, a gas limit the fork refuses).";
 #[derive(clap::Args)]
 #[command(after_help = AFTER_HELP)]
 pub struct Args {
-    /// Bytecode as hex (`0x` optional, whitespace ignored), or a file holding hex text.
+    /// Bytecode as hex (`0x` optional, whitespace ignored), a file of hex text or raw
+    /// bytecode, or `-` for standard input.
     #[arg(value_name = "CODE")]
     code: String,
-    /// Call data as hex (`0x` optional).
-    #[arg(long, value_name = "HEX")]
+    /// Call data as hex (`0x` optional). `--input` is the same (geth's `evm run` name).
+    #[arg(long, visible_alias = "input", value_name = "HEX")]
     calldata: Option<String>,
     /// Wei sent with the call, decimal or 0x-hex.
     #[arg(long, value_name = "N", value_parser = parse_u256, default_value = "0")]

@@ -24,6 +24,9 @@ pub struct Args {
     /// Run only tests whose file path or test name contains TEXT.
     #[arg(long, value_name = "TEXT")]
     filter: Option<String>,
+    /// Run only tests whose name matches the regular expression REGEX (as geth's `--run`).
+    #[arg(long, value_name = "REGEX", value_parser = regex::Regex::new)]
+    run: Option<regex::Regex>,
     /// Print one JSON object instead of text.
     #[arg(long)]
     json: bool,
@@ -57,7 +60,7 @@ pub fn run(args: Args) -> Result<ExitCode, CliError> {
         || std::thread::available_parallelism().map_or(1, NonZeroUsize::get),
         NonZeroUsize::get,
     );
-    let opts = RunOptions { mode, fork: args.fork, filter: args.filter, jobs };
+    let opts = RunOptions { mode, fork: args.fork, filter: args.filter, run: args.run, jobs };
 
     statetest::install_panic_capture();
     let progress = progress_bar(files.len() as u64, "files");

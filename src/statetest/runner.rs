@@ -29,13 +29,24 @@ pub struct RunOptions {
     pub fork: Option<SpecId>,
     /// Run only tests whose file path or name contains this text.
     pub filter: Option<String>,
+    /// Run only tests whose name matches this regular expression (geth's `--run`).
+    pub run: Option<regex::Regex>,
     /// Files processed concurrently.
     pub jobs: usize,
 }
 
 impl Default for RunOptions {
     fn default() -> Self {
-        Self { mode: Mode::Interp, fork: None, filter: None, jobs: 1 }
+        Self { mode: Mode::Interp, fork: None, filter: None, run: None, jobs: 1 }
+    }
+}
+
+impl RunOptions {
+    /// Whether the test `name` of `file` is selected by `--filter` and `--run`. For a file
+    /// that does not parse, `name` is its whole text: whether any test in it could have been.
+    fn selects(&self, file: &str, name: &str) -> bool {
+        self.filter.as_deref().is_none_or(|f| file.contains(f) || name.contains(f))
+            && self.run.as_ref().is_none_or(|r| r.is_match(name))
     }
 }
 
@@ -172,9 +183,7 @@ pub fn run_fixture_text(
             Err(e) => {
                 // A broken file cannot say which tests it holds; its text can say whether the
                 // filter could have matched one of them.
-                let relevant =
-                    opts.filter.as_deref().is_none_or(|f| file.contains(f) || text.contains(f));
-                if relevant {
+                if opts.selects(file, &text) {
                     report.record_failure(file_failure(
                         Path::new(file),
                         format!("invalid fixture: {e}"),
@@ -186,9 +195,7 @@ pub fn run_fixture_text(
         drop(text);
         let run_all = |report: &mut Report| {
             for (name, test) in &fixture {
-                let selected =
-                    opts.filter.as_deref().is_none_or(|f| file.contains(f) || name.contains(f));
-                if selected {
+                if opts.selects(file, name) {
                     run_test(report, file, name, test, opts, known);
                 }
             }
