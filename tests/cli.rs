@@ -337,3 +337,18 @@ fn statetest_run_selects_test_names_by_regex() {
     assert_eq!(out.status.code(), Some(2));
     assert!(stderr(&out).contains("regex parse error"), "{}", stderr(&out));
 }
+
+#[test]
+fn statetest_without_a_terminal_logs_progress() {
+    let dir = TempDir::new("progress");
+    dir.write("a.json", &fixture(&format!(r#"{{"Cancun": [{IMPOSSIBLE_CASE}]}}"#)));
+    dir.write("b.json", &fixture(&format!(r#"{{"Cancun": [{IMPOSSIBLE_CASE}]}}"#)));
+    let out = Command::new(env!("CARGO_BIN_EXE_kiln"))
+        .args(["statetest", "-j", "1", dir.path()])
+        .env("KILN_PROGRESS_EVERY", "0")
+        .output()
+        .expect("run kiln");
+    let err = stderr(&out);
+    assert!(err.contains("progress: 1/2 files, 1 cases run, 1 failed, "), "{err}");
+    assert!(err.contains("progress: 2/2 files, 2 cases run, 2 failed, "), "{err}");
+}

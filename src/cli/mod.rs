@@ -13,6 +13,9 @@ pub mod tier;
 
 use std::fmt::Display;
 use std::io::{self, IsTerminal, Write};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
 
 use indicatif::{ProgressBar, ProgressStyle};
 use kiln_runtime::SpecId;
@@ -54,6 +57,64 @@ pub fn progress_bar(len: u64, unit: &str) -> ProgressBar {
         bar.set_style(style);
     }
     bar
+}
+
+/// Progress of a long run on a stderr that is not a terminal (a CI log, a file), where the bar
+/// is hidden: a line every 30 s at most (`KILN_PROGRESS_EVERY=SECONDS` changes that), so that
+/// minutes of silence do not look like a hang.
+pub struct LogProgress {
+    enabled: bool,
+    every: Duration,
+    total: usize,
+    unit: &'static str,
+    start: Instant,
+    last: Mutex<Instant>,
+    done: AtomicUsize,
+    cases: AtomicUsize,
+    failed: AtomicUsize,
+}
+
+impl LogProgress {
+    /// Progress over `total` steps named `unit` (`files`).
+    pub fn new(total: usize, unit: &'static str) -> Self {
+        let now = Instant::now();
+        LogProgress {
+            enabled: !io::stderr().is_terminal(),
+            every: std::env::var("KILN_PROGRESS_EVERY")
+                .ok()
+                .and_then(|s| s.trim().parse().ok())
+                .map_or(Duration::from_secs(30), Duration::from_secs_f64),
+            total,
+            unit,
+            start: now,
+            last: Mutex::new(now),
+            done: AtomicUsize::new(0),
+            cases: AtomicUsize::new(0),
+            failed: AtomicUsize::new(0),
+        }
+    }
+
+    /// One step done, which ran `cases` cases of which `failed` failed.
+    pub fn step(&self, cases: usize, failed: usize) {
+        let done = self.done.fetch_add(1, Ordering::Relaxed) + 1;
+        let cases = self.cases.fetch_add(cases, Ordering::Relaxed) + cases;
+        let failed = self.failed.fetch_add(failed, Ordering::Relaxed) + failed;
+        if !self.enabled {
+            return;
+        }
+        let Ok(mut last) = self.last.lock() else { return };
+        if last.elapsed() < self.every {
+            return;
+        }
+        *last = Instant::now();
+        let _ = writeln!(
+            io::stderr(),
+            "progress: {done}/{} {}, {cases} cases run, {failed} failed, {:.0} s",
+            self.total,
+            self.unit,
+            self.start.elapsed().as_secs_f64()
+        );
+    }
 }
 
 /// A `--fork` value naming a fork Kiln executes.

@@ -8,7 +8,7 @@ use kiln::statetest::{self, KnownFailures, RunOptions};
 use kiln::Mode;
 use kiln_runtime::SpecId;
 
-use super::{emit, print_warning, progress_bar, CliError};
+use super::{emit, print_warning, progress_bar, CliError, LogProgress};
 
 #[derive(clap::Args)]
 pub struct Args {
@@ -64,11 +64,13 @@ pub fn run(args: Args) -> Result<ExitCode, CliError> {
 
     statetest::install_panic_capture();
     let progress = progress_bar(files.len() as u64, "files");
-    let report = statetest::run(&files, &opts, &known, &|path| {
+    let log = LogProgress::new(files.len(), "files");
+    let report = statetest::run(&files, &opts, &known, &|path, done| {
         if let Some(name) = path.file_name() {
             progress.set_message(name.to_string_lossy().into_owned());
         }
         progress.inc(1);
+        log.step(done.ran(), done.failed);
     });
     progress.finish_and_clear();
 

@@ -102,12 +102,13 @@ fn walk(dir: &Path, files: &mut Vec<PathBuf>, depth: usize) -> Result<(), Collec
 }
 
 /// Runs `files` on `opts.jobs` threads and returns the merged report, in file order whatever
-/// order the files finished in. `on_file_done` is called from the workers after each file.
+/// order the files finished in. `on_file_done` is called from the workers after each file, with
+/// that file's report.
 pub fn run(
     files: &[PathBuf],
     opts: &RunOptions,
     known: &KnownFailures,
-    on_file_done: &(dyn Fn(&Path) + Sync),
+    on_file_done: &(dyn Fn(&Path, &Report) + Sync),
 ) -> Report {
     let next = AtomicUsize::new(0);
     let work = || {
@@ -115,8 +116,9 @@ pub fn run(
         loop {
             let i = next.fetch_add(1, Ordering::Relaxed);
             let Some(path) = files.get(i) else { break };
-            done.push((i, run_file(path, opts, known)));
-            on_file_done(path);
+            let report = run_file(path, opts, known);
+            on_file_done(path, &report);
+            done.push((i, report));
         }
         done
     };
@@ -544,7 +546,7 @@ mod tests {
 
         let opts = RunOptions { jobs: 2, ..RunOptions::default() };
         let seen = AtomicUsize::new(0);
-        let report = run(&files, &opts, &KnownFailures::default(), &|_| {
+        let report = run(&files, &opts, &KnownFailures::default(), &|_, _| {
             seen.fetch_add(1, Ordering::Relaxed);
         });
         assert_eq!(seen.load(Ordering::Relaxed), 3);
