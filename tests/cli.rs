@@ -352,3 +352,30 @@ fn statetest_without_a_terminal_logs_progress() {
     assert!(err.contains("progress: 1/2 files, 1 cases run, 1 failed, "), "{err}");
     assert!(err.contains("progress: 2/2 files, 2 cases run, 2 failed, "), "{err}");
 }
+
+#[test]
+fn statetest_json_cases_lists_every_case_in_geths_shape() {
+    let dir = TempDir::new("json-cases");
+    dir.write(
+        "f.json",
+        &fixture(&format!(r#"{{"Cancun": [{IMPOSSIBLE_CASE}, {IMPOSSIBLE_CASE}]}}"#)),
+    );
+    let out = kiln(&["statetest", "--json-cases", dir.path()]);
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    let cases: serde_json::Value = serde_json::from_str(&stdout(&out)).expect("one JSON array");
+    let cases = cases.as_array().expect("an array");
+    assert_eq!(cases.len(), 2);
+    for (i, c) in cases.iter().enumerate() {
+        assert_eq!(c["name"], "test_x");
+        assert_eq!(c["fork"], "Cancun");
+        assert_eq!(c["index"], i);
+        assert_eq!(c["pass"], false);
+        // The root the run produced, which is not the all-zero one the case expects.
+        let root = c["stateRoot"].as_str().unwrap();
+        assert!(
+            root.starts_with("0x") && root.len() == 66 && root != format!("0x{}", "0".repeat(64))
+        );
+        assert!(c["error"].as_str().unwrap().starts_with("state root mismatch: got"), "{c}");
+    }
+    assert_eq!(kiln(&["statetest", "--json", "--json-cases", dir.path()]).status.code(), Some(2));
+}

@@ -28,8 +28,12 @@ pub struct Args {
     #[arg(long, value_name = "REGEX", value_parser = regex::Regex::new)]
     run: Option<regex::Regex>,
     /// Print one JSON object instead of text.
-    #[arg(long)]
+    #[arg(long, conflicts_with = "json_cases")]
     json: bool,
+    /// Print every case that ran as a JSON array in geth's `evm statetest --json` shape
+    /// (`[{"name","pass","stateRoot","fork","index","error"}]`) instead of the summary.
+    #[arg(long)]
+    json_cases: bool,
     /// Cases expected to fail, one `test_name[Fork#index]  # reason` per line. They do not
     /// fail the run; a listed case that passes does.
     #[arg(long, value_name = "FILE")]
@@ -81,7 +85,11 @@ pub fn run(args: Args) -> Result<ExitCode, CliError> {
         ));
     }
     let stats = args.tier.stats()?;
-    if args.json {
+    if args.json_cases {
+        let mut text = serde_json::to_string(&report.cases_json())?;
+        text.push('\n');
+        emit(text.as_bytes())?;
+    } else if args.json {
         let mut json = report.to_json();
         if let (Some(stats), Some(object)) = (&stats, json.as_object_mut()) {
             object.insert("tier_stats".into(), stats.to_json());

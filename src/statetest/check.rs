@@ -2,7 +2,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use alloy_primitives::{keccak256, Address, KECCAK256_EMPTY, U256};
+use alloy_primitives::{keccak256, Address, B256, KECCAK256_EMPTY, U256};
 use kiln_runtime::{logs_hash, EvmError, ExecutionResult, InMemoryDb};
 
 use super::fixture::{Account, PostCase};
@@ -17,6 +17,16 @@ pub fn judge(
     db: &InMemoryDb,
     case: &PostCase,
 ) -> Result<(), String> {
+    judge_with_root(result, db, db.state_root(), case)
+}
+
+/// [`judge`], with `root` the state root of `db`, computed once by a caller that reports it.
+pub fn judge_with_root(
+    result: &Result<ExecutionResult, EvmError>,
+    db: &InMemoryDb,
+    root: B256,
+    case: &PostCase,
+) -> Result<(), String> {
     match (case.expect_exception.as_deref(), result) {
         (Some(expected), Ok(res)) => Err(format!(
             "expected exception {expected} but transaction was valid (gas used {})",
@@ -24,7 +34,7 @@ pub fn judge(
         )),
         (Some(expected), Err(EvmError::Transaction(err))) => {
             if exception_matches(expected, err.eest_names()) {
-                check_root(db, case, None)
+                check_root(db, root, case, None)
             } else {
                 Err(format!(
                     "expected exception {expected}, got {} ({err})",
@@ -36,7 +46,7 @@ pub fn judge(
         (None, Err(err)) => Err(err.to_string()),
         (None, Ok(res)) => {
             let mut problems = Vec::new();
-            if let Err(e) = check_root(db, case, Some(res.gas_used())) {
+            if let Err(e) = check_root(db, root, case, Some(res.gas_used())) {
                 problems.push(e);
             }
             let logs = logs_hash(res.logs());
@@ -62,8 +72,12 @@ pub fn exception_matches(expected: &str, names: &[&str]) -> bool {
     expected.split('|').map(str::trim).any(|want| !want.is_empty() && names.contains(&want))
 }
 
-fn check_root(db: &InMemoryDb, case: &PostCase, gas_used: Option<u64>) -> Result<(), String> {
-    let root = db.state_root();
+fn check_root(
+    db: &InMemoryDb,
+    root: B256,
+    case: &PostCase,
+    gas_used: Option<u64>,
+) -> Result<(), String> {
     if root == case.hash {
         return Ok(());
     }

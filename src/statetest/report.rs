@@ -47,6 +47,31 @@ impl Failure {
     }
 }
 
+/// Which case of which file a verdict is about.
+#[derive(Clone, Copy, Debug)]
+pub struct CaseKey<'a> {
+    pub file: &'a str,
+    pub test: &'a str,
+    /// The fork key as written in the fixture.
+    pub fork: &'a str,
+    /// Position in `post[fork]`.
+    pub index: usize,
+    pub indexes: Indexes,
+}
+
+/// One case that ran, for `--json-cases` (geth's `evm statetest --json` shape).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct CaseResult {
+    pub test: String,
+    pub fork: String,
+    pub index: usize,
+    pub pass: bool,
+    /// The state root after the case; `None` when it could not run.
+    pub state_root: Option<alloy_primitives::B256>,
+    /// Why it failed; empty when it passed.
+    pub error: String,
+}
+
 /// The verdict on one case after consulting the known-failures list.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Verdict {
@@ -75,18 +100,31 @@ pub struct Report {
     pub skipped: usize,
     pub by_fork: BTreeMap<String, ForkCounts>,
     pub failures: Vec<Failure>,
+    /// Every case that ran, in order.
+    pub cases: Vec<CaseResult>,
 }
 
 impl Report {
     pub fn record_case(
         &mut self,
-        file: &str,
-        test: &str,
-        fork: &str,
-        index: usize,
-        indexes: Indexes,
+        case: CaseKey<'_>,
+        state_root: Option<alloy_primitives::B256>,
         verdict: Verdict,
     ) {
+        let CaseKey { file, test, fork, index, indexes } = case;
+        let error = match &verdict {
+            Verdict::Passed => String::new(),
+            Verdict::Known => "a known failure (listed with --known-failures)".into(),
+            Verdict::Failed(reason) => reason.clone(),
+        };
+        self.cases.push(CaseResult {
+            test: test.to_string(),
+            fork: fork.to_string(),
+            index,
+            pass: matches!(verdict, Verdict::Passed),
+            state_root,
+            error,
+        });
         let counts = self.by_fork.entry(fork.to_string()).or_default();
         match verdict {
             Verdict::Passed => {
@@ -137,6 +175,7 @@ impl Report {
             counts.known += c.known;
         }
         self.failures.extend(other.failures);
+        self.cases.extend(other.cases);
     }
 
     /// Whether the run should exit successfully.
@@ -202,19 +241,42 @@ impl Report {
             "failures": failures,
         })
     }
+
+    /// Every case that ran as geth's `evm statetest --json` prints them:
+    /// `[{"name", "pass", "stateRoot", "fork", "error"}]`, with the case's `index` in the
+    /// fork's post list besides.
+    pub fn cases_json(&self) -> serde_json::Value {
+        self.cases
+            .iter()
+            .map(|c| {
+                json!({
+                    "name": c.test,
+                    "pass": c.pass,
+                    "stateRoot": c.state_root.map(|r| r.to_string()).unwrap_or_default(),
+                    "fork": c.fork,
+                    "index": c.index,
+                    "error": c.error,
+                })
+            })
+            .collect()
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
+    fn key(fork: &'static str, index: usize, indexes: Indexes) -> CaseKey<'static> {
+        CaseKey { file: "a.json", test: "t1", fork, index, indexes }
+    }
+
     fn sample() -> Report {
         let mut r = Report::default();
         let ix = Indexes { data: 1, gas: 0, value: 2 };
-        r.record_case("a.json", "t1", "Prague", 0, ix, Verdict::Passed);
-        r.record_case("a.json", "t1", "Cancun", 0, ix, Verdict::Passed);
-        r.record_case("a.json", "t1", "Cancun", 1, ix, Verdict::Failed("bad root".into()));
-        r.record_case("a.json", "t1", "Cancun", 2, ix, Verdict::Known);
+        r.record_case(key("Prague", 0, ix), None, Verdict::Passed);
+        r.record_case(key("Cancun", 0, ix), None, Verdict::Passed);
+        r.record_case(key("Cancun", 1, ix), None, Verdict::Failed("bad root".into()));
+        r.record_case(key("Cancun", 2, ix), None, Verdict::Known);
         r.skip(4);
         r.record_failure(Failure {
             file: "b.json".into(),

@@ -8,12 +8,13 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 
 use kiln_runtime::{BlockEnv, CfgEnv, EvmError, ExecutionResult, InMemoryDb, SpecId, TxEnv};
 
-use super::check::judge;
+use super::check::judge_with_root;
 use super::env::{block_env, cfg_env, pre_state, tx_env};
 use super::fixture::{FixtureFile, PostCase, StateTest};
 use super::known::{case_id, KnownFailures};
-use super::report::{Failure, Report, Verdict};
+use super::report::{CaseKey, Failure, Report, Verdict};
 use crate::mode::Mode;
+use alloy_primitives::B256;
 
 /// Worker threads get a generous stack: a debug build of a runtime bug that recurses should
 /// still reach a panic or a result, and the memory is only reserved, not touched.
@@ -296,9 +297,11 @@ fn run_test(
                     .and_then(|r| r),
                 Err(e) => Err(e.clone()),
             };
+            let root = outcome.as_ref().ok().map(|(root, _)| *root);
             let listed = known.contains(&case_id(name, fork_name, index));
-            let verdict = classify(outcome, listed);
-            report.record_case(file, name, fork_name, index, case.indexes, verdict);
+            let verdict = classify(outcome.and_then(|(_, judged)| judged), listed);
+            let key = CaseKey { file, test: name, fork: fork_name, index, indexes: case.indexes };
+            report.record_case(key, root, verdict);
         }
     }
 }
@@ -316,6 +319,8 @@ fn classify(outcome: Result<(), String>, listed: bool) -> Verdict {
     }
 }
 
+/// Runs one case: the state root after it, and the verdict (`Err` when the case could not run
+/// at all).
 fn run_case(
     test: &StateTest,
     pre: &InMemoryDb,
@@ -323,13 +328,14 @@ fn run_case(
     fork_name: &str,
     case: &PostCase,
     mode: Mode,
-) -> Result<(), String> {
+) -> Result<(B256, Result<(), String>), String> {
     let cfg = cfg_env(test, spec, fork_name)?;
     let block = block_env(&test.env)?;
     let tx = tx_env(&test.transaction, &case.indexes, cfg.chain_id)?;
     let mut db = pre.clone();
     let result = execute(mode, &mut db, &cfg, &block, &tx)?;
-    judge(&result, &db, case)
+    let root = db.state_root();
+    Ok((root, judge_with_root(&result, &db, root, case)))
 }
 
 /// Runs `tx` in `mode`. The outer error is the runner's (the mode cannot run); the inner
