@@ -19,6 +19,16 @@ fn stderr(out: &Output) -> String {
 }
 
 /// A fresh directory for one test, removed on drop.
+/// Runs `kiln` and expects exit 2 with `error: ` on stderr and no panic; returns stderr.
+fn usage_error(args: &[&str]) -> String {
+    let out = kiln(args);
+    let err = stderr(&out);
+    assert_eq!(out.status.code(), Some(2), "kiln {args:?}: {err}");
+    assert!(err.contains("error: "), "{err}");
+    assert!(!err.contains("panicked"), "{err}");
+    err
+}
+
 struct TempDir(PathBuf);
 
 impl TempDir {
@@ -88,30 +98,23 @@ fn disasm_file_argument() {
 
 #[test]
 fn disasm_malformed_hex() {
-    let out = kiln(&["disasm", "0x60zz"]);
-    assert_eq!(out.status.code(), Some(2));
-    let err = stderr(&out);
+    let err = usage_error(&["disasm", "0x60zz"]);
     assert!(err.starts_with("error: "), "{err}");
     assert!(err.contains("invalid hex character 'z' at position 4"), "{err}");
 
-    let out = kiln(&["disasm", "600"]);
-    assert_eq!(out.status.code(), Some(2));
-    assert!(stderr(&out).contains("odd number of hex digits"));
+    assert!(usage_error(&["disasm", "600"]).contains("odd number of hex digits"));
 }
 
 #[test]
 fn disasm_missing_file() {
-    let out = kiln(&["disasm", "does/not/exist.hex"]);
-    assert_eq!(out.status.code(), Some(2));
-    assert!(stderr(&out).contains("neither an existing file nor valid hex"));
+    assert!(usage_error(&["disasm", "does/not/exist.hex"])
+        .contains("neither an existing file nor valid hex"));
 }
 
 #[test]
 fn statetest_unknown_fork_is_a_usage_error() {
     let dir = TempDir::new("unknown-fork");
-    let out = kiln(&["statetest", "--fork", "Amsterdamm", dir.path()]);
-    assert_eq!(out.status.code(), Some(2));
-    let err = stderr(&out);
+    let err = usage_error(&["statetest", "--fork", "Amsterdamm", dir.path()]);
     assert!(err.contains("error:"), "{err}");
     assert!(err.contains("unknown fork `Amsterdamm`"), "{err}");
 }
@@ -119,16 +122,13 @@ fn statetest_unknown_fork_is_a_usage_error() {
 #[test]
 fn statetest_tier_flags_need_tiered_mode() {
     let dir = TempDir::new("mode");
-    let out = kiln(&["statetest", "--tier-threshold", "1", dir.path()]);
-    assert_eq!(out.status.code(), Some(2));
-    assert!(stderr(&out).contains("error: the --tier-* flags and --stats need --mode tiered"));
+    assert!(usage_error(&["statetest", "--tier-threshold", "1", dir.path()])
+        .contains("error: the --tier-* flags and --stats need --mode tiered"));
 }
 
 #[test]
 fn statetest_missing_path_is_a_usage_error() {
-    let out = kiln(&["statetest", "/definitely/not/here.json"]);
-    assert_eq!(out.status.code(), Some(2));
-    let err = stderr(&out);
+    let err = usage_error(&["statetest", "/definitely/not/here.json"]);
     assert!(err.contains("error: /definitely/not/here.json: no such file"), "{err}");
 }
 
@@ -203,14 +203,12 @@ fn statetest_filter_and_fork_restrict() {
     assert_eq!(stdout(&out).lines().last(), Some("0 passed, 0 failed, 0 skipped"));
     assert!(stderr(&out).contains("error: no test case matched"), "{}", stderr(&out));
 
-    let out = kiln(&["statetest", "--fork", "Prague", dir.path()]);
-    assert_eq!(out.status.code(), Some(2));
-    assert!(stderr(&out).contains("error: no test case matched"), "{}", stderr(&out));
+    let err = usage_error(&["statetest", "--fork", "Prague", dir.path()]);
+    assert!(err.contains("error: no test case matched"), "{err}");
 
     let empty = TempDir::new("empty");
-    let out = kiln(&["statetest", empty.path()]);
-    assert_eq!(out.status.code(), Some(2));
-    assert!(stderr(&out).contains("error: no test case matched"), "{}", stderr(&out));
+    let err = usage_error(&["statetest", empty.path()]);
+    assert!(err.contains("error: no test case matched"), "{err}");
 
     let out = kiln(&["statetest", "--fork", "cancun", "--filter", "test_x", dir.path()]);
     assert_eq!(out.status.code(), Some(1));
@@ -236,9 +234,8 @@ fn statetest_known_failures() {
     assert_eq!(stdout(&text).lines().last(), Some("0 passed, 0 failed, 0 skipped"));
 
     let bad = dir.write("bad.txt", "test_x\n");
-    let out = kiln(&["statetest", "--known-failures", &bad, &file]);
-    assert_eq!(out.status.code(), Some(2));
-    assert!(stderr(&out).contains("bad.txt:1:"), "{}", stderr(&out));
+    let err = usage_error(&["statetest", "--known-failures", &bad, &file]);
+    assert!(err.contains("bad.txt:1:"), "{err}");
 }
 
 /// The factorial contract fixture shipped with `kiln bench`'s embedded set.
@@ -289,11 +286,9 @@ fn bench_reports_a_bad_fixture_by_name_and_runs_the_others() {
 
 #[test]
 fn bench_refuses_unknown_modes() {
-    let out = kiln(&["bench", "--modes", "interp,fast"]);
-    assert_eq!(out.status.code(), Some(2));
-    assert!(stderr(&out).contains("unknown mode \"fast\""), "{}", stderr(&out));
-    let out = kiln(&["bench", "--time", "-1"]);
-    assert_eq!(out.status.code(), Some(2));
+    let err = usage_error(&["bench", "--modes", "interp,fast"]);
+    assert!(err.contains("unknown mode \"fast\""), "{err}");
+    usage_error(&["bench", "--time", "-1"]);
 }
 
 #[test]
@@ -330,12 +325,10 @@ fn statetest_run_selects_test_names_by_regex() {
     let out = kiln(&["statetest", "--run", "^test_[xy]$", dir.path()]);
     assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
     assert_eq!(stdout(&out).lines().last(), Some("0 passed, 1 failed, 0 skipped"));
-    let out = kiln(&["statetest", "--run", "^test_y$", dir.path()]);
-    assert_eq!(out.status.code(), Some(2));
-    assert!(stderr(&out).contains("no test case matched"), "{}", stderr(&out));
-    let out = kiln(&["statetest", "--run", "(", dir.path()]);
-    assert_eq!(out.status.code(), Some(2));
-    assert!(stderr(&out).contains("regex parse error"), "{}", stderr(&out));
+    let err = usage_error(&["statetest", "--run", "^test_y$", dir.path()]);
+    assert!(err.contains("no test case matched"), "{err}");
+    let err = usage_error(&["statetest", "--run", "(", dir.path()]);
+    assert!(err.contains("regex parse error"), "{err}");
 }
 
 #[test]

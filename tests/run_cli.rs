@@ -354,18 +354,26 @@ fn gas_over_the_osaka_cap() {
     assert_eq!(v["gas_used"], 50_000_000);
 }
 
-#[test]
-fn aot_library_truncated_is_refused_not_crashed() {
-    use std::os::unix::process::ExitStatusExt;
-    let dir = std::env::temp_dir().join(format!("kiln-run-cli-aot-{}", std::process::id()));
+/// A fresh folder named for `what` holding `add.so`, ADD_RETURN compiled by `kiln compile`
+/// (for Osaka); returns the folder and the library's path.
+fn add_library(what: &str) -> (PathBuf, PathBuf) {
+    let dir = std::env::temp_dir().join(format!("kiln-run-cli-{what}-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
-    let (hex, lib, cut) = (dir.join("add.hex"), dir.join("add.so"), dir.join("cut.so"));
+    let (hex, lib) = (dir.join("add.hex"), dir.join("add.so"));
     std::fs::write(&hex, ADD_RETURN).unwrap();
     let compiled = Command::new(env!("CARGO_BIN_EXE_kiln"))
         .args(["compile", hex.to_str().unwrap(), "-o", lib.to_str().unwrap()])
         .output()
         .expect("run kiln compile");
     assert_eq!(compiled.status.code(), Some(0), "{}", stderr(&compiled));
+    (dir, lib)
+}
+
+#[test]
+fn aot_library_truncated_is_refused_not_crashed() {
+    use std::os::unix::process::ExitStatusExt;
+    let (dir, lib) = add_library("aot");
+    let cut = dir.join("cut.so");
     let text = ok(&[ADD_RETURN, "--aot", lib.to_str().unwrap()]);
     assert_eq!(field(&text, "output"), word_hex(3));
 
@@ -386,15 +394,7 @@ fn aot_library_truncated_is_refused_not_crashed() {
 
 #[test]
 fn aot_library_without_the_code_says_so_and_contradictory_flags_are_refused() {
-    let dir = std::env::temp_dir().join(format!("kiln-run-cli-aot-miss-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    let (hex, lib) = (dir.join("add.hex"), dir.join("add.so"));
-    std::fs::write(&hex, ADD_RETURN).unwrap();
-    let compiled = Command::new(env!("CARGO_BIN_EXE_kiln"))
-        .args(["compile", hex.to_str().unwrap(), "-o", lib.to_str().unwrap()])
-        .output()
-        .expect("run kiln compile");
-    assert_eq!(compiled.status.code(), Some(0), "{}", stderr(&compiled));
+    let (dir, lib) = add_library("aot-miss");
     let lib = lib.to_str().unwrap();
 
     // In the library: no warning.

@@ -72,26 +72,6 @@ impl OpInfo {
         self
     }
 
-    const fn observes_gas(mut self) -> Self {
-        self.observes_gas = true;
-        self
-    }
-
-    const fn observes_memory_size(mut self) -> Self {
-        self.observes_memory_size = true;
-        self
-    }
-
-    const fn may_halt(mut self) -> Self {
-        self.may_halt = true;
-        self
-    }
-
-    const fn reads_code(mut self) -> Self {
-        self.reads_code = true;
-        self
-    }
-
     const fn memory_access(mut self, bytes: u8) -> Self {
         self.memory_access = bytes;
         self
@@ -99,11 +79,6 @@ impl OpInfo {
 
     const fn since(mut self, spec: SpecId) -> Self {
         self.since = spec;
-        self
-    }
-
-    const fn terminator(mut self) -> Self {
-        self.terminator = true;
         self
     }
 
@@ -117,6 +92,22 @@ impl OpInfo {
         self.outputs as i32 - self.inputs as i32
     }
 }
+
+/// The builder methods that set one trait of an [`OpInfo`].
+macro_rules! trait_setters {
+    ($($name:ident),*) => {
+        impl OpInfo {
+            $(
+                const fn $name(mut self) -> Self {
+                    self.$name = true;
+                    self
+                }
+            )*
+        }
+    };
+}
+
+trait_setters!(terminator, observes_gas, observes_memory_size, may_halt, reads_code);
 
 macro_rules! opcodes {
     ($($value:literal => $ident:ident,)*) => {

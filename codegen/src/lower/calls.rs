@@ -57,7 +57,13 @@ impl super::Lower<'_, '_> {
         self.store_ctx(g, offsets::GAS);
         let opv = self.b.ins().iconst(types::I32, opcode as i64);
         let (ctx, host) = (self.ctx(), self.host());
-        self.call_builtin(Builtin::ExecOp, &[ctx, host, opv]);
+        self.call_builtin_for_status(Builtin::ExecOp, &[ctx, host, opv])
+    }
+
+    /// Calls `builtin`, which charges gas and reports a status, after the caller stored the
+    /// gas: takes the gas back into its variable and returns the status.
+    pub(super) fn call_builtin_for_status(&mut self, builtin: Builtin, args: &[Value]) -> Value {
+        self.call_builtin(builtin, args);
         let status = self.load_ctx(types::I8, offsets::BUILTIN_STATUS);
         let g = self.load_ctx(types::I64, offsets::GAS);
         self.b.def_var(self.gas, g);

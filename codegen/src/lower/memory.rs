@@ -58,10 +58,7 @@ impl super::Lower<'_, '_> {
         self.store_gas();
         let w = self.b.ins().iconst(types::I64, width);
         let ctx = self.ctx();
-        self.call_builtin(Builtin::MemoryExpand, &[ctx, off[0], high, w]);
-        let status = self.load_ctx(types::I8, offsets::BUILTIN_STATUS);
-        let g = self.load_ctx(types::I64, offsets::GAS);
-        self.b.def_var(self.gas, g);
+        let status = self.call_builtin_for_status(Builtin::MemoryExpand, &[ctx, off[0], high, w]);
         self.b.ins().brif(status, self.exit, &[BlockArg::Value(status)], access, &[]);
 
         self.b.switch_to_block(access);

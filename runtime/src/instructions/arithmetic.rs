@@ -5,16 +5,6 @@ use crate::gas;
 use alloy_primitives::U256;
 use kiln_frontend::opcode as op;
 
-/// Pops `a`, leaves `b` on top to be overwritten with the result.
-macro_rules! binop {
-    ($ctx:ident, |$a:ident, $b:ident| $e:expr) => {{
-        let $a = $ctx.stack.pop();
-        let top = $ctx.stack.top();
-        let $b = *top;
-        *top = $e;
-    }};
-}
-
 #[inline(always)]
 pub fn add(ctx: &mut Context) {
     binop!(ctx, |a, b| a.wrapping_add(b));

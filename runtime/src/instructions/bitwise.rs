@@ -3,15 +3,6 @@
 use crate::context::Context;
 use alloy_primitives::U256;
 
-macro_rules! binop {
-    ($ctx:ident, |$a:ident, $b:ident| $e:expr) => {{
-        let $a = $ctx.stack.pop();
-        let top = $ctx.stack.top();
-        let $b = *top;
-        *top = $e;
-    }};
-}
-
 #[inline(always)]
 fn flag(b: bool) -> U256 {
     U256::from(b as u64)
