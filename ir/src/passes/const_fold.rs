@@ -1,82 +1,11 @@
-//! Constant folding: pure opcodes whose operands are all constants become constants.
+//! Constant folding: pure opcodes whose operands are all constants become constants, evaluated
+//! by [`kiln_frontend::semantics`], which the interpreter runs too.
 
 use crate::function::{Function, InstKind, Value};
-use kiln_frontend::opcode as op;
 use ruint::aliases::U256;
 use std::collections::HashMap;
 
-/// Evaluates a pure opcode on constant operands (top of the stack first), or `None` if the
-/// opcode is not pure or not folded.
-pub fn eval(opcode: u8, args: &[U256]) -> Option<U256> {
-    let b = |x: bool| U256::from(x as u8);
-    let neg = |x: U256| x.bit(255);
-    let slt = |a: U256, c: U256| if neg(a) != neg(c) { neg(a) } else { a < c };
-    Some(match (opcode, args) {
-        (op::ADD, [a, c]) => a.wrapping_add(*c),
-        (op::MUL, [a, c]) => a.wrapping_mul(*c),
-        (op::SUB, [a, c]) => a.wrapping_sub(*c),
-        (op::DIV, [a, c]) => a.checked_div(*c).unwrap_or_default(),
-        (op::MOD, [a, c]) => a.checked_rem(*c).unwrap_or_default(),
-        (op::ADDMOD, [a, c, n]) => a.add_mod(*c, *n),
-        (op::MULMOD, [a, c, n]) => a.mul_mod(*c, *n),
-        (op::EXP, _) => return None,
-        (op::LT, [a, c]) => b(a < c),
-        (op::GT, [a, c]) => b(a > c),
-        (op::SLT, [a, c]) => b(slt(*a, *c)),
-        (op::SGT, [a, c]) => b(slt(*c, *a)),
-        (op::EQ, [a, c]) => b(a == c),
-        (op::ISZERO, [a]) => b(a.is_zero()),
-        (op::AND, [a, c]) => a & c,
-        (op::OR, [a, c]) => a | c,
-        (op::XOR, [a, c]) => a ^ c,
-        (op::NOT, [a]) => !a,
-        (op::BYTE, [i, x]) => {
-            if *i < U256::from(32) {
-                U256::from(x.byte(31 - i.to::<usize>()))
-            } else {
-                U256::ZERO
-            }
-        }
-        (op::SHL, [s, x]) => {
-            if *s < U256::from(256) {
-                *x << s.to::<usize>()
-            } else {
-                U256::ZERO
-            }
-        }
-        (op::SHR, [s, x]) => {
-            if *s < U256::from(256) {
-                *x >> s.to::<usize>()
-            } else {
-                U256::ZERO
-            }
-        }
-        (op::SAR, [s, x]) => {
-            if *s < U256::from(256) {
-                x.arithmetic_shr(s.to::<usize>())
-            } else if neg(*x) {
-                U256::MAX
-            } else {
-                U256::ZERO
-            }
-        }
-        (op::SIGNEXTEND, [e, x]) => {
-            if *e < U256::from(31) {
-                let bit = e.to::<usize>() * 8 + 7;
-                let mask = (U256::from(1) << bit) - U256::from(1);
-                if x.bit(bit) {
-                    x | !mask
-                } else {
-                    x & mask
-                }
-            } else {
-                *x
-            }
-        }
-        (op::CLZ, [a]) => U256::from(a.leading_zeros()),
-        _ => return None,
-    })
-}
+pub use kiln_frontend::semantics::eval;
 
 /// Folds every pure instruction with constant operands, in program order so chains fold.
 pub fn run(f: &mut Function) {
@@ -108,6 +37,7 @@ pub fn run(f: &mut Function) {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use kiln_frontend::opcode as op;
 
     #[test]
     fn folds_push_push_add() {

@@ -4,30 +4,31 @@ use crate::context::{Context, OpResult};
 use crate::gas;
 use alloy_primitives::U256;
 use kiln_frontend::opcode as op;
+use kiln_frontend::semantics as sem;
 
 #[inline(always)]
 pub fn add(ctx: &mut Context) {
-    binop!(ctx, |a, b| a.wrapping_add(b));
+    binop!(ctx, |a, b| sem::add(a, b));
 }
 
 #[inline(always)]
 pub fn mul(ctx: &mut Context) {
-    binop!(ctx, |a, b| a.wrapping_mul(b));
+    binop!(ctx, |a, b| sem::mul(a, b));
 }
 
 #[inline(always)]
 pub fn sub(ctx: &mut Context) {
-    binop!(ctx, |a, b| a.wrapping_sub(b));
+    binop!(ctx, |a, b| sem::sub(a, b));
 }
 
 #[inline]
 pub fn div(ctx: &mut Context) {
-    binop!(ctx, |a, b| a.checked_div(b).unwrap_or_default());
+    binop!(ctx, |a, b| sem::div(a, b));
 }
 
 #[inline]
 pub fn rem(ctx: &mut Context) {
-    binop!(ctx, |a, b| a.checked_rem(b).unwrap_or_default());
+    binop!(ctx, |a, b| sem::rem(a, b));
 }
 
 #[inline]
@@ -51,14 +52,14 @@ fn signed(opcode: u8, a: U256, b: U256) -> U256 {
 pub fn addmod(ctx: &mut Context) {
     let [a, b] = ctx.stack.popn::<2>();
     let n = ctx.stack.top();
-    *n = a.add_mod(b, *n);
+    *n = sem::addmod(a, b, *n);
 }
 
 #[inline]
 pub fn mulmod(ctx: &mut Context) {
     let [a, b] = ctx.stack.popn::<2>();
     let n = ctx.stack.top();
-    *n = a.mul_mod(b, *n);
+    *n = sem::mulmod(a, b, *n);
 }
 
 #[inline]
@@ -71,8 +72,8 @@ pub fn exp(ctx: &mut Context) -> OpResult {
     Ok(())
 }
 
-/// SIGNEXTEND(ext, x): extends the sign of byte `ext` of `x`. Writes the result in place
-/// through the limbs: building a new word and storing it whole after partial reads stalls
+/// SIGNEXTEND(ext, x): extends the sign of byte `ext` of `x`, as [`sem::signextend`] defines
+/// it (a test checks the two agree). Writes the result in place through the limbs: building a new word and storing it whole after partial reads stalls
 /// store forwarding.
 #[inline(always)]
 pub fn signextend(ctx: &mut Context) {
@@ -216,20 +217,6 @@ mod tests {
         U256::from(n).wrapping_neg()
     }
 
-    fn signextend_ref(ext: U256, x: U256) -> U256 {
-        if ext < U256::from(31) {
-            let bit = ext.as_limbs()[0] as usize * 8 + 7;
-            let mask = (U256::from(1) << bit) - U256::from(1);
-            if x.bit(bit) {
-                x | !mask
-            } else {
-                x & mask
-            }
-        } else {
-            x
-        }
-    }
-
     #[test]
     fn signextend_matches_reference() {
         let words = [
@@ -262,7 +249,7 @@ mod tests {
                 ctx.stack.push(x);
                 ctx.stack.push(ext);
                 signextend(&mut ctx);
-                assert_eq!(ctx.stack.pop(), signextend_ref(ext, x), "ext {ext} x {x:#x}");
+                assert_eq!(ctx.stack.pop(), sem::signextend(ext, x), "ext {ext} x {x:#x}");
             }
         }
     }
