@@ -88,6 +88,26 @@ pub fn iszero(a: U256) -> U256 {
     flag(a.is_zero())
 }
 
+#[inline(always)]
+pub fn and(a: U256, b: U256) -> U256 {
+    a & b
+}
+
+#[inline(always)]
+pub fn or(a: U256, b: U256) -> U256 {
+    a | b
+}
+
+#[inline(always)]
+pub fn xor(a: U256, b: U256) -> U256 {
+    a ^ b
+}
+
+#[inline(always)]
+pub fn not(a: U256) -> U256 {
+    !a
+}
+
 /// BYTE(i, x): the i-th byte of x counting from the most significant.
 #[inline(always)]
 pub fn byte(i: U256, x: U256) -> U256 {
@@ -167,10 +187,10 @@ pub fn eval(opcode: u8, args: &[U256]) -> Option<U256> {
         (op::SGT, &[a, b]) => sgt(a, b),
         (op::EQ, &[a, b]) => eq(a, b),
         (op::ISZERO, &[a]) => iszero(a),
-        (op::AND, &[a, b]) => a & b,
-        (op::OR, &[a, b]) => a | b,
-        (op::XOR, &[a, b]) => a ^ b,
-        (op::NOT, &[a]) => !a,
+        (op::AND, &[a, b]) => and(a, b),
+        (op::OR, &[a, b]) => or(a, b),
+        (op::XOR, &[a, b]) => xor(a, b),
+        (op::NOT, &[a]) => not(a),
         (op::BYTE, &[i, x]) => byte(i, x),
         (op::SHL, &[s, x]) => shl(s, x),
         (op::SHR, &[s, x]) => shr(s, x),

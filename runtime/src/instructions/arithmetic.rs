@@ -6,30 +6,7 @@ use alloy_primitives::U256;
 use kiln_frontend::opcode as op;
 use kiln_frontend::semantics as sem;
 
-#[inline(always)]
-pub fn add(ctx: &mut Context) {
-    binop!(ctx, |a, b| sem::add(a, b));
-}
-
-#[inline(always)]
-pub fn mul(ctx: &mut Context) {
-    binop!(ctx, |a, b| sem::mul(a, b));
-}
-
-#[inline(always)]
-pub fn sub(ctx: &mut Context) {
-    binop!(ctx, |a, b| sem::sub(a, b));
-}
-
-#[inline]
-pub fn div(ctx: &mut Context) {
-    binop!(ctx, |a, b| sem::div(a, b));
-}
-
-#[inline]
-pub fn rem(ctx: &mut Context) {
-    binop!(ctx, |a, b| sem::rem(a, b));
-}
+pure_ops!(binary: add, mul, sub, div, rem; unary: );
 
 #[inline]
 pub fn sdiv(ctx: &mut Context) {

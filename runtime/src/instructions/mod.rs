@@ -12,6 +12,26 @@ macro_rules! binop {
     }};
 }
 
+/// Stack instructions for the pure binary and unary operations of
+/// [`kiln_frontend::semantics`], each named as its definition there.
+macro_rules! pure_ops {
+    (binary: $($bin:ident),*; unary: $($un:ident),*) => {
+        $(
+            #[inline(always)]
+            pub fn $bin(ctx: &mut Context) {
+                binop!(ctx, |a, b| kiln_frontend::semantics::$bin(a, b));
+            }
+        )*
+        $(
+            #[inline(always)]
+            pub fn $un(ctx: &mut Context) {
+                let top = ctx.stack.top();
+                *top = kiln_frontend::semantics::$un(*top);
+            }
+        )*
+    };
+}
+
 pub mod arithmetic;
 pub mod bitwise;
 pub mod contract;
