@@ -64,7 +64,7 @@ fn host_isa_with(
     // Cranelift's single-pass register allocator compiles 4-5x faster but keeps every value
     // in a stack slot across block boundaries, and compiled EVM code is all block boundaries
     // (every gas and stack check branches): its code runs snailtracer 1.6x and fibonacci 3x
-    // slower than the backtracking allocator's (README, "Register allocation"). The
+    // slower than the backtracking allocator's (docs/design.md, "Register allocation"). The
     // backtracking allocator keeps stack slots and gas in registers through loops; compile
     // latency is what the tiered mode's background workers are for. KILN_REGALLOC overrides
     // the choice, for experiments.

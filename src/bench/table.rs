@@ -1,4 +1,4 @@
-//! The report of a `kiln bench` run: a Markdown table (pasted as is into the README) or one
+//! The report of a `kiln bench` run: a Markdown table (pasted as is into docs/benchmarks.md) or one
 //! JSON object.
 
 use std::time::Duration;

@@ -25,7 +25,7 @@ pub struct TierConfig {
     pub cache_budget: usize,
 }
 
-/// Measured on the benchmark contracts (`cargo bench --bench tiered`, see the README): the
+/// Measured on the benchmark contracts (`cargo bench --bench tiered`, see docs/benchmarks.md): the
 /// break-even of compile cost against the per-execution gain of native code.
 pub const DEFAULT_THRESHOLD: u64 = 100;
 
