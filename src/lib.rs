@@ -25,3 +25,8 @@ pub use kiln_runtime::{
     ExecutionResult, InMemoryDb, SpecId, StateChanges, TxEnv, TxKind,
 };
 pub use mode::Mode;
+
+/// Addresses, words and bytes as `kiln`'s API takes them.
+pub use alloy_primitives as primitives;
+/// A shared object of contracts compiled ahead of time (`kiln compile`, [`AotCompiler`]).
+pub use kiln_codegen::{AotCompiler, AotLibrary};

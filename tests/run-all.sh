@@ -27,6 +27,10 @@ cargo clippy --release --locked --all-targets -- -D warnings
 
 cargo build --release --locked --bins
 cargo test --release --locked --workspace
+# The library's examples build with the tests; they run too (each asserts what it prints).
+for example in transact aot; do
+  cargo run --release --locked --example "$example"
+done
 
 echo "== regressions (interp, jit, aot, tiered with threshold 1) =="
 for mode in interp jit aot; do
