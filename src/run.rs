@@ -7,6 +7,7 @@
 
 use std::fmt::Write as _;
 use std::io::Write;
+use std::time::{Duration, Instant};
 
 use alloy_primitives::{address, hex, Address, Bytes, B256, U256};
 use kiln_runtime::handler::{intrinsic_gas, transact_with};
@@ -64,6 +65,36 @@ pub struct RunRequest {
     /// With `aot`: refuse to run when the library lacks the code for the fork, rather than
     /// run it in the interpreter (and say so in [`RunOutcome::fallback`]).
     pub aot_strict: bool,
+    /// Also time the transaction: run it again on copies of the pre-state for this long (at
+    /// least [`BENCH_MIN_RUNS`] times), in the same mode, without a tracer.
+    pub bench: Option<Duration>,
+}
+
+/// Timed runs `--bench` makes at the least, however short its time.
+pub const BENCH_MIN_RUNS: usize = 5;
+
+/// How long the transaction took, over repeated runs ([`RunRequest::bench`]): each run
+/// executes and commits it on a fresh copy of the pre-state (the copy is not timed). Compiled
+/// modes compile once, before the first timed run.
+#[derive(Clone, Debug)]
+pub struct Timing {
+    pub runs: usize,
+    pub median: Duration,
+    pub min: Duration,
+}
+
+/// Runs `run` on copies of `pre` for `budget` (at least [`BENCH_MIN_RUNS`] times).
+fn time_runs(budget: Duration, pre: &InMemoryDb, mut run: impl FnMut(&mut InMemoryDb)) -> Timing {
+    let mut times = Vec::new();
+    let start = Instant::now();
+    while times.len() < BENCH_MIN_RUNS || start.elapsed() < budget {
+        let mut db = pre.clone();
+        let t = Instant::now();
+        run(&mut db);
+        times.push(t.elapsed());
+    }
+    times.sort();
+    Timing { runs: times.len(), median: times[times.len() / 2], min: times[0] }
 }
 
 impl RunRequest {
@@ -80,6 +111,7 @@ impl RunRequest {
             trace: None,
             aot: None,
             aot_strict: false,
+            bench: None,
         }
     }
 }
@@ -140,6 +172,8 @@ pub struct RunOutcome {
     pub trace_error: Option<std::io::Error>,
     /// Why the code ran somewhere other than the mode asked for (an AOT library without it).
     pub fallback: Option<String>,
+    /// With [`RunRequest::bench`]: how long the transaction took.
+    pub timing: Option<Timing>,
 }
 
 /// Why a run could not happen. Each is a problem with the request, not with the code.
@@ -218,6 +252,16 @@ pub fn run(req: RunRequest) -> Result<RunOutcome, RunError> {
 
     let mut trace_error = None;
     let mut fallback = None;
+    let mut timing = None;
+    let pre = req.bench.map(|_| db.clone());
+    // Times the transaction in `mode` when asked (inside the AOT library's scope for `aot`).
+    let mut time = |mode: Mode| {
+        if let (Some(budget), Some(pre)) = (req.bench, &pre) {
+            timing = Some(time_runs(budget, pre, |db| {
+                let _ = crate::exec::transact_commit(mode, db, &cfg, &block, &tx);
+            }));
+        }
+    };
     let result = match (req.mode, req.trace) {
         (Mode::Interp, trace) => {
             let mut cache = CodeCache::default();
@@ -237,6 +281,7 @@ pub fn run(req: RunRequest) -> Result<RunOutcome, RunError> {
             };
             let (result, changes) = transacted.map_err(|e| request_error(e, &tx, spec))?;
             db.commit(changes);
+            time(Mode::Interp);
             result
         }
         // Compiled code does not step through the tracer: a trace would be silently empty.
@@ -258,14 +303,18 @@ pub fn run(req: RunRequest) -> Result<RunOutcome, RunError> {
                 ));
             }
             crate::exec::with_aot_library(lib, || {
-                crate::exec::transact_commit(Mode::Aot, &mut db, &cfg, &block, &tx)
+                let result = crate::exec::transact_commit(Mode::Aot, &mut db, &cfg, &block, &tx);
+                time(Mode::Aot);
+                result
             })
             .map_err(RunError::ModeFailed)?
             .map_err(|e| request_error(e, &tx, spec))?
         }
-        (mode, None) => crate::exec::transact_commit(mode, &mut db, &cfg, &block, &tx)
-            .map_err(RunError::ModeFailed)?
-            .map_err(|e| request_error(e, &tx, spec))?,
+        (mode, None) => {
+            let result = crate::exec::transact_commit(mode, &mut db, &cfg, &block, &tx);
+            time(mode);
+            result.map_err(RunError::ModeFailed)?.map_err(|e| request_error(e, &tx, spec))?
+        }
     };
     let gas_used = result.gas_used();
     let (status, gas_refunded, output, logs) = match result {
@@ -288,6 +337,7 @@ pub fn run(req: RunRequest) -> Result<RunOutcome, RunError> {
         post_state: db,
         trace_error,
         fallback,
+        timing,
     })
 }
 
@@ -335,6 +385,15 @@ impl RunOutcome {
             );
         }
         let _ = writeln!(s, "state root: {}", self.state_root);
+        if let Some(t) = &self.timing {
+            let _ = writeln!(
+                s,
+                "time: median {:.3} us, min {:.3} us ({} runs)",
+                t.median.as_secs_f64() * 1e6,
+                t.min.as_secs_f64() * 1e6,
+                t.runs
+            );
+        }
         s
     }
 
@@ -351,7 +410,15 @@ impl RunOutcome {
                 })
             })
             .collect();
+        let timing = self.timing.as_ref().map(|t| {
+            serde_json::json!({
+                "runs": t.runs,
+                "median_ns": t.median.as_nanos() as u64,
+                "min_ns": t.min.as_nanos() as u64,
+            })
+        });
         serde_json::json!({
+            "timing": timing,
             "status": self.status.name(),
             "halt_reason": self.status.halt_reason().map(|r| format!("{r:?}")),
             "gas_used": self.gas_used,

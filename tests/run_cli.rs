@@ -451,3 +451,18 @@ fn code_from_stdin_or_a_binary_file_and_input_as_calldata() {
     let text = ok(&["60003560005260206000f3", "--input", "0x2a"]);
     assert_eq!(field(&text, "output"), format!("0x2a{}", "0".repeat(62)));
 }
+
+#[test]
+fn bench_times_the_code_in_every_mode() {
+    for mode in ["interp", "jit", "aot"] {
+        let v = json(&[ADD_RETURN, "--mode", mode, "--bench"]);
+        assert_eq!(v["output"], word_hex(3), "{mode}: the result is the one run's");
+        let t = &v["timing"];
+        assert!(t["runs"].as_u64().unwrap() >= 5, "{mode}: {t}");
+        assert!(t["median_ns"].as_u64().unwrap() >= t["min_ns"].as_u64().unwrap(), "{t}");
+    }
+    let text = ok(&[ADD_RETURN, "--bench"]);
+    let line = text.lines().last().unwrap();
+    assert!(line.starts_with("time: median ") && line.ends_with(" runs)"), "{line}");
+    assert!(json(&[ADD_RETURN])["timing"].is_null());
+}

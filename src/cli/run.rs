@@ -61,6 +61,11 @@ pub struct Args {
     /// Print the summary as one JSON object.
     #[arg(long)]
     json: bool,
+    /// Also time the transaction: run it again on fresh copies of the state for about a
+    /// second (at least 5 times; compiled modes compile first) and print the median and
+    /// minimum (like `evm run --bench`).
+    #[arg(long)]
+    bench: bool,
     /// Print an EIP-3155 trace (one JSON line per executed instruction) to stdout before the
     /// summary. Only the interpreter traces: needs `--mode interp`.
     #[arg(long)]
@@ -98,6 +103,7 @@ pub fn run(args: Args) -> Result<ExitCode, CliError> {
     req.mode = mode;
     req.aot = args.aot.clone();
     req.aot_strict = args.aot_strict;
+    req.bench = args.bench.then_some(std::time::Duration::from_secs(1));
     if args.trace {
         req.trace = Some(Box::new(BufWriter::new(io::stdout())));
     }
