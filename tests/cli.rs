@@ -372,3 +372,13 @@ fn statetest_json_cases_lists_every_case_in_geths_shape() {
     }
     assert_eq!(kiln(&["statetest", "--json", "--json-cases", dir.path()]).status.code(), Some(2));
 }
+
+#[test]
+fn bench_help_names_every_mode() {
+    let out = kiln(&["bench", "--help"]);
+    let help = stdout(&out);
+    let line = help.lines().find(|l| l.contains("--modes")).expect("--modes in the help");
+    for mode in ["interp", "jit", "aot", "tiered", "revm"] {
+        assert!(line.contains(mode), "{line}");
+    }
+}

@@ -19,7 +19,7 @@ pub struct Args {
     /// erc20_transfer, snailtracer, hash_10k].
     #[arg(value_name = "FIXTURE|DIR")]
     paths: Vec<PathBuf>,
-    /// Comma-separated modes to compare: interp, jit, aot, revm [default: all of them].
+    /// Comma-separated modes to compare: interp, jit, aot, tiered, revm [default: all of them].
     #[arg(long, value_name = "LIST")]
     modes: Option<String>,
     /// Fork to run under [default: Prague; the contract fixtures' gas limits exceed Osaka's
