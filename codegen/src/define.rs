@@ -16,13 +16,14 @@
 //! single-pass, 26 ms. [`pressure`] measures that, and past [`LARGE_PRESSURE`] the single-pass
 //! allocator takes the function too.
 
+use crate::analysis::uses::exit_uses;
 use crate::CompileError;
 use cranelift_codegen::control::ControlPlane;
 use cranelift_codegen::ir::Function;
 use cranelift_codegen::isa::TargetIsa;
 use cranelift_codegen::Context;
 use cranelift_module::{FuncId, Module, ModuleReloc};
-use kiln_ir::{InstKind, Target, Terminator};
+use kiln_ir::InstKind;
 use std::collections::HashMap;
 
 /// Blocks past which a function is compiled with the single-pass allocator.
@@ -64,19 +65,8 @@ pub fn pressure(f: &kiln_ir::Function) -> usize {
                 last.insert(a.0, pos);
             }
         }
-        let mut at_exit = block.exit.clone();
-        match block.term {
-            Terminator::JumpI { cond, target, .. } => {
-                at_exit.push(cond);
-                if let Target::Dynamic(t) = target {
-                    at_exit.push(t);
-                }
-            }
-            Terminator::Jump(Target::Dynamic(t)) => at_exit.push(t),
-            _ => {}
-        }
-        for v in at_exit {
-            last.insert(v.0, n);
+        for v in exit_uses(block) {
+            last.insert(v, n);
         }
         deaths.clear();
         deaths.resize(n + 1, 0usize);
