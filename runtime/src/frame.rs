@@ -96,6 +96,15 @@ pub fn execute<T: Tracer>(
     }
 }
 
+impl Frame {
+    /// A frame about to run its first instruction, in native code if the host has it.
+    fn start(host: &mut Host, ctx: Context, checkpoint: Checkpoint, kind: Kind) -> Frame {
+        let native = native_for(host, &ctx.code, ctx.gas_limit);
+        // `awaiting` is only read once the frame suspends, which sets it.
+        Frame { ctx: Box::new(ctx), native, checkpoint, kind, awaiting: Awaiting::Create }
+    }
+}
+
 fn native_for(host: &mut Host, code: &AnalyzedCode, gas_limit: u64) -> Option<NativeFn> {
     if gas_limit > MAX_NATIVE_GAS {
         return None;
@@ -201,14 +210,7 @@ fn start_call(
         inputs.is_static,
         depth,
     );
-    let native = native_for(host, &ctx.code, inputs.gas_limit);
-    Ok(Frame {
-        ctx: Box::new(ctx),
-        native,
-        checkpoint,
-        kind: Kind::Call,
-        awaiting: Awaiting::Create,
-    })
+    Ok(Frame::start(host, ctx, checkpoint, Kind::Call))
 }
 
 /// The address a creation will use, given the creator's nonce before the creation.
@@ -273,14 +275,7 @@ fn start_create(
         false,
         depth,
     );
-    let native = native_for(host, &ctx.code, inputs.gas_limit);
-    Ok(Frame {
-        ctx: Box::new(ctx),
-        native,
-        checkpoint,
-        kind: Kind::Create { address },
-        awaiting: Awaiting::Create,
-    })
+    Ok(Frame::start(host, ctx, checkpoint, Kind::Create { address }))
 }
 
 /// Ends a frame: keeps or reverts its changes and, for a creation, deploys the code.

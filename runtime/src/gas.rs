@@ -141,18 +141,27 @@ mod tests {
         // From EIP-4844's reference tests of fake_exponential.
         assert_eq!(fake_exponential(1, 0, 1), 1);
         assert_eq!(fake_exponential(1, 5, 0), u128::MAX, "no division by zero");
-        assert_eq!(fake_exponential(38493, 0, 1000), 38493);
-        assert_eq!(fake_exponential(0, 1234, 2345), 0);
-        assert_eq!(fake_exponential(1, 2, 1), 6);
-        assert_eq!(fake_exponential(1, 4, 2), 6);
-        assert_eq!(fake_exponential(1, 3, 1), 16);
-        assert_eq!(fake_exponential(1, 6, 2), 18);
-        assert_eq!(fake_exponential(1, 4, 1), 49);
-        assert_eq!(fake_exponential(1, 8, 2), 50);
-        assert_eq!(fake_exponential(10, 8, 2), 542);
-        assert_eq!(fake_exponential(11, 8, 2), 596);
-        assert_eq!(fake_exponential(1, 5, 1), 136);
-        assert_eq!(fake_exponential(1, 5, 2), 11);
-        assert_eq!(fake_exponential(2, 5, 2), 23);
+        let vectors: [(u64, u64, u64, u128); 13] = [
+            (38493, 0, 1000, 38493),
+            (0, 1234, 2345, 0),
+            (1, 2, 1, 6),
+            (1, 4, 2, 6),
+            (1, 3, 1, 16),
+            (1, 6, 2, 18),
+            (1, 4, 1, 49),
+            (1, 8, 2, 50),
+            (10, 8, 2, 542),
+            (11, 8, 2, 596),
+            (1, 5, 1, 136),
+            (1, 5, 2, 11),
+            (2, 5, 2, 23),
+        ];
+        for (factor, numerator, denominator, want) in vectors {
+            assert_eq!(
+                fake_exponential(factor, numerator, denominator),
+                want,
+                "{factor} {numerator} {denominator}"
+            );
+        }
     }
 }

@@ -19,6 +19,7 @@ pub mod instructions;
 pub mod interpreter;
 pub mod journal;
 pub mod memory;
+mod pool;
 pub mod precompiles;
 pub mod result;
 pub mod stack;

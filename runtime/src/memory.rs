@@ -43,14 +43,7 @@ impl Drop for Memory {
             return;
         }
         buf.clear();
-        // During thread teardown the pool may be gone; the buffer is then simply freed.
-        let _ = POOL.try_with(|pool| {
-            if let Ok(mut pool) = pool.try_borrow_mut() {
-                if pool.len() < POOL_LIMIT {
-                    pool.push(buf);
-                }
-            }
-        });
+        crate::pool::give(&POOL, buf, POOL_LIMIT);
     }
 }
 
@@ -76,11 +69,8 @@ impl Memory {
     pub const LIMIT_OFFSET: usize = std::mem::offset_of!(Memory, limit);
 
     pub fn new() -> Self {
-        let pooled = POOL
-            .try_with(|pool| pool.try_borrow_mut().ok().and_then(|mut p| p.pop()))
-            .ok()
-            .flatten();
-        let mut buf = pooled.unwrap_or_else(|| Vec::with_capacity(INITIAL_CAPACITY));
+        let mut buf =
+            crate::pool::take(&POOL).unwrap_or_else(|| Vec::with_capacity(INITIAL_CAPACITY));
         debug_assert!(buf.is_empty());
         Self { ptr: buf.as_mut_ptr(), len: 0, limit: 0, buf }
     }

@@ -48,14 +48,7 @@ impl Drop for Stack {
         // SAFETY: `buf` is taken out once, here, and not used again: the Stack is being dropped,
         // and `ptr`, which points into it, is not read after this.
         let buf = unsafe { ManuallyDrop::take(&mut self.buf) };
-        // During thread teardown the pool may be gone; the buffer is then simply freed.
-        let _ = POOL.try_with(|pool| {
-            if let Ok(mut pool) = pool.try_borrow_mut() {
-                if pool.len() < POOL_LIMIT {
-                    pool.push(buf);
-                }
-            }
-        });
+        crate::pool::give(&POOL, buf, POOL_LIMIT);
     }
 }
 
@@ -80,11 +73,7 @@ impl Stack {
     pub const LEN_OFFSET: usize = std::mem::offset_of!(Stack, len);
 
     pub fn new() -> Self {
-        let pooled = POOL
-            .try_with(|pool| pool.try_borrow_mut().ok().and_then(|mut p| p.pop()))
-            .ok()
-            .flatten();
-        let mut buf = pooled.unwrap_or_else(GuardedBuf::new);
+        let mut buf = crate::pool::take(&POOL).unwrap_or_else(GuardedBuf::new);
         Self { ptr: buf.slots().as_ptr(), len: 0, buf: ManuallyDrop::new(buf) }
     }
 

@@ -203,7 +203,10 @@ impl<'de> Deserialize<'de> for HexBytes {
     }
 }
 
-fn deserialize_to<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Option<Address>, D::Error> {
+/// A transaction's `to`: empty or absent for a create.
+pub(crate) fn deserialize_to<'de, D: Deserializer<'de>>(
+    deserializer: D,
+) -> Result<Option<Address>, D::Error> {
     let s = Option::<std::borrow::Cow<'de, str>>::deserialize(deserializer)?;
     match s.as_deref() {
         None | Some("") => Ok(None),

@@ -333,21 +333,9 @@ fn run_case(
     let block = block_env(&test.env)?;
     let tx = tx_env(&test.transaction, &case.indexes, cfg.chain_id)?;
     let mut db = pre.clone();
-    let result = execute(mode, &mut db, &cfg, &block, &tx)?;
+    let result = crate::exec::transact_commit(mode, &mut db, &cfg, &block, &tx)?;
     let root = db.state_root();
     Ok((root, judge_with_root(&result, &db, root, case)))
-}
-
-/// Runs `tx` in `mode`. The outer error is the runner's (the mode cannot run); the inner
-/// result is the runtime's verdict, which the case judges.
-fn execute(
-    mode: Mode,
-    db: &mut InMemoryDb,
-    cfg: &CfgEnv,
-    block: &BlockEnv,
-    tx: &TxEnv,
-) -> Result<Result<ExecutionResult, EvmError>, String> {
-    crate::exec::transact_commit(mode, db, cfg, block, tx)
 }
 
 thread_local! {
