@@ -103,6 +103,55 @@ impl Tracer for NoTracer {
     fn step(&mut self, _: &Context, _: u8, _: u64) {}
 }
 
+/// A `match` on `$opcode` whose first arms are the instructions that only touch the stack and
+/// the frame's own fields, followed by the caller's arms. Both dispatchers (the loop's inline
+/// arms and [`execute`], which compiled code and the loop's outlined path reach) are written
+/// through it, so an instruction of this kind has one arm for both.
+macro_rules! stack_only_ops {
+    ($opcode:ident, $ctx:ident, { $($arms:tt)* }) => {
+        match $opcode {
+            op::ADD => a::add($ctx),
+            op::MUL => a::mul($ctx),
+            op::SUB => a::sub($ctx),
+            op::DIV => a::div($ctx),
+            op::SDIV => a::sdiv($ctx),
+            op::MOD => a::rem($ctx),
+            op::SMOD => a::smod($ctx),
+            op::ADDMOD => a::addmod($ctx),
+            op::MULMOD => a::mulmod($ctx),
+            op::SIGNEXTEND => a::signextend($ctx),
+            op::LT => b::lt($ctx),
+            op::GT => b::gt($ctx),
+            op::SLT => b::slt($ctx),
+            op::SGT => b::sgt($ctx),
+            op::EQ => b::eq($ctx),
+            op::ISZERO => b::iszero($ctx),
+            op::AND => b::and($ctx),
+            op::OR => b::or($ctx),
+            op::XOR => b::xor($ctx),
+            op::NOT => b::not($ctx),
+            op::BYTE => b::byte($ctx),
+            op::SHL => b::shl($ctx),
+            op::SHR => b::shr($ctx),
+            op::SAR => b::sar($ctx),
+            op::CLZ => b::clz($ctx),
+            op::ADDRESS => $ctx.stack.push($ctx.address.into_word().into()),
+            op::CALLER => $ctx.stack.push($ctx.caller.into_word().into()),
+            op::CALLVALUE => $ctx.stack.push($ctx.value),
+            op::CALLDATALOAD => s::calldataload($ctx),
+            op::CALLDATASIZE => $ctx.stack.push(U256::from($ctx.input.len())),
+            op::POP => {
+                $ctx.stack.pop();
+            }
+            op::JUMPDEST => {}
+            op::PUSH0 => $ctx.stack.push(U256::ZERO),
+            op::DUP1..=op::DUP16 => $ctx.stack.dup(($opcode - op::DUP1 + 1) as usize),
+            op::SWAP1..=op::SWAP16 => $ctx.stack.swap(($opcode - op::SWAP1 + 1) as usize),
+            $($arms)*
+        }
+    };
+}
+
 /// Runs `ctx` from `ctx.pc` until it ends or suspends for a call.
 ///
 /// The program counter (as a pointer into the code) and the gas counter live in locals for
@@ -188,41 +237,8 @@ pub fn run<T: Tracer>(ctx: &mut Context, host: &mut Host, tracer: &mut T) -> Sta
             break Status::OutOfGas;
         }
         gas -= static_gas;
-        match opcode {
+        stack_only_ops!(opcode, ctx, {
             op::STOP => break Status::Stop,
-            op::ADD => a::add(ctx),
-            op::MUL => a::mul(ctx),
-            op::SUB => a::sub(ctx),
-            op::DIV => a::div(ctx),
-            op::SDIV => a::sdiv(ctx),
-            op::MOD => a::rem(ctx),
-            op::SMOD => a::smod(ctx),
-            op::ADDMOD => a::addmod(ctx),
-            op::MULMOD => a::mulmod(ctx),
-            op::SIGNEXTEND => a::signextend(ctx),
-            op::LT => b::lt(ctx),
-            op::GT => b::gt(ctx),
-            op::SLT => b::slt(ctx),
-            op::SGT => b::sgt(ctx),
-            op::EQ => b::eq(ctx),
-            op::ISZERO => b::iszero(ctx),
-            op::AND => b::and(ctx),
-            op::OR => b::or(ctx),
-            op::XOR => b::xor(ctx),
-            op::NOT => b::not(ctx),
-            op::BYTE => b::byte(ctx),
-            op::SHL => b::shl(ctx),
-            op::SHR => b::shr(ctx),
-            op::SAR => b::sar(ctx),
-            op::CLZ => b::clz(ctx),
-            op::ADDRESS => ctx.stack.push(ctx.address.into_word().into()),
-            op::CALLER => ctx.stack.push(ctx.caller.into_word().into()),
-            op::CALLVALUE => ctx.stack.push(ctx.value),
-            op::CALLDATALOAD => s::calldataload(ctx),
-            op::CALLDATASIZE => ctx.stack.push(U256::from(ctx.input.len())),
-            op::POP => {
-                ctx.stack.pop();
-            }
             op::MLOAD => fallible!(m::mload_gas(ctx, &mut gas)),
             op::MSTORE => fallible!(m::mstore_gas(ctx, &mut gas)),
             op::MSTORE8 => fallible!(m::mstore8_gas(ctx, &mut gas)),
@@ -239,8 +255,6 @@ pub fn run<T: Tracer>(ctx: &mut Context, host: &mut Host, tracer: &mut T) -> Sta
             }
             op::PC => ctx.stack.push(U256::from(pc!())),
             op::GAS => ctx.stack.push(U256::from(gas)),
-            op::JUMPDEST => {}
-            op::PUSH0 => ctx.stack.push(U256::ZERO),
             op::PUSH1 => {
                 // SAFETY: see `ip` above: the immediate is inside the padded code.
                 unsafe {
@@ -281,13 +295,11 @@ pub fn run<T: Tracer>(ctx: &mut Context, host: &mut Host, tracer: &mut T) -> Sta
             op::PUSH30 => push!(30),
             op::PUSH31 => push!(31),
             op::PUSH32 => push!(32),
-            op::DUP1..=op::DUP16 => ctx.stack.dup((opcode - op::DUP1 + 1) as usize),
-            op::SWAP1..=op::SWAP16 => ctx.stack.swap((opcode - op::SWAP1 + 1) as usize),
             _ => {
                 synced!(execute_outlined(ctx, host, opcode));
                 continue;
             }
-        }
+        });
         // SAFETY: see `ip` above.
         ip = unsafe { ip.add(1) };
     };
@@ -345,42 +357,12 @@ pub fn execute(
     pc: usize,
     bytes: &[u8],
 ) -> OpResult {
-    match opcode {
+    stack_only_ops!(opcode, ctx, {
         op::STOP => return Err(Status::Stop),
-        op::ADD => a::add(ctx),
-        op::MUL => a::mul(ctx),
-        op::SUB => a::sub(ctx),
-        op::DIV => a::div(ctx),
-        op::SDIV => a::sdiv(ctx),
-        op::MOD => a::rem(ctx),
-        op::SMOD => a::smod(ctx),
-        op::ADDMOD => a::addmod(ctx),
-        op::MULMOD => a::mulmod(ctx),
         op::EXP => a::exp(ctx)?,
-        op::SIGNEXTEND => a::signextend(ctx),
-        op::LT => b::lt(ctx),
-        op::GT => b::gt(ctx),
-        op::SLT => b::slt(ctx),
-        op::SGT => b::sgt(ctx),
-        op::EQ => b::eq(ctx),
-        op::ISZERO => b::iszero(ctx),
-        op::AND => b::and(ctx),
-        op::OR => b::or(ctx),
-        op::XOR => b::xor(ctx),
-        op::NOT => b::not(ctx),
-        op::BYTE => b::byte(ctx),
-        op::SHL => b::shl(ctx),
-        op::SHR => b::shr(ctx),
-        op::SAR => b::sar(ctx),
-        op::CLZ => b::clz(ctx),
         op::KECCAK256 => s::keccak(ctx)?,
-        op::ADDRESS => ctx.stack.push(ctx.address.into_word().into()),
         op::BALANCE => h::balance(ctx, host)?,
         op::ORIGIN => ctx.stack.push(host.tx.caller.into_word().into()),
-        op::CALLER => ctx.stack.push(ctx.caller.into_word().into()),
-        op::CALLVALUE => ctx.stack.push(ctx.value),
-        op::CALLDATALOAD => s::calldataload(ctx),
-        op::CALLDATASIZE => ctx.stack.push(U256::from(ctx.input.len())),
         op::CALLDATACOPY => s::calldatacopy(ctx)?,
         op::CODESIZE => ctx.stack.push(U256::from(ctx.code.len())),
         op::CODECOPY => s::codecopy(ctx)?,
@@ -408,9 +390,6 @@ pub fn execute(
             };
         }
         op::BLOBBASEFEE => ctx.stack.push(host.blob_base_fee),
-        op::POP => {
-            ctx.stack.pop();
-        }
         op::MLOAD => m::mload(ctx)?,
         op::MSTORE => m::mstore(ctx)?,
         op::MSTORE8 => m::mstore8(ctx)?,
@@ -421,11 +400,9 @@ pub fn execute(
         op::PC => ctx.stack.push(U256::from(pc)),
         op::MSIZE => m::msize(ctx),
         op::GAS => ctx.stack.push(U256::from(ctx.gas)),
-        op::JUMPDEST => {}
         op::TLOAD => h::tload(ctx, host),
         op::TSTORE => h::tstore(ctx, host)?,
         op::MCOPY => m::mcopy(ctx)?,
-        op::PUSH0 => ctx.stack.push(U256::ZERO),
         op::PUSH1 => {
             ctx.stack.push(U256::from(bytes[pc + 1]));
             ctx.pc = pc + 2;
@@ -435,8 +412,6 @@ pub fn execute(
             ctx.stack.push(U256::from_be_slice(&bytes[pc + 1..pc + 1 + n]));
             ctx.pc = pc + 1 + n;
         }
-        op::DUP1..=op::DUP16 => ctx.stack.dup((opcode - op::DUP1 + 1) as usize),
-        op::SWAP1..=op::SWAP16 => ctx.stack.swap((opcode - op::SWAP1 + 1) as usize),
         op::LOG0..=op::LOG4 => h::log(ctx, host, (opcode - op::LOG0) as usize)?,
         op::CREATE => contract::create(ctx, host, false)?,
         op::CREATE2 => contract::create(ctx, host, true)?,
@@ -449,6 +424,6 @@ pub fn execute(
         op::SELFDESTRUCT => h::selfdestruct(ctx, host)?,
         // INVALID and every byte the table defines but this loop does not know.
         _ => return Err(Status::InvalidOpcode),
-    }
+    });
     Ok(())
 }

@@ -6,7 +6,7 @@ use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};
 
-use kiln_runtime::{BlockEnv, CfgEnv, EvmError, ExecutionResult, InMemoryDb, SpecId, TxEnv};
+use kiln_runtime::{InMemoryDb, SpecId};
 
 use super::check::judge_with_root;
 use super::env::{block_env, cfg_env, pre_state, tx_env};
