@@ -45,6 +45,10 @@ pub struct OpInfo {
     /// Bytes of memory it reads or writes at its offset operand when compiled inline (MLOAD,
     /// MSTORE, MSTORE8); 0 for the rest.
     pub memory_access: u8,
+    /// Compiled code may lower it to native instructions (some only for constant operands or
+    /// in-bounds accesses) instead of calling the runtime through the builtin table; codegen
+    /// calls the runtime for every opcode without it.
+    pub inline: bool,
 }
 
 impl OpInfo {
@@ -63,6 +67,7 @@ impl OpInfo {
             may_halt: false,
             reads_code: false,
             memory_access: 0,
+            inline: false,
         }
     }
 
@@ -74,6 +79,7 @@ impl OpInfo {
 
     const fn memory_access(mut self, bytes: u8) -> Self {
         self.memory_access = bytes;
+        self.inline = true;
         self
     }
 
@@ -107,7 +113,7 @@ macro_rules! trait_setters {
     };
 }
 
-trait_setters!(terminator, observes_gas, observes_memory_size, may_halt, reads_code);
+trait_setters!(terminator, observes_gas, observes_memory_size, may_halt, reads_code, inline);
 
 macro_rules! opcodes {
     ($($value:literal => $ident:ident,)*) => {
@@ -166,31 +172,31 @@ const fn build_table() -> [Option<OpInfo>; 256] {
     use SpecId::*;
     let mut t: [Option<OpInfo>; 256] = [None; 256];
     t[STOP as usize] = Some(OpInfo::new("STOP", 0, 0, 0).terminator());
-    t[ADD as usize] = Some(OpInfo::new("ADD", 2, 1, 3));
-    t[MUL as usize] = Some(OpInfo::new("MUL", 2, 1, 5));
-    t[SUB as usize] = Some(OpInfo::new("SUB", 2, 1, 3));
-    t[DIV as usize] = Some(OpInfo::new("DIV", 2, 1, 5));
-    t[SDIV as usize] = Some(OpInfo::new("SDIV", 2, 1, 5));
-    t[MOD as usize] = Some(OpInfo::new("MOD", 2, 1, 5));
-    t[SMOD as usize] = Some(OpInfo::new("SMOD", 2, 1, 5));
+    t[ADD as usize] = Some(OpInfo::new("ADD", 2, 1, 3).inline());
+    t[MUL as usize] = Some(OpInfo::new("MUL", 2, 1, 5).inline());
+    t[SUB as usize] = Some(OpInfo::new("SUB", 2, 1, 3).inline());
+    t[DIV as usize] = Some(OpInfo::new("DIV", 2, 1, 5).inline());
+    t[SDIV as usize] = Some(OpInfo::new("SDIV", 2, 1, 5).inline());
+    t[MOD as usize] = Some(OpInfo::new("MOD", 2, 1, 5).inline());
+    t[SMOD as usize] = Some(OpInfo::new("SMOD", 2, 1, 5).inline());
     t[ADDMOD as usize] = Some(OpInfo::new("ADDMOD", 3, 1, 8));
     t[MULMOD as usize] = Some(OpInfo::new("MULMOD", 3, 1, 8));
     t[EXP as usize] = Some(OpInfo::new("EXP", 2, 1, 10));
-    t[SIGNEXTEND as usize] = Some(OpInfo::new("SIGNEXTEND", 2, 1, 5));
-    t[LT as usize] = Some(OpInfo::new("LT", 2, 1, 3));
-    t[GT as usize] = Some(OpInfo::new("GT", 2, 1, 3));
-    t[SLT as usize] = Some(OpInfo::new("SLT", 2, 1, 3));
-    t[SGT as usize] = Some(OpInfo::new("SGT", 2, 1, 3));
-    t[EQ as usize] = Some(OpInfo::new("EQ", 2, 1, 3));
-    t[ISZERO as usize] = Some(OpInfo::new("ISZERO", 1, 1, 3));
-    t[AND as usize] = Some(OpInfo::new("AND", 2, 1, 3));
-    t[OR as usize] = Some(OpInfo::new("OR", 2, 1, 3));
-    t[XOR as usize] = Some(OpInfo::new("XOR", 2, 1, 3));
-    t[NOT as usize] = Some(OpInfo::new("NOT", 1, 1, 3));
-    t[BYTE as usize] = Some(OpInfo::new("BYTE", 2, 1, 3));
-    t[SHL as usize] = Some(OpInfo::new("SHL", 2, 1, 3).since(Constantinople));
-    t[SHR as usize] = Some(OpInfo::new("SHR", 2, 1, 3).since(Constantinople));
-    t[SAR as usize] = Some(OpInfo::new("SAR", 2, 1, 3).since(Constantinople));
+    t[SIGNEXTEND as usize] = Some(OpInfo::new("SIGNEXTEND", 2, 1, 5).inline());
+    t[LT as usize] = Some(OpInfo::new("LT", 2, 1, 3).inline());
+    t[GT as usize] = Some(OpInfo::new("GT", 2, 1, 3).inline());
+    t[SLT as usize] = Some(OpInfo::new("SLT", 2, 1, 3).inline());
+    t[SGT as usize] = Some(OpInfo::new("SGT", 2, 1, 3).inline());
+    t[EQ as usize] = Some(OpInfo::new("EQ", 2, 1, 3).inline());
+    t[ISZERO as usize] = Some(OpInfo::new("ISZERO", 1, 1, 3).inline());
+    t[AND as usize] = Some(OpInfo::new("AND", 2, 1, 3).inline());
+    t[OR as usize] = Some(OpInfo::new("OR", 2, 1, 3).inline());
+    t[XOR as usize] = Some(OpInfo::new("XOR", 2, 1, 3).inline());
+    t[NOT as usize] = Some(OpInfo::new("NOT", 1, 1, 3).inline());
+    t[BYTE as usize] = Some(OpInfo::new("BYTE", 2, 1, 3).inline());
+    t[SHL as usize] = Some(OpInfo::new("SHL", 2, 1, 3).since(Constantinople).inline());
+    t[SHR as usize] = Some(OpInfo::new("SHR", 2, 1, 3).since(Constantinople).inline());
+    t[SAR as usize] = Some(OpInfo::new("SAR", 2, 1, 3).since(Constantinople).inline());
     t[CLZ as usize] = Some(OpInfo::new("CLZ", 1, 1, 5).since(Osaka));
     t[KECCAK256 as usize] = Some(OpInfo::new("KECCAK256", 2, 1, 30));
     t[ADDRESS as usize] = Some(OpInfo::new("ADDRESS", 0, 1, 2));
@@ -198,8 +204,8 @@ const fn build_table() -> [Option<OpInfo>; 256] {
     t[ORIGIN as usize] = Some(OpInfo::new("ORIGIN", 0, 1, 2));
     t[CALLER as usize] = Some(OpInfo::new("CALLER", 0, 1, 2));
     t[CALLVALUE as usize] = Some(OpInfo::new("CALLVALUE", 0, 1, 2));
-    t[CALLDATALOAD as usize] = Some(OpInfo::new("CALLDATALOAD", 1, 1, 3));
-    t[CALLDATASIZE as usize] = Some(OpInfo::new("CALLDATASIZE", 0, 1, 2));
+    t[CALLDATALOAD as usize] = Some(OpInfo::new("CALLDATALOAD", 1, 1, 3).inline());
+    t[CALLDATASIZE as usize] = Some(OpInfo::new("CALLDATASIZE", 0, 1, 2).inline());
     t[CALLDATACOPY as usize] = Some(OpInfo::new("CALLDATACOPY", 3, 0, 3));
     t[CODESIZE as usize] = Some(OpInfo::new("CODESIZE", 0, 1, 2));
     t[CODECOPY as usize] = Some(OpInfo::new("CODECOPY", 3, 0, 3));
@@ -230,8 +236,8 @@ const fn build_table() -> [Option<OpInfo>; 256] {
     t[JUMP as usize] = Some(OpInfo::new("JUMP", 1, 0, 8).terminator().may_halt().reads_code());
     t[JUMPI as usize] = Some(OpInfo::new("JUMPI", 2, 0, 10).may_halt().reads_code());
     t[PC as usize] = Some(OpInfo::new("PC", 0, 1, 2).reads_code());
-    t[MSIZE as usize] = Some(OpInfo::new("MSIZE", 0, 1, 2).observes_memory_size());
-    t[GAS as usize] = Some(OpInfo::new("GAS", 0, 1, 2).observes_gas());
+    t[MSIZE as usize] = Some(OpInfo::new("MSIZE", 0, 1, 2).observes_memory_size().inline());
+    t[GAS as usize] = Some(OpInfo::new("GAS", 0, 1, 2).observes_gas().inline());
     t[JUMPDEST as usize] = Some(OpInfo::new("JUMPDEST", 0, 0, 1));
     t[TLOAD as usize] = Some(OpInfo::new("TLOAD", 1, 1, 100).since(Cancun));
     t[TSTORE as usize] = Some(OpInfo::new("TSTORE", 2, 0, 100).since(Cancun).may_halt());

@@ -347,26 +347,13 @@ fn roles(opcode: u8, inputs: u8) -> Vec<Role> {
     }
 }
 
-/// Operations the JIT lowers inline (four-limb code) rather than through a runtime call.
-const INLINE_OPS: [u8; 17] = [
-    op::ADD,
-    op::SUB,
-    op::MUL,
-    op::AND,
-    op::OR,
-    op::XOR,
-    op::NOT,
-    op::ISZERO,
-    op::EQ,
-    op::LT,
-    op::GT,
-    op::SLT,
-    op::SGT,
-    op::SHL,
-    op::SHR,
-    op::SAR,
-    op::BYTE,
-];
+/// Computations compiled code may lower inline rather than through a runtime call, as the
+/// opcode table marks them (memory accesses have generators of their own).
+fn inline_ops() -> Vec<u8> {
+    (0..=255u8)
+        .filter(|&o| info(o).is_some_and(|i| i.inline && i.inputs > 0 && i.memory_access == 0))
+        .collect()
+}
 
 /// Number of behaviours the callee dispatcher knows.
 const CALLEE_MODES: u8 = 14;
@@ -395,6 +382,8 @@ struct Gen<'r> {
     /// Opcodes defined in the fork that straight-line code draws from.
     defined: Vec<u8>,
     undefined: Vec<u8>,
+    /// See [`inline_ops`].
+    inline_ops: Vec<u8>,
     /// Calldata and storage the program of [`MAIN`] expects (its jump tables).
     main_data: Option<Vec<u8>>,
     main_storage: Vec<(U256, U256)>,
@@ -454,6 +443,7 @@ impl<'r> Gen<'r> {
             edges: edge_words(),
             defined,
             undefined,
+            inline_ops: inline_ops(),
             main_data: None,
             main_storage: Vec::new(),
         }
@@ -961,7 +951,7 @@ impl<'r> Gen<'r> {
     /// operands the compiler cannot fold, except shift amounts and BYTE indices, which are
     /// mostly constants (the inline code exists for constant ones).
     fn inline_op(&mut self, a: &mut Asm) {
-        let o = *self.rng.pick(&INLINE_OPS);
+        let o = *self.rng.pick(&self.inline_ops);
         let i = info(o).expect("defined");
         let saved = self.opaque_pct;
         for (k, role) in roles(o, i.inputs).into_iter().enumerate().rev() {

@@ -89,6 +89,11 @@ impl super::Lower<'_, '_> {
     }
 
     pub(super) fn op(&mut self, inst: &kiln_ir::Inst, opcode: u8, len: Value) -> Option<Word> {
+        // The opcode table decides which opcodes have native lowerings; the arms below are
+        // only reached for those.
+        if !kiln_frontend::info(opcode).is_some_and(|i| i.inline) {
+            return self.runtime_op(inst, opcode, len);
+        }
         let a = |s: &Self, i: usize| s.word(inst.args[i]);
         match opcode {
             op::ADD if self.fits[inst.result.expect("ADD has a result").0 as usize] => {
