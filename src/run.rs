@@ -181,8 +181,8 @@ pub struct RunOutcome {
 pub enum RunError {
     #[error(transparent)]
     Mode(#[from] ModeNotBuilt),
-    #[error("fork {0} is not supported; Kiln executes {list}", list = supported_list())]
-    UnsupportedFork(SpecId),
+    #[error(transparent)]
+    UnsupportedFork(#[from] kiln_frontend::UnsupportedFork),
     #[error(
         "gas limit {gas} exceeds the per-transaction cap of {cap} under {spec} (EIP-7825)",
         cap = gas::TX_GAS_LIMIT_CAP
@@ -210,17 +210,10 @@ pub enum RunError {
     Evm(EvmError),
 }
 
-fn supported_list() -> String {
-    SpecId::SUPPORTED.iter().map(|s| s.name()).collect::<Vec<_>>().join(", ")
-}
-
 /// Runs `req.code` as the contract [`CONTRACT`] called by [`SENDER`].
 pub fn run(req: RunRequest) -> Result<RunOutcome, RunError> {
     req.mode.ensure_built()?;
-    let spec = req.spec;
-    if !spec.is_supported() {
-        return Err(RunError::UnsupportedFork(spec));
-    }
+    let spec = req.spec.supported()?;
     let gas_limit = req.gas.unwrap_or_else(|| default_gas(spec));
 
     let mut db = InMemoryDb::new();
@@ -344,7 +337,7 @@ pub fn run(req: RunRequest) -> Result<RunOutcome, RunError> {
 /// Names the request's fault in its own terms where the runtime's error is about a field.
 fn request_error(e: EvmError, tx: &TxEnv, spec: SpecId) -> RunError {
     match e {
-        EvmError::UnsupportedFork(spec) => RunError::UnsupportedFork(spec),
+        EvmError::UnsupportedFork(e) => RunError::UnsupportedFork(e),
         EvmError::Transaction(InvalidTransaction::GasLimitExceedsMaximum { gas_limit }) => {
             RunError::GasAboveCap { gas: gas_limit, spec }
         }

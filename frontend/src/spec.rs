@@ -29,6 +29,11 @@ pub enum SpecId {
 #[error("unknown fork `{0}` (known: {known})", known = SpecId::NAMES.join(", "))]
 pub struct UnknownFork(pub String);
 
+/// A fork Kiln recognises (fixtures name it) but does not execute.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("fork {0} is not supported; Kiln executes {list}", list = SpecId::supported_names())]
+pub struct UnsupportedFork(pub SpecId);
+
 impl SpecId {
     /// The forks Kiln executes. Older forks are recognised (fixtures name them) but refused by
     /// the runtime with a named error rather than run under the wrong rules.
@@ -86,7 +91,21 @@ impl SpecId {
 
     /// Whether the runtime executes this fork.
     pub fn is_supported(self) -> bool {
-        self >= SpecId::Cancun
+        Self::SUPPORTED.contains(&self)
+    }
+
+    /// `self` if the runtime executes it.
+    pub fn supported(self) -> Result<SpecId, UnsupportedFork> {
+        if self.is_supported() {
+            Ok(self)
+        } else {
+            Err(UnsupportedFork(self))
+        }
+    }
+
+    /// The names of [`SpecId::SUPPORTED`], for messages: `Cancun, Prague, Osaka`.
+    pub fn supported_names() -> String {
+        Self::SUPPORTED.map(|s| s.name()).join(", ")
     }
 
     pub fn all() -> impl Iterator<Item = SpecId> {

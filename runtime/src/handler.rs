@@ -204,10 +204,7 @@ pub fn transact_native<'a, DB: Database + 'a, T: Tracer>(
     native: Option<&'a mut (dyn NativeCode + 'a)>,
     tracer: &mut T,
 ) -> Result<(ExecutionResult, StateChanges), EvmError> {
-    let spec = cfg.spec;
-    if !spec.is_supported() {
-        return Err(EvmError::UnsupportedFork(spec));
-    }
+    let spec = cfg.spec.supported()?;
     let intrinsic = validate_stateless(cfg, block, tx)?;
     let gas_price = effective_gas_price(tx, block)?;
     let blob_price = U256::from(blob_base_fee(cfg, block.excess_blob_gas));

@@ -182,8 +182,8 @@ impl InvalidTransaction {
 pub enum EvmError {
     #[error("invalid transaction: {0}")]
     Transaction(#[from] InvalidTransaction),
-    #[error("fork {0} is not supported (Kiln executes Cancun, Prague and Osaka)")]
-    UnsupportedFork(kiln_frontend::SpecId),
+    #[error(transparent)]
+    UnsupportedFork(#[from] kiln_frontend::UnsupportedFork),
     #[error("database error: {0}")]
     Database(String),
     #[error("precompile failed fatally: {0}")]

@@ -19,8 +19,9 @@ pub struct Args {
     /// The shared object to write.
     #[arg(short, long, value_name = "OUT.so")]
     output: PathBuf,
-    /// Fork the code is compiled for [default: Osaka]. Compiled code only runs under its fork.
-    #[arg(long, value_name = "NAME", value_parser = super::parse_supported_fork)]
+    /// Compiled code only runs under the fork it was compiled for.
+    #[arg(long, value_name = "NAME", value_parser = super::parse_supported_fork,
+          help = super::fork_help("Fork the code is compiled for"))]
     fork: Option<SpecId>,
 }
 

@@ -117,11 +117,13 @@ impl LogProgress {
     }
 }
 
+/// The help of a `--fork` option: what it picks, then the forks it accepts.
+pub fn fork_help(what: &str) -> String {
+    format!("{what}: {} [default: {}]", SpecId::supported_names(), SpecId::LATEST)
+}
+
 /// A `--fork` value naming a fork Kiln executes.
 pub fn parse_supported_fork(name: &str) -> Result<SpecId, String> {
     let spec: SpecId = name.parse().map_err(|e: kiln_frontend::UnknownFork| e.to_string())?;
-    if !spec.is_supported() {
-        return Err(format!("fork {spec} is not supported; Kiln executes Cancun, Prague, Osaka"));
-    }
-    Ok(spec)
+    spec.supported().map_err(|e| e.to_string())
 }

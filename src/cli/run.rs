@@ -43,8 +43,8 @@ pub struct Args {
     /// [default: 16777216 (the EIP-7825 cap) under Osaka, 10000000 under Cancun and Prague].
     #[arg(long, value_name = "N", value_parser = parse_u64)]
     gas: Option<u64>,
-    /// Fork whose rules apply: Cancun, Prague or Osaka [default: Osaka].
-    #[arg(long, value_name = "NAME", value_parser = parse_fork)]
+    #[arg(long, value_name = "NAME", value_parser = parse_fork,
+          help = super::fork_help("Fork whose rules apply"))]
     fork: Option<SpecId>,
     /// How the code is executed [default: interp; aot with --aot].
     #[arg(long, value_enum)]

@@ -18,8 +18,8 @@ pub struct Args {
     /// How contract code is executed.
     #[arg(long, value_enum, default_value_t = Mode::Interp)]
     mode: Mode,
-    /// Run only this fork's cases (e.g. Cancun, Prague, Osaka).
-    #[arg(long, value_name = "NAME", value_parser = parse_fork)]
+    #[arg(long, value_name = "NAME", value_parser = parse_fork,
+          help = format!("Run only this fork's cases: {}", SpecId::supported_names()))]
     fork: Option<SpecId>,
     /// Run only tests whose file path or test name contains TEXT.
     #[arg(long, value_name = "TEXT")]
