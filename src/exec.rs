@@ -3,11 +3,10 @@
 use crate::evm::{TierConfig, Tiers};
 use crate::mode::Mode;
 use kiln_codegen::{AotCompiler, AotLibrary, JitCompiler};
-use kiln_runtime::handler::transact_native;
 use kiln_runtime::SpecId;
 use kiln_runtime::{
     BlockEnv, CfgEnv, CodeCache, DatabaseCommit, EvmError, ExecutionResult, InMemoryDb, NoTracer,
-    TxEnv,
+    Transact, TxEnv,
 };
 use std::cell::RefCell;
 use std::path::PathBuf;
@@ -136,23 +135,27 @@ fn transact_commit_with(
     cache: &mut CodeCache,
 ) -> Result<Result<ExecutionResult, EvmError>, String> {
     let outcome = match mode {
-        Mode::Interp => transact_native(db, cfg, block, tx, cache, None, &mut NoTracer),
+        Mode::Interp => Transact { db, cfg, block, tx, cache, native: None }.run(&mut NoTracer),
         Mode::Jit => JIT.with(|jit| {
             let mut jit = jit.borrow_mut();
             if jit.is_none() {
                 *jit = Some(JitCompiler::new().map_err(|e| e.to_string())?);
             }
             let jit = jit.as_mut().expect("just created");
-            Ok::<_, String>(transact_native(db, cfg, block, tx, cache, Some(jit), &mut NoTracer))
+            Ok::<_, String>(
+                Transact { db, cfg, block, tx, cache, native: Some(jit) }.run(&mut NoTracer),
+            )
         })?,
         Mode::Aot => AOT.with(|aot| {
             let mut aot = aot.borrow_mut();
             let lib = aot.as_mut().ok_or("no AOT library is loaded for this run")?;
-            Ok::<_, String>(transact_native(db, cfg, block, tx, cache, Some(lib), &mut NoTracer))
+            Ok::<_, String>(
+                Transact { db, cfg, block, tx, cache, native: Some(lib) }.run(&mut NoTracer),
+            )
         })?,
         Mode::Tiered => {
             let mut session = shared_tiers()?.session();
-            transact_native(db, cfg, block, tx, cache, Some(&mut session), &mut NoTracer)
+            Transact { db, cfg, block, tx, cache, native: Some(&mut session) }.run(&mut NoTracer)
         }
     };
     Ok(outcome.map(|(result, changes)| {

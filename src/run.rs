@@ -10,7 +10,7 @@ use std::io::Write;
 use std::time::{Duration, Instant};
 
 use alloy_primitives::{address, hex, Address, Bytes, B256, U256};
-use kiln_runtime::handler::{intrinsic_gas, transact_with};
+use kiln_runtime::handler::{intrinsic_gas, Transact};
 use kiln_runtime::{
     gas, BlockEnv, CfgEnv, CodeCache, DatabaseCommit, EvmError, ExecutionResult, HaltReason,
     InMemoryDb, InvalidTransaction, JsonTracer, Log, NoTracer, SpecId, TxEnv, TxKind, TxType,
@@ -258,12 +258,19 @@ pub fn run(req: RunRequest) -> Result<RunOutcome, RunError> {
     let result = match (req.mode, req.trace) {
         (Mode::Interp, trace) => {
             let mut cache = CodeCache::default();
+            let run = Transact {
+                db: &mut db,
+                cfg: &cfg,
+                block: &block,
+                tx: &tx,
+                cache: &mut cache,
+                native: None,
+            };
             let transacted = match trace {
-                None => transact_with(&mut db, &cfg, &block, &tx, &mut cache, &mut NoTracer),
+                None => run.run(&mut NoTracer),
                 Some(out) => {
                     let mut tracer = JsonTracer::new(out);
-                    let transacted =
-                        transact_with(&mut db, &cfg, &block, &tx, &mut cache, &mut tracer);
+                    let transacted = run.run(&mut tracer);
                     trace_error = tracer.error.take();
                     let mut out = tracer.into_inner();
                     if let Err(e) = out.flush() {

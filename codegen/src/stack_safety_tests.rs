@@ -6,7 +6,7 @@
 use crate::lower::{TestKnobs, TEST_KNOBS};
 use crate::{CompileError, JitCompiler};
 use alloy_primitives::{hex, Address, Bytes, U256};
-use kiln_runtime::handler::transact_native;
+use kiln_runtime::handler::Transact;
 use kiln_runtime::result::EvmError;
 use kiln_runtime::{BlockEnv, CfgEnv, CodeCache, InMemoryDb, NoTracer, SpecId, TxEnv, TxKind};
 
@@ -52,8 +52,10 @@ fn run(jit: &mut JitCompiler) -> Result<kiln_runtime::ExecutionResult, EvmError>
         ..Default::default()
     };
     let cfg = CfgEnv::new(SpecId::Prague);
-    let mut cache = CodeCache::default();
-    transact_native(&mut db, &cfg, &block, &tx, &mut cache, Some(jit), &mut NoTracer)
+    let (db, cfg, block, tx) = (&mut db, &cfg, &block, &tx);
+    let cache = &mut CodeCache::default();
+    Transact { db, cfg, block, tx, cache, native: Some(jit) }
+        .run(&mut NoTracer)
         .map(|(result, _)| result)
 }
 

@@ -2,7 +2,7 @@
 
 use alloy_primitives::{keccak256, Address, Bytes, U256};
 use kiln_codegen::{AotCompiler, AotLibrary, LoadError};
-use kiln_runtime::handler::transact_native;
+use kiln_runtime::handler::Transact;
 use kiln_runtime::{BlockEnv, CfgEnv, CodeCache, InMemoryDb, NoTracer, SpecId, TxEnv, TxKind};
 use std::path::PathBuf;
 
@@ -34,15 +34,15 @@ fn run(lib: Option<&mut AotLibrary>) -> (kiln_runtime::ExecutionResult, alloy_pr
     let block = BlockEnv { gas_limit: 30_000_000, ..Default::default() };
     let cfg = CfgEnv::new(SpecId::Prague);
     let native = lib.map(|l| l as &mut dyn kiln_runtime::NativeCode);
-    let (r, changes) = transact_native(
-        &mut db,
-        &cfg,
-        &block,
-        &tx,
-        &mut CodeCache::default(),
+    let (r, changes) = Transact {
+        db: &mut db,
+        cfg: &cfg,
+        block: &block,
+        tx: &tx,
+        cache: &mut CodeCache::default(),
         native,
-        &mut NoTracer,
-    )
+    }
+    .run(&mut NoTracer)
     .unwrap();
     kiln_runtime::DatabaseCommit::commit(&mut db, changes);
     (r, db.state_root())

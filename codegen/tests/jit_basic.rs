@@ -2,7 +2,7 @@
 
 use alloy_primitives::{Address, Bytes, U256};
 use kiln_codegen::JitCompiler;
-use kiln_runtime::handler::transact_native;
+use kiln_runtime::handler::Transact;
 use kiln_runtime::{
     BlockEnv, CfgEnv, CodeCache, ExecutionResult, InMemoryDb, NoTracer, SpecId, TxEnv, TxKind,
 };
@@ -43,10 +43,10 @@ fn transact_and_commit(
     jit: Option<&mut JitCompiler>,
 ) -> ExecutionResult {
     let cfg = CfgEnv::new(SpecId::Prague);
-    let mut cache = CodeCache::default();
+    let (cfg, cache) = (&cfg, &mut CodeCache::default());
     let native = jit.map(|j| j as &mut dyn kiln_runtime::NativeCode);
     let (result, changes) =
-        transact_native(db, &cfg, block, tx, &mut cache, native, &mut NoTracer).unwrap();
+        Transact { db, cfg, block, tx, cache, native }.run(&mut NoTracer).unwrap();
     kiln_runtime::DatabaseCommit::commit(db, changes);
     result
 }
@@ -159,15 +159,15 @@ fn call_chain_of_1024_compiled_frames_on_8mib_stack() {
             };
             let mut cache = CodeCache::default();
             let mut jit = JitCompiler::new().unwrap();
-            let (result, changes) = transact_native(
-                &mut db,
-                &cfg,
-                &block,
-                &tx,
-                &mut cache,
-                Some(&mut jit),
-                &mut NoTracer,
-            )
+            let (result, changes) = Transact {
+                db: &mut db,
+                cfg: &cfg,
+                block: &block,
+                tx: &tx,
+                cache: &mut cache,
+                native: Some(&mut jit),
+            }
+            .run(&mut NoTracer)
             .unwrap();
             assert!(result.is_success(), "{result:?}");
             kiln_runtime::DatabaseCommit::commit(&mut db, changes);

@@ -19,7 +19,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 use alloy_primitives::{hex, Address, Bytes, B256, U256};
 use kiln_codegen::JitCompiler;
-use kiln_runtime::handler::{intrinsic_gas, transact_native};
+use kiln_runtime::handler::{intrinsic_gas, Transact};
 use kiln_runtime::{
     BlockEnv, CfgEnv, CodeCache, EvmError, ExecutionResult, InMemoryDb, NativeCode, NoTracer,
     SpecId, TxEnv, TxKind,
@@ -63,9 +63,10 @@ fn run(code: &[u8], tx: &TxEnv, jit: Option<&mut JitCompiler>) -> Run {
     db.insert_account(sender, U256::from(1u128 << 100), 0, Bytes::new(), []);
     let block = BlockEnv { gas_limit: 30_000_000, number: U256::from(1), ..Default::default() };
     let cfg = CfgEnv::new(SPEC);
-    let mut cache = CodeCache::default();
+    let cache = &mut CodeCache::default();
     let native = jit.map(|j| j as &mut dyn NativeCode);
-    match transact_native(&mut db, &cfg, &block, tx, &mut cache, native, &mut NoTracer) {
+    let (db, cfg, block) = (&mut db, &cfg, &block);
+    match (Transact { db, cfg, block, tx, cache, native }).run(&mut NoTracer) {
         Err(e) => {
             if let EvmError::NativeFault(msg) = &e {
                 panic!("checked compiled code faulted: {msg}\ncode {}", hex::encode(code));
@@ -73,7 +74,7 @@ fn run(code: &[u8], tx: &TxEnv, jit: Option<&mut JitCompiler>) -> Run {
             Run { outcome: Outcome::Refused(e.to_string()), state_root: None, result: Err(e) }
         }
         Ok((result, changes)) => {
-            kiln_runtime::DatabaseCommit::commit(&mut db, changes);
+            kiln_runtime::DatabaseCommit::commit(db, changes);
             let outcome = match result.clone() {
                 ExecutionResult::Success { gas_used, gas_refunded, output, logs } => {
                     Outcome::Success { gas_used, gas_refunded, output, logs }

@@ -25,8 +25,8 @@ pub fn transact<DB: Database>(
     block: &BlockEnv,
     tx: &TxEnv,
 ) -> Result<(ExecutionResult, StateChanges), EvmError> {
-    let mut cache = CodeCache::default();
-    transact_with(db, cfg, block, tx, &mut cache, &mut NoTracer)
+    let cache = &mut CodeCache::default();
+    Transact { db, cfg, block, tx, cache, native: None }.run(&mut NoTracer)
 }
 
 /// Executes `tx` and commits its changes to `db`. An invalid transaction changes nothing.
@@ -182,156 +182,157 @@ fn validate_stateless(
     Ok(intrinsic)
 }
 
-/// Executes a transaction with a code cache that outlives it and an optional tracer.
-pub fn transact_with<DB: Database, T: Tracer>(
-    db: &mut DB,
-    cfg: &CfgEnv,
-    block: &BlockEnv,
-    tx: &TxEnv,
-    cache: &mut CodeCache,
-    tracer: &mut T,
-) -> Result<(ExecutionResult, StateChanges), EvmError> {
-    transact_native(db, cfg, block, tx, cache, None, tracer)
+/// One transaction and everything it runs with: the state it reads, the chain and block it is
+/// in, the code analyses it may reuse (kept by the caller across transactions) and where native
+/// code comes from. [`Transact::run`] executes it without committing.
+pub struct Transact<'a, DB> {
+    pub db: &'a mut DB,
+    pub cfg: &'a CfgEnv,
+    pub block: &'a BlockEnv,
+    pub tx: &'a TxEnv,
+    pub cache: &'a mut CodeCache,
+    /// Compiled code for the contracts it holds; `None` interprets everything.
+    pub native: Option<&'a mut (dyn NativeCode + 'a)>,
 }
 
-/// Executes a transaction, running contracts in native code where `native` provides it.
-pub fn transact_native<'a, DB: Database + 'a, T: Tracer>(
-    db: &'a mut DB,
-    cfg: &'a CfgEnv,
-    block: &'a BlockEnv,
-    tx: &'a TxEnv,
-    cache: &'a mut CodeCache,
-    native: Option<&'a mut (dyn NativeCode + 'a)>,
-    tracer: &mut T,
-) -> Result<(ExecutionResult, StateChanges), EvmError> {
-    let spec = cfg.spec.supported()?;
-    let intrinsic = validate_stateless(cfg, block, tx)?;
-    let gas_price = effective_gas_price(tx, block)?;
-    let blob_price = U256::from(blob_base_fee(cfg, block.excess_blob_gas));
-    let blob_gas = gas::GAS_PER_BLOB * tx.blob_hashes.len() as u64;
+impl<'a, DB: Database + 'a> Transact<'a, DB> {
+    /// Executes the transaction, running contracts in native code where `native` provides
+    /// it, and reporting each interpreted instruction to `tracer`.
+    pub fn run<T: Tracer>(
+        self,
+        tracer: &mut T,
+    ) -> Result<(ExecutionResult, StateChanges), EvmError> {
+        let Transact { db, cfg, block, tx, cache, native } = self;
+        let spec = cfg.spec.supported()?;
+        let intrinsic = validate_stateless(cfg, block, tx)?;
+        let gas_price = effective_gas_price(tx, block)?;
+        let blob_price = U256::from(blob_base_fee(cfg, block.excess_blob_gas));
+        let blob_gas = gas::GAS_PER_BLOB * tx.blob_hashes.len() as u64;
 
-    let mut journal = Journal::new(db);
-    let sender = tx.caller;
-    let account = journal.load(sender).map_err(db_err)?;
-    let (nonce, balance) = (account.info.nonce, account.info.balance);
-    let (empty, designator) = journal
-        .with_code(sender, |code| (code.is_empty(), delegation_target(code).is_some()))
-        .map_err(db_err)?;
-    let delegated = spec.is_enabled_in(SpecId::Prague) && designator;
-    if !empty && !delegated {
-        return Err(InvalidTransaction::SenderNotEoa.into());
-    }
-    if tx.nonce < nonce {
-        return Err(InvalidTransaction::NonceTooLow { tx: tx.nonce, state: nonce }.into());
-    }
-    if tx.nonce > nonce {
-        return Err(InvalidTransaction::NonceTooHigh { tx: tx.nonce, state: nonce }.into());
-    }
-    if let Err(e) = check_balance(tx, blob_gas, balance) {
-        return Err(e.into());
-    }
-
-    // Valid: from here on the transaction is included.
-    let upfront = U256::from(tx.gas_limit) * gas_price + U256::from(blob_gas) * blob_price;
-    journal.set_balance(sender, balance - upfront).map_err(db_err)?;
-    journal.set_nonce(sender, nonce + 1).map_err(db_err)?;
-
-    // Precompiles are warm without being loaded: the journal recognises their addresses.
-    let precompiles = PrecompileSet::for_spec(spec);
-    journal.set_precompiles(precompiles);
-    journal.warm_permanently(sender).map_err(db_err)?;
-    journal.warm_permanently(block.coinbase).map_err(db_err)?;
-    let target = match tx.kind {
-        TxKind::Call(to) => to,
-        TxKind::Create => sender.create(nonce),
-    };
-    journal.warm_permanently(target).map_err(db_err)?;
-    for item in &tx.access_list {
-        journal.warm_permanently(item.address).map_err(db_err)?;
-        for key in &item.storage_keys {
-            journal
-                .warm_slot_permanently(item.address, U256::from_be_bytes(key.0))
-                .map_err(db_err)?;
+        let mut journal = Journal::new(db);
+        let sender = tx.caller;
+        let account = journal.load(sender).map_err(db_err)?;
+        let (nonce, balance) = (account.info.nonce, account.info.balance);
+        let (empty, designator) = journal
+            .with_code(sender, |code| (code.is_empty(), delegation_target(code).is_some()))
+            .map_err(db_err)?;
+        let delegated = spec.is_enabled_in(SpecId::Prague) && designator;
+        if !empty && !delegated {
+            return Err(InvalidTransaction::SenderNotEoa.into());
         }
-    }
+        if tx.nonce < nonce {
+            return Err(InvalidTransaction::NonceTooLow { tx: tx.nonce, state: nonce }.into());
+        }
+        if tx.nonce > nonce {
+            return Err(InvalidTransaction::NonceTooHigh { tx: tx.nonce, state: nonce }.into());
+        }
+        if let Err(e) = check_balance(tx, blob_gas, balance) {
+            return Err(e.into());
+        }
 
-    let mut host = Host {
-        journal,
-        cfg,
-        block,
-        tx,
-        spec,
-        effective_gas_price: gas_price,
-        blob_base_fee: blob_price,
-        precompiles,
-        code_cache: cache,
-        fatal: None,
-        native_fault: false,
-        native,
-    };
+        // Valid: from here on the transaction is included.
+        let upfront = U256::from(tx.gas_limit) * gas_price + U256::from(blob_gas) * blob_price;
+        journal.set_balance(sender, balance - upfront).map_err(db_err)?;
+        journal.set_nonce(sender, nonce + 1).map_err(db_err)?;
 
-    let auth_refund = apply_authorizations(&mut host, &tx.authorization_list).map_err(db_err)?;
-
-    let gas_limit = tx.gas_limit - intrinsic.initial;
-    let first = match tx.kind {
-        TxKind::Call(to) => {
-            if let Some(delegate) = host.delegate_of(to).map_err(db_err)? {
-                host.journal.warm_permanently(delegate).map_err(db_err)?;
+        // Precompiles are warm without being loaded: the journal recognises their addresses.
+        let precompiles = PrecompileSet::for_spec(spec);
+        journal.set_precompiles(precompiles);
+        journal.warm_permanently(sender).map_err(db_err)?;
+        journal.warm_permanently(block.coinbase).map_err(db_err)?;
+        let target = match tx.kind {
+            TxKind::Call(to) => to,
+            TxKind::Create => sender.create(nonce),
+        };
+        journal.warm_permanently(target).map_err(db_err)?;
+        for item in &tx.access_list {
+            journal.warm_permanently(item.address).map_err(db_err)?;
+            for key in &item.storage_keys {
+                journal
+                    .warm_slot_permanently(item.address, U256::from_be_bytes(key.0))
+                    .map_err(db_err)?;
             }
-            Action::Call(Box::new(CallInputs {
-                kind: CallKind::Call,
-                code_address: to,
-                target: to,
+        }
+
+        let mut host = Host {
+            journal,
+            cfg,
+            block,
+            tx,
+            spec,
+            effective_gas_price: gas_price,
+            blob_base_fee: blob_price,
+            precompiles,
+            code_cache: cache,
+            fatal: None,
+            native_fault: false,
+            native,
+        };
+
+        let auth_refund =
+            apply_authorizations(&mut host, &tx.authorization_list).map_err(db_err)?;
+
+        let gas_limit = tx.gas_limit - intrinsic.initial;
+        let first = match tx.kind {
+            TxKind::Call(to) => {
+                if let Some(delegate) = host.delegate_of(to).map_err(db_err)? {
+                    host.journal.warm_permanently(delegate).map_err(db_err)?;
+                }
+                Action::Call(Box::new(CallInputs {
+                    kind: CallKind::Call,
+                    code_address: to,
+                    target: to,
+                    caller: sender,
+                    value: tx.value,
+                    transfer: true,
+                    input: tx.data.clone(),
+                    gas_limit,
+                    is_static: false,
+                    return_offset: 0,
+                    return_len: 0,
+                }))
+            }
+            TxKind::Create => Action::Create(Box::new(CreateInputs {
                 caller: sender,
+                scheme: CreateScheme::Create,
                 value: tx.value,
-                transfer: true,
-                input: tx.data.clone(),
+                init_code: tx.data.clone(),
                 gas_limit,
-                is_static: false,
-                return_offset: 0,
-                return_len: 0,
-            }))
+            })),
+        };
+        let result = frame::execute(&mut host, first, true, tracer);
+        if result.status == Status::Fatal {
+            let msg = host.fatal.take().unwrap_or_else(|| "fatal error".into());
+            if host.native_fault {
+                return Err(EvmError::NativeFault(msg));
+            }
+            return Err(EvmError::Database(msg));
         }
-        TxKind::Create => Action::Create(Box::new(CreateInputs {
-            caller: sender,
-            scheme: CreateScheme::Create,
-            value: tx.value,
-            init_code: tx.data.clone(),
-            gas_limit,
-        })),
-    };
-    let result = frame::execute(&mut host, first, true, tracer);
-    if result.status == Status::Fatal {
-        let msg = host.fatal.take().unwrap_or_else(|| "fatal error".into());
-        if host.native_fault {
-            return Err(EvmError::NativeFault(msg));
-        }
-        return Err(EvmError::Database(msg));
+
+        // Refunds (EIP-3529: at most a fifth of the gas used) and the EIP-7623 floor.
+        let FrameResult { status, gas_remaining, refund, output, .. } = result;
+        let gas_used_before_refund = tx.gas_limit - gas_remaining;
+        let frame_refund = if status.is_success() { refund.max(0) as u64 } else { 0 };
+        let refund =
+            (frame_refund + auth_refund).min(gas_used_before_refund / gas::MAX_REFUND_QUOTIENT);
+        let gas_used = (gas_used_before_refund - refund).max(intrinsic.floor);
+
+        let journal = &mut host.journal;
+        let reimburse = U256::from(tx.gas_limit - gas_used) * gas_price;
+        let tip = U256::from(gas_used) * (gas_price - U256::from(block.basefee));
+        settle_fees(journal, sender, block.coinbase, reimburse, tip).map_err(db_err)?;
+
+        let logs = if status.is_success() { std::mem::take(&mut journal.logs) } else { Vec::new() };
+        let changes = journal.finalize();
+        let result = match status {
+            s if s.is_success() => {
+                ExecutionResult::Success { gas_used, gas_refunded: refund, output, logs }
+            }
+            Status::Revert => ExecutionResult::Revert { gas_used, output },
+            s => ExecutionResult::Halt { gas_used, reason: halt_reason(s) },
+        };
+        Ok((result, changes))
     }
-
-    // Refunds (EIP-3529: at most a fifth of the gas used) and the EIP-7623 floor.
-    let FrameResult { status, gas_remaining, refund, output, .. } = result;
-    let gas_used_before_refund = tx.gas_limit - gas_remaining;
-    let frame_refund = if status.is_success() { refund.max(0) as u64 } else { 0 };
-    let refund =
-        (frame_refund + auth_refund).min(gas_used_before_refund / gas::MAX_REFUND_QUOTIENT);
-    let gas_used = (gas_used_before_refund - refund).max(intrinsic.floor);
-
-    let journal = &mut host.journal;
-    let reimburse = U256::from(tx.gas_limit - gas_used) * gas_price;
-    let tip = U256::from(gas_used) * (gas_price - U256::from(block.basefee));
-    settle_fees(journal, sender, block.coinbase, reimburse, tip).map_err(db_err)?;
-
-    let logs = if status.is_success() { std::mem::take(&mut journal.logs) } else { Vec::new() };
-    let changes = journal.finalize();
-    let result = match status {
-        s if s.is_success() => {
-            ExecutionResult::Success { gas_used, gas_refunded: refund, output, logs }
-        }
-        Status::Revert => ExecutionResult::Revert { gas_used, output },
-        s => ExecutionResult::Halt { gas_used, reason: halt_reason(s) },
-    };
-    Ok((result, changes))
 }
 
 /// Whether `balance` covers the most the transaction could cost, at its maximum fees. (Its
@@ -355,7 +356,7 @@ fn check_balance(tx: &TxEnv, blob_gas: u64, balance: U256) -> Result<(), Invalid
 
 /// Refunds the sender's unused gas and pays the coinbase its tip (touching it even when the
 /// tip is zero). In a function of its own, over the database's error type: inline in
-/// `transact_native`, each balance was carried through a `Result<U256, EvmError>` copied at
+/// `Transact::run`, each balance was carried through a `Result<U256, EvmError>` copied at
 /// odd offsets that missed store forwarding (a short transaction: 840 -> 790 ns).
 fn settle_fees(
     journal: &mut Journal,

@@ -33,7 +33,7 @@ pub use db::{
 pub use env::{
     AccessListItem, Authorization, BlobSchedule, BlockEnv, CfgEnv, TxEnv, TxKind, TxType,
 };
-pub use handler::{transact, transact_commit, transact_native, transact_with};
+pub use handler::{transact, transact_commit, Transact};
 pub use interpreter::{NoTracer, Tracer};
 pub use kiln_frontend::SpecId;
 pub use result::{logs_hash, EvmError, ExecutionResult, HaltReason, InvalidTransaction, Log};

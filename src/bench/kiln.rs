@@ -6,10 +6,9 @@ use std::time::{Duration, Instant};
 
 use kiln_codegen::{AotLibrary, JitCompiler};
 use kiln_runtime::code::AnalyzedCode;
-use kiln_runtime::handler::transact_native;
 use kiln_runtime::{
     CfgEnv, CodeCache, DatabaseCommit, EvmError, ExecutionResult, InMemoryDb, NativeCode, NoTracer,
-    SpecId, TxEnv,
+    SpecId, Transact, TxEnv,
 };
 
 use super::compare::Outcome;
@@ -102,8 +101,9 @@ impl KilnRunner {
             (Native::Aot(lib), None) => Some(lib),
         };
         let block = &self.fixture.block;
+        let (cfg, cache) = (&self.cfg, &mut self.cache);
         let (result, changes) =
-            transact_native(db, &self.cfg, block, tx, &mut self.cache, native, &mut NoTracer)?;
+            Transact { db, cfg, block, tx, cache, native }.run(&mut NoTracer)?;
         db.commit(changes);
         Ok(result)
     }

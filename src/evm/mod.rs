@@ -26,10 +26,9 @@ pub use stats::{ContractStats, InterpReason, Tier, TierStats};
 pub use tiers::{Session, TierError, Tiers};
 
 use kiln_codegen::AotLibrary;
-use kiln_runtime::handler::transact_native;
 use kiln_runtime::{
     BlockEnv, CfgEnv, CodeCache, Database, DatabaseCommit, EvmError, ExecutionResult, NoTracer,
-    SpecId, StateChanges, TxEnv,
+    SpecId, StateChanges, Transact, TxEnv,
 };
 use std::sync::Arc;
 
@@ -72,15 +71,15 @@ impl<DB: Database> Evm<DB> {
     /// Executes `tx` without committing it.
     pub fn transact(&mut self, tx: &TxEnv) -> Result<ResultAndState, EvmError> {
         let mut session = self.tiers.session();
-        let (result, state) = transact_native(
-            &mut self.db,
-            &self.cfg,
-            &self.block,
+        let (result, state) = Transact {
+            db: &mut self.db,
+            cfg: &self.cfg,
+            block: &self.block,
             tx,
-            &mut self.analyses,
-            Some(&mut session),
-            &mut NoTracer,
-        )?;
+            cache: &mut self.analyses,
+            native: Some(&mut session),
+        }
+        .run(&mut NoTracer)?;
         Ok(ResultAndState { result, state })
     }
 

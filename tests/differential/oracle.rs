@@ -8,7 +8,7 @@
 
 use super::gen::{Case, BLOCK_NUMBER, COINBASE, MAIN, SENDER};
 use alloy_primitives::{hex, keccak256, Address, Bytes, B256, U256};
-use kiln_runtime::handler::transact_native;
+use kiln_runtime::handler::Transact;
 use kiln_runtime::{
     BlockEnv, CfgEnv, CodeCache, DatabaseCommit, EvmError, ExecutionResult, InMemoryDb, NativeCode,
     NoTracer, SpecId, TxEnv, TxKind, TxType,
@@ -255,8 +255,15 @@ pub fn run_interp(env: &KilnEnv, tx: &TxEnv) -> Outcome {
 pub fn run_native(native: &mut dyn NativeCode, env: &KilnEnv, tx: &TxEnv) -> Outcome {
     let mut db = env.pre.clone();
     let run = catch_unwind(AssertUnwindSafe(|| {
-        let mut cache = CodeCache::default();
-        transact_native(&mut db, &env.cfg, &env.block, tx, &mut cache, Some(native), &mut NoTracer)
+        Transact {
+            db: &mut db,
+            cfg: &env.cfg,
+            block: &env.block,
+            tx,
+            cache: &mut CodeCache::default(),
+            native: Some(native),
+        }
+        .run(&mut NoTracer)
     }));
     match run {
         Err(p) => Outcome::invalid(Status::Panic, panic_text(p)),
