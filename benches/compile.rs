@@ -10,8 +10,13 @@ use std::time::Duration;
 
 use alloy_primitives::Bytes;
 use criterion::{criterion_group, criterion_main, BatchSize, BenchmarkId, Criterion, Throughput};
-use kiln::bench;
 use kiln_codegen::{AotCompiler, JitCompiler};
+use tools::bench;
+
+/// The `kiln` tool's code, private to the binary, compiled into this benchmark as well.
+#[allow(dead_code, unused_imports)]
+#[path = "../src/tools/mod.rs"]
+mod tools;
 
 fn contracts() -> Vec<Bytes> {
     let (fixtures, errors) = bench::inputs::load(&common::selected_paths());

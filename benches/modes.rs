@@ -6,7 +6,7 @@
 //! status, gas, output, logs and state root); a disagreement aborts the benchmark. Each mode
 //! is a benchmark `FIXTURE/MODE` timing one run of the fixture's transactions on a fresh copy
 //! of the pre-state, the copy made outside the timed section (`iter_custom` with
-//! `kiln::bench::Workload`, the same code `kiln bench` times). Compile time is the `compile`
+//! `tools::bench::Workload`, the same code `kiln bench` times). Compile time is the `compile`
 //! benchmark's subject, not this one's.
 
 mod common;
@@ -14,7 +14,12 @@ mod common;
 use std::time::Duration;
 
 use criterion::{criterion_group, criterion_main, Criterion, SamplingMode};
-use kiln::bench::{self, Engine, Options, Workload};
+use tools::bench::{self, Engine, Options, Workload};
+
+/// The `kiln` tool's code, private to the binary, compiled into this benchmark as well.
+#[allow(dead_code, unused_imports)]
+#[path = "../src/tools/mod.rs"]
+mod tools;
 
 /// Runs slower than this are sampled flat (one iteration per sample) to bound the time.
 const FLAT_SAMPLING_FROM: Duration = Duration::from_millis(20);

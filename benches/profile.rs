@@ -22,8 +22,13 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use common::fixtures_dir;
-use kiln::bench::table::show_duration;
-use kiln::bench::{self, Engine, Runner};
+use tools::bench::table::show_duration;
+use tools::bench::{self, Engine, Runner};
+
+/// The `kiln` tool's code, private to the binary, compiled into this benchmark as well.
+#[allow(dead_code, unused_imports)]
+#[path = "../src/tools/mod.rs"]
+mod tools;
 
 #[derive(Clone, Copy, PartialEq, Eq)]
 enum Choice {

@@ -23,8 +23,13 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use alloy_primitives::{B256, U256};
-use kiln::fixture::{collect_fixture_files, load_file, BenchFixture};
 use kiln::{Evm, ExecutionResult, InMemoryDb, SpecId, TierConfig, Tiers, TxEnv, TxKind};
+use tools::fixture::{collect_fixture_files, load_file, BenchFixture};
+
+/// The `kiln` tool's code, private to the binary, compiled into this benchmark as well.
+#[allow(dead_code, unused_imports)]
+#[path = "../src/tools/mod.rs"]
+mod tools;
 
 const SPEC: SpecId = SpecId::Prague;
 /// The top contracts by weight that make up the hot set.

@@ -1,30 +1,24 @@
 //! Kiln: an ahead-of-time and just-in-time EVM-to-native compiler built on Cranelift.
 //!
-//! This crate ties the pipeline crates together and hosts what the `kiln` tool needs:
-//! - [`statetest`]: runs execution-spec-tests state-test fixtures;
-//! - [`disasm`]: a bytecode disassembler;
-//! - [`input`]: reading bytecode given on the command line;
-//! - [`evm`]: [`Evm`], the library API: transactions over a database with tiered execution;
-//! - [`mode`]: how code is executed (interpreter, JIT, AOT, tiered);
-//! - [`run`]: running bytecode as a contract called by a funded sender (`kiln run`);
-//! - [`bench`]: differential benchmarking of the modes against each other and revm.
+//! The library is what an embedder needs to run transactions with compiled contracts:
+//! - [`Evm`] and [`EvmBuilder`]: transactions over a [`Database`], contract code run in tiers
+//!   (interpreter first, compiled in the background once hot, or from an AOT library);
+//! - [`Tiers`], [`TierConfig`], [`TierStats`]: the tier policy, shareable between EVMs and
+//!   threads, and what ran where;
+//! - [`AotCompiler`] and [`AotLibrary`]: compiling contracts ahead of time into one shared
+//!   object and loading it;
+//! - the environment, database and result types of Kiln's runtime, and [`primitives`].
+//!
+//! The `kiln` command-line tool (state tests, benchmarks, `kiln run`) is built on this API and
+//! on the pipeline crates; its code is private to the binary.
 
-pub use kiln_frontend::disasm;
-pub mod bench;
 pub mod evm;
-pub mod exec;
-pub mod fixture;
-pub mod input;
-pub mod mode;
-pub mod run;
-pub mod statetest;
 
 pub use evm::{Evm, EvmBuilder, ResultAndState, TierConfig, TierStats, Tiers};
 pub use kiln_runtime::{
     AccountChange, AccountInfo, BlockEnv, CfgEnv, Database, DatabaseCommit, EvmError,
     ExecutionResult, InMemoryDb, SpecId, StateChanges, TxEnv, TxKind,
 };
-pub use mode::Mode;
 
 /// Addresses, words and bytes as `kiln`'s API takes them.
 pub use alloy_primitives as primitives;

@@ -1,6 +1,7 @@
 //! The `kiln` command-line tool.
 
 mod cli;
+mod tools;
 
 use std::process::ExitCode;
 

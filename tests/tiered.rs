@@ -10,7 +10,6 @@ mod asm;
 use alloy_primitives::{keccak256, Address, Bytes, B256, U256};
 use asm::Asm;
 use kiln::evm::{InterpReason, Tier};
-use kiln::fixture::load_file;
 use kiln::{BlockEnv, DatabaseCommit, Evm, InMemoryDb, SpecId, TierConfig, Tiers, TxEnv, TxKind};
 use kiln_frontend::opcode as op;
 use std::path::Path;
@@ -190,21 +189,55 @@ fn hot_contract_moves_to_native_mid_workload_with_identical_results() {
     }
 }
 
+/// The pre-state and first transaction of a one-test transaction fixture (the benchmark
+/// contracts' format). The tool's full loader is private to the binary; these fixtures use
+/// only these fields, and a default block.
+fn transaction_fixture(path: &Path) -> (InMemoryDb, TxEnv) {
+    let text = std::fs::read_to_string(path).expect("fixture readable");
+    let json: serde_json::Value = serde_json::from_str(&text).expect("fixture is JSON");
+    let test = json.as_object().and_then(|o| o.values().next()).expect("one test");
+    let word = |v: &serde_json::Value| v.as_str().expect("hex string").parse::<U256>().unwrap();
+    let bytes = |v: &serde_json::Value| {
+        Bytes::from(alloy_primitives::hex::decode(v.as_str().unwrap()).unwrap())
+    };
+    let address = |s: &str| s.parse::<Address>().expect("address");
+    let mut pre = InMemoryDb::new();
+    for (addr, acc) in test["pre"].as_object().expect("pre") {
+        let storage = acc["storage"].as_object().expect("storage").iter();
+        let storage: Vec<(U256, U256)> =
+            storage.map(|(k, v)| (k.parse().unwrap(), word(v))).collect();
+        let nonce = word(&acc["nonce"]).to::<u64>();
+        pre.insert_account(
+            address(addr),
+            word(&acc["balance"]),
+            nonce,
+            bytes(&acc["code"]),
+            storage,
+        );
+    }
+    let tx = &test["transaction"][0];
+    let tx = TxEnv {
+        caller: address(tx["sender"].as_str().unwrap()),
+        kind: TxKind::Call(address(tx["to"].as_str().unwrap())),
+        data: bytes(&tx["data"]),
+        nonce: word(&tx["nonce"]).to(),
+        value: word(&tx["value"]),
+        gas_price: word(&tx["gasPrice"]),
+        gas_limit: word(&tx["gasLimit"]).to(),
+        ..TxEnv::default()
+    };
+    (pre, tx)
+}
+
 #[test]
 fn benchmark_contract_transition_keeps_results_and_state() {
     let path = Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("../shared/benchmarks/contracts/erc20_transfer.json");
-    let fixture = load_file(&path).expect("fixture loads").remove(0);
+    let (pre, template) = transaction_fixture(&path);
     let build = |config| {
-        Evm::builder(fixture.pre.clone())
-            .cfg(fixture.cfg(SPEC))
-            .block(fixture.block.clone())
-            .tier_config(config)
-            .build()
-            .expect("evm starts")
+        Evm::builder(pre.clone()).spec(SPEC).tier_config(config).build().expect("evm starts")
     };
     let (mut interp, mut subject) = (build(TierConfig::interpreter_only()), build(tiered(2)));
-    let template = fixture.txs[0].clone();
     for i in 0..8 {
         if i == 2 {
             subject.tiers().wait_idle();
@@ -315,7 +348,9 @@ fn slow_compiles_are_discarded() {
 #[test]
 fn aot_library_runs_from_the_first_call() {
     let code = summing_loop(3);
-    let lib = kiln::exec::build_aot_library([(code.clone(), SPEC)]).expect("AOT build");
+    let mut compiler = kiln::AotCompiler::new().expect("AOT compiler");
+    compiler.add(&code, SPEC).expect("compiles");
+    let lib = compiler.into_library().expect("AOT build");
     let mut interp = evm(world(std::slice::from_ref(&code)), TierConfig::interpreter_only());
     let mut subject = Evm::builder(world(std::slice::from_ref(&code)))
         .spec(SPEC)

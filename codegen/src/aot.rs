@@ -136,6 +136,19 @@ impl AotCompiler {
         self.module.finish().emit().map_err(|e| CompileError::Backend(e.to_string()))
     }
 
+    /// Finishes the library and loads it, for a process that compiles its contracts at start
+    /// and runs them at once: the shared object is written to the temporary directory and
+    /// removed once loaded (the mapping outlives the file).
+    pub fn into_library(self) -> Result<AotLibrary, CompileError> {
+        static COUNTER: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+        let n = COUNTER.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let path = std::env::temp_dir().join(format!("kiln-aot-{}-{n}.so", std::process::id()));
+        self.write_library(&path)?;
+        let library = AotLibrary::open(&path);
+        let _ = std::fs::remove_file(&path);
+        Ok(library?)
+    }
+
     /// Finishes and links a shared library at `out` with the system C compiler.
     pub fn write_library(self, out: &Path) -> Result<(), CompileError> {
         let object = self.finish()?;

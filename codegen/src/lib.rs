@@ -47,4 +47,7 @@ pub enum CompileError {
     /// the code runs in the interpreter.
     #[error("refused: {0}")]
     UnprovenStack(#[from] stack_proof::Unproven),
+    /// The library was built but could not be loaded back ([`AotCompiler::into_library`]).
+    #[error(transparent)]
+    Load(#[from] aot::LoadError),
 }

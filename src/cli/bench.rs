@@ -4,10 +4,10 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Duration;
 
-use kiln::bench::table::Report;
-use kiln::bench::{self, Engine, Options, Rejected};
-use kiln::statetest::install_panic_capture;
-use kiln::statetest::runner::guarded;
+use crate::tools::bench::table::Report;
+use crate::tools::bench::{self, Engine, Options, Rejected};
+use crate::tools::statetest::install_panic_capture;
+use crate::tools::statetest::runner::guarded;
 use kiln_runtime::SpecId;
 
 use super::{emit, print_error, progress_bar, CliError};

@@ -4,7 +4,7 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::Instant;
 
-use kiln::input::read_code;
+use crate::tools::input::read_code;
 use kiln_codegen::AotCompiler;
 use kiln_runtime::SpecId;
 
@@ -29,7 +29,7 @@ pub struct Args {
 fn contracts(input: &str) -> Result<Vec<Vec<u8>>, CliError> {
     let path = Path::new(input);
     if path.extension().is_some_and(|e| e == "json") {
-        let fixtures = kiln::fixture::load_file(path).map_err(|e| e.to_string())?;
+        let fixtures = crate::tools::fixture::load_file(path).map_err(|e| e.to_string())?;
         let out =
             fixtures.iter().flat_map(|f| f.contracts()).map(|(_, code)| code.to_vec()).collect();
         return Ok(out);

@@ -2,8 +2,8 @@
 
 use std::process::ExitCode;
 
-use kiln::disasm::disassemble;
-use kiln::input::read_code;
+use crate::tools::input::read_code;
+use kiln_frontend::disasm::disassemble;
 
 use super::{emit, CliError};
 

@@ -2,7 +2,7 @@
 
 use std::process::ExitCode;
 
-use kiln::input::read_code;
+use crate::tools::input::read_code;
 use kiln_runtime::SpecId;
 
 use super::{emit, CliError};

@@ -3,10 +3,10 @@
 use std::io::{self, BufWriter};
 use std::process::ExitCode;
 
+use crate::tools::input::{parse_hex, read_code};
+use crate::tools::mode::Mode;
+use crate::tools::run::{self, parse_u256, parse_u64, RunRequest};
 use alloy_primitives::U256;
-use kiln::input::{parse_hex, read_code};
-use kiln::run::{self, parse_u256, parse_u64, RunRequest};
-use kiln::Mode;
 use kiln_runtime::SpecId;
 
 use super::{emit, CliError};

@@ -4,8 +4,8 @@ use std::num::NonZeroUsize;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use kiln::statetest::{self, KnownFailures, RunOptions};
-use kiln::Mode;
+use crate::tools::mode::Mode;
+use crate::tools::statetest::{self, KnownFailures, RunOptions};
 use kiln_runtime::SpecId;
 
 use super::{emit, print_warning, progress_bar, CliError, LogProgress};

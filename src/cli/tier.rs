@@ -1,6 +1,7 @@
 //! The tier flags shared by subcommands that take `--mode tiered`, and `--stats`.
 
-use kiln::{Mode, TierConfig};
+use crate::tools::mode::Mode;
+use kiln::TierConfig;
 use std::time::Duration;
 
 use super::CliError;
@@ -61,7 +62,7 @@ impl TierArgs {
         if let Some(mb) = self.tier_cache_mb {
             config.cache_budget = mb.saturating_mul(1 << 20);
         }
-        kiln::exec::configure_tiered(config)?;
+        crate::tools::exec::configure_tiered(config)?;
         Ok(())
     }
 
@@ -70,7 +71,7 @@ impl TierArgs {
         if !self.stats {
             return Ok(None);
         }
-        let tiers = kiln::exec::shared_tiers()?;
+        let tiers = crate::tools::exec::shared_tiers()?;
         tiers.wait_idle();
         Ok(Some(tiers.stats()))
     }

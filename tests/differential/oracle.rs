@@ -239,16 +239,15 @@ fn from_kiln(result: Result<ExecutionResult, EvmError>, db: &InMemoryDb) -> Outc
 pub fn run_interp(env: &KilnEnv, tx: &TxEnv) -> Outcome {
     let mut db = env.pre.clone();
     let run = catch_unwind(AssertUnwindSafe(|| {
-        kiln::exec::transact_commit(kiln::Mode::Interp, &mut db, &env.cfg, &env.block, tx)
+        kiln_runtime::transact_commit(&mut db, &env.cfg, &env.block, tx)
     }));
     match run {
         Err(p) => Outcome::invalid(Status::Panic, panic_text(p)),
-        Ok(Err(e)) => Outcome::invalid(Status::Panic, format!("mode cannot run: {e}")),
-        Ok(Ok(result)) => from_kiln(result, &db),
+        Ok(result) => from_kiln(result, &db),
     }
 }
 
-/// Kiln's JIT or an AOT library: what `kiln::exec::transact_commit(Mode::Jit | Mode::Aot, ..)`
+/// Kiln's JIT or an AOT library: what `kiln run --mode jit|aot`
 /// does, with native code the harness owns so that it can read the JIT's compile statistics (a
 /// contract the JIT refuses runs in the interpreter, which would otherwise go unnoticed) and
 /// start afresh per batch.
@@ -375,7 +374,7 @@ pub fn run_revm(case: &Case, db: &RevmDb, pre: &InMemoryDb, gas_limit: u64) -> O
         Ok(Ok(out)) => out,
     };
 
-    let changes = kiln::bench::revm::kiln_changes(&out.state);
+    let changes = crate::revm_results::kiln_changes(&out.state);
     let mut post = pre.clone();
     post.commit(changes);
 
@@ -389,8 +388,8 @@ pub fn run_revm(case: &Case, db: &RevmDb, pre: &InMemoryDb, gas_limit: u64) -> O
         status,
         gas_used: r.tx_gas_used(),
         refunded: 0,
-        output: kiln::bench::revm::comparable_output(&r, case.create),
-        logs: kiln::bench::revm::receipt_logs(&r),
+        output: crate::revm_results::comparable_output(&r, case.create),
+        logs: crate::revm_results::receipt_logs(&r),
         state_root: Some(post.state_root()),
         detail,
     }

@@ -16,7 +16,7 @@ use kiln_runtime::{
     InMemoryDb, InvalidTransaction, JsonTracer, Log, NoTracer, SpecId, TxEnv, TxKind, TxType,
 };
 
-use crate::mode::{Mode, ModeNotBuilt};
+use crate::tools::mode::{Mode, ModeNotBuilt};
 
 /// The account holding the code.
 pub const CONTRACT: Address = address!("1000000000000000000000000000000000000000");
@@ -166,6 +166,7 @@ pub struct RunOutcome {
     /// The state root after the transaction was committed.
     pub state_root: B256,
     /// The state after the transaction.
+    #[cfg_attr(not(test), allow(dead_code))]
     pub post_state: InMemoryDb,
     /// Why the trace is incomplete, if writing it failed. Tracing stops at the first error; the
     /// run itself completes.
@@ -251,7 +252,7 @@ pub fn run(req: RunRequest) -> Result<RunOutcome, RunError> {
     let mut time = |mode: Mode| {
         if let (Some(budget), Some(pre)) = (req.bench, &pre) {
             timing = Some(time_runs(budget, pre, |db| {
-                let _ = crate::exec::transact_commit(mode, db, &cfg, &block, &tx);
+                let _ = crate::tools::exec::transact_commit(mode, db, &cfg, &block, &tx);
             }));
         }
     };
@@ -289,7 +290,7 @@ pub fn run(req: RunRequest) -> Result<RunOutcome, RunError> {
         (Mode::Aot, None) => {
             let lib = match &req.aot {
                 Some(path) => kiln_codegen::AotLibrary::open(path).map_err(|e| e.to_string()),
-                None => crate::exec::build_aot_library([(req.code.clone(), spec)]),
+                None => crate::tools::exec::build_aot_library([(req.code.clone(), spec)]),
             }
             .map_err(RunError::ModeFailed)?;
             let hash = alloy_primitives::keccak256(&req.code);
@@ -302,8 +303,9 @@ pub fn run(req: RunRequest) -> Result<RunOutcome, RunError> {
                     "{library} holds no code {hash} compiled for {spec}: it ran in the interpreter"
                 ));
             }
-            crate::exec::with_aot_library(lib, || {
-                let result = crate::exec::transact_commit(Mode::Aot, &mut db, &cfg, &block, &tx);
+            crate::tools::exec::with_aot_library(lib, || {
+                let result =
+                    crate::tools::exec::transact_commit(Mode::Aot, &mut db, &cfg, &block, &tx);
                 time(Mode::Aot);
                 result
             })
@@ -311,7 +313,7 @@ pub fn run(req: RunRequest) -> Result<RunOutcome, RunError> {
             .map_err(|e| request_error(e, &tx, spec))?
         }
         (mode, None) => {
-            let result = crate::exec::transact_commit(mode, &mut db, &cfg, &block, &tx);
+            let result = crate::tools::exec::transact_commit(mode, &mut db, &cfg, &block, &tx);
             time(mode);
             result.map_err(RunError::ModeFailed)?.map_err(|e| request_error(e, &tx, spec))?
         }
@@ -474,7 +476,7 @@ mod tests {
     use alloy_primitives::{keccak256, KECCAK256_EMPTY};
 
     fn code(hex: &str) -> Vec<u8> {
-        crate::input::parse_hex(hex).unwrap()
+        crate::tools::input::parse_hex(hex).unwrap()
     }
 
     fn word(v: u64) -> Vec<u8> {

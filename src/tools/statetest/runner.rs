@@ -13,7 +13,7 @@ use super::env::{block_env, cfg_env, pre_state, tx_env};
 use super::fixture::{FixtureFile, PostCase, StateTest};
 use super::known::{case_id, KnownFailures};
 use super::report::{CaseKey, Failure, Report, Verdict};
-use crate::mode::Mode;
+use crate::tools::mode::Mode;
 use alloy_primitives::B256;
 
 /// Worker threads get a generous stack: a debug build of a runtime bug that recurses should
@@ -205,8 +205,8 @@ pub fn run_fixture_text(
         };
         if opts.mode == Mode::Aot {
             // One shared object per file, holding every contract and initcode in it.
-            match crate::exec::build_aot_library(aot_codes(&fixture, opts)) {
-                Ok(lib) => crate::exec::with_aot_library(lib, || run_all(&mut report)),
+            match crate::tools::exec::build_aot_library(aot_codes(&fixture, opts)) {
+                Ok(lib) => crate::tools::exec::with_aot_library(lib, || run_all(&mut report)),
                 Err(e) => report
                     .record_failure(file_failure(Path::new(file), format!("AOT compile: {e}"))),
             }
@@ -333,7 +333,7 @@ fn run_case(
     let block = block_env(&test.env)?;
     let tx = tx_env(&test.transaction, &case.indexes, cfg.chain_id)?;
     let mut db = pre.clone();
-    let result = crate::exec::transact_commit(mode, &mut db, &cfg, &block, &tx)?;
+    let result = crate::tools::exec::transact_commit(mode, &mut db, &cfg, &block, &tx)?;
     let root = db.state_root();
     Ok((root, judge_with_root(&result, &db, root, case)))
 }

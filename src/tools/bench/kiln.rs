@@ -13,10 +13,10 @@ use kiln_runtime::{
 
 use super::compare::Outcome;
 use super::measure::Workload;
-use crate::evm::{TierConfig, Tiers};
-use crate::exec::build_aot;
-use crate::fixture::BenchFixture;
-use crate::mode::Mode;
+use crate::tools::exec::build_aot;
+use crate::tools::fixture::BenchFixture;
+use crate::tools::mode::Mode;
+use kiln::evm::{TierConfig, Tiers};
 
 /// What compiling a fixture's contracts cost, before any run.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -12,6 +12,7 @@ const DIFF_LIMIT: usize = 5;
 
 /// `Ok` if `result` and the state in `db` after it are what `case` expects, otherwise the
 /// reason, written for a person reading a failure line.
+#[cfg(test)]
 pub fn judge(
     result: &Result<ExecutionResult, EvmError>,
     db: &InMemoryDb,
@@ -163,7 +164,7 @@ pub fn state_diff(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::statetest::fixture::{HexBytes, Indexes, Quantity};
+    use crate::tools::statetest::fixture::{HexBytes, Indexes, Quantity};
     use alloy_primitives::{Bytes, B256};
     use kiln_runtime::{InvalidTransaction, Log};
 

@@ -13,10 +13,7 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use alloy_primitives::map::HashMap;
-use kiln_runtime::{
-    AccountChange, BlobSchedule, Database as _, DatabaseCommit, InMemoryDb, TxType,
-};
+use kiln_runtime::{BlobSchedule, Database as _, DatabaseCommit, InMemoryDb, TxType};
 use revm::bytecode::Bytecode;
 use revm::context::result::ExecutionResult;
 use revm::context::transaction::{AccessList, AccessListItem, Authorization, SignedAuthorization};
@@ -25,14 +22,14 @@ use revm::context_interface::block::BlobExcessGasAndPrice;
 use revm::database::{CacheDB, EmptyDB};
 use revm::handler::MainnetContext;
 use revm::primitives::hardfork::SpecId;
-use revm::primitives::{Address, Bytes, TxKind, B256, U256};
+use revm::primitives::{TxKind, U256};
 use revm::state::AccountInfo;
-use revm::state::EvmState;
 use revm::{ExecuteCommitEvm, ExecuteEvm, MainBuilder, MainContext, MainnetEvm};
 
 use super::compare::Outcome;
 use super::measure::Workload;
-use crate::fixture::BenchFixture;
+use super::revm_results::{comparable_output, kiln_changes, receipt_logs};
+use crate::tools::fixture::BenchFixture;
 
 pub type RevmDb = CacheDB<EmptyDB>;
 pub type RevmEvm = MainnetEvm<MainnetContext<RevmDb>>;
@@ -190,33 +187,6 @@ pub fn revm_spec(spec: kiln_runtime::SpecId) -> Option<SpecId> {
     }
 }
 
-/// revm's state changes of one transaction as Kiln's. EIP-161: an account that revm reports
-/// as touched and empty is removed, as is one it self-destructed.
-pub fn kiln_changes(state: &EvmState) -> kiln_runtime::StateChanges {
-    let mut changes = Vec::new();
-    for (address, account) in state {
-        if !account.is_touched() {
-            continue;
-        }
-        let info = kiln_runtime::AccountInfo {
-            balance: account.info.balance,
-            nonce: account.info.nonce,
-            code_hash: account.info.code_hash,
-            code: account.info.code.as_ref().map(|c| c.original_bytes()),
-        };
-        let storage: HashMap<U256, U256> =
-            account.storage.iter().map(|(k, slot)| (*k, slot.present_value())).collect();
-        let change = AccountChange {
-            info,
-            storage_cleared: account.is_created(),
-            storage,
-            removed: account.is_selfdestructed() || account.is_empty(),
-        };
-        changes.push((*address, change));
-    }
-    changes
-}
-
 /// revm ready to run one fixture.
 pub struct RevmRunner {
     fixture: Arc<BenchFixture>,
@@ -268,25 +238,6 @@ fn outcome(r: &ExecutionResult, create: bool, post: &InMemoryDb) -> Outcome {
         state_root: post.state_root(),
         detail,
     }
-}
-
-/// The output as Kiln reports it. revm reports the deployed code as the output of a
-/// successful creation; Kiln, like the return data of CREATE inside the EVM, reports none. The
-/// code is in the state root either way.
-pub fn comparable_output(r: &ExecutionResult, create: bool) -> Bytes {
-    if create && r.is_success() {
-        Bytes::new()
-    } else {
-        r.output().cloned().unwrap_or_default()
-    }
-}
-
-/// `(address, topics, data)` of each log; none for a failed transaction (its receipt has none).
-pub fn receipt_logs(r: &ExecutionResult) -> Vec<(Address, Vec<B256>, Bytes)> {
-    if !r.is_success() {
-        return Vec::new();
-    }
-    r.logs().iter().map(|l| (l.address, l.data.topics().to_vec(), l.data.data.clone())).collect()
 }
 
 impl Workload for RevmRunner {

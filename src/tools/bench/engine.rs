@@ -2,7 +2,7 @@
 
 use std::fmt;
 
-use crate::mode::Mode;
+use crate::tools::mode::Mode;
 
 /// One column of the benchmark.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]

@@ -13,7 +13,7 @@ use alloy_primitives::{hex, U256};
 use kiln_runtime::{Database as _, TxKind};
 
 use super::measure::Workload;
-use crate::fixture::BenchFixture;
+use crate::tools::fixture::BenchFixture;
 
 /// `n = calldata[0]; a = 0; b = 1; while n != 0 { (a, b) = (b, a + b); n -= 1 }; return b`.
 const FIBONACCI: &str = "5f355f60015b8215601a578181019150909160019003916005565b9150505f5260205ff3";

@@ -87,8 +87,6 @@ pub struct AuthorizationEntry {
     pub y_parity: Option<Quantity>,
     pub r: Quantity,
     pub s: Quantity,
-    /// The authority the fixture expects; the runtime recovers it from the signature itself.
-    pub signer: Option<Address>,
 }
 
 #[derive(Clone, Debug, Default, Deserialize)]

@@ -57,14 +57,17 @@ impl KnownFailures {
         self.entries.contains_key(id)
     }
 
+    #[cfg(test)]
     pub fn reason(&self, id: &str) -> Option<&str> {
         self.entries.get(id).map(String::as_str)
     }
 
+    #[cfg(test)]
     pub fn len(&self) -> usize {
         self.entries.len()
     }
 
+    #[cfg(test)]
     pub fn is_empty(&self) -> bool {
         self.entries.is_empty()
     }
@@ -121,6 +124,7 @@ tests/x.py::test_a[fork_Cancun-state_test-multiple_calls_single beneficiary][Pra
 ";
         let known = KnownFailures::parse(text, "list").unwrap();
         assert_eq!(known.len(), 3);
+        assert!(!known.is_empty());
         assert_eq!(known.reason("plain[Cancun#0]"), Some(""));
         assert_eq!(
             known.reason(

@@ -15,8 +15,5 @@ pub mod known;
 pub mod report;
 pub mod runner;
 
-pub use known::{case_id, KnownFailures, KnownFailuresError};
-pub use report::{Failure, ForkCounts, Report, Verdict};
-pub use runner::{
-    collect_files, install_panic_capture, run, run_file, run_fixture_text, CollectError, RunOptions,
-};
+pub use known::KnownFailures;
+pub use runner::{collect_files, install_panic_capture, run, CollectError, RunOptions};

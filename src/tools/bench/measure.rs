@@ -59,6 +59,7 @@ impl Stats {
 const SLICE: Duration = Duration::from_millis(20);
 
 /// Times `work` alone; see [`measure_interleaved`].
+#[cfg(test)]
 pub fn measure(work: &mut dyn Workload, budget: Duration) -> Stats {
     measure_interleaved(&mut [work], budget).remove(0)
 }

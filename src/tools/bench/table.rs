@@ -7,8 +7,8 @@ use serde_json::{json, Map, Value};
 
 use super::engine::Engine;
 use super::{FixtureTiming, Rejected, Stats};
-use crate::fixture::FixtureError;
-use crate::mode::Mode;
+use crate::tools::fixture::FixtureError;
+use crate::tools::mode::Mode;
 
 /// Everything a run produced.
 #[derive(Debug, Default)]
@@ -241,7 +241,7 @@ fn show_bytes(bytes: u64) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::bench::ModeTiming;
+    use crate::tools::bench::ModeTiming;
 
     fn stats(median_us: u64) -> Stats {
         let d = Duration::from_micros(median_us);

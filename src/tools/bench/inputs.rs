@@ -4,17 +4,19 @@
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
-use crate::fixture::{collect_fixture_files, load_file, load_text, BenchFixture, FixtureError};
+use crate::tools::fixture::{
+    collect_fixture_files, load_file, load_text, BenchFixture, FixtureError,
+};
 
 /// The default set, shipped in the binary so that `kiln bench` needs no files: two pure
 /// arithmetic loops, a token transfer (storage-bound), a ray tracer (compute-bound, large
 /// contract) and 10k keccak hashes (hash-bound).
 pub const EMBEDDED: [(&str, &str); 5] = [
-    ("fibonacci-calldata.json", include_str!("../../benches/fixtures/fibonacci-calldata.json")),
-    ("factorial.json", include_str!("../../benches/fixtures/factorial.json")),
-    ("erc20_transfer.json", include_str!("../../benches/fixtures/erc20_transfer.json")),
-    ("snailtracer.json", include_str!("../../benches/fixtures/snailtracer.json")),
-    ("hash_10k.json", include_str!("../../benches/fixtures/hash_10k.json")),
+    ("fibonacci-calldata.json", include_str!("../../../benches/fixtures/fibonacci-calldata.json")),
+    ("factorial.json", include_str!("../../../benches/fixtures/factorial.json")),
+    ("erc20_transfer.json", include_str!("../../../benches/fixtures/erc20_transfer.json")),
+    ("snailtracer.json", include_str!("../../../benches/fixtures/snailtracer.json")),
+    ("hash_10k.json", include_str!("../../../benches/fixtures/hash_10k.json")),
 ];
 
 /// Every fixture under `paths` (the embedded set when empty), each with its display name,

@@ -21,6 +21,8 @@ pub mod measure;
 pub mod native;
 #[cfg(feature = "revm-baseline")]
 pub mod revm;
+#[cfg(feature = "revm-baseline")]
+pub mod revm_results;
 pub mod table;
 
 use std::sync::Arc;
@@ -28,10 +30,10 @@ use std::time::Duration;
 
 use kiln_runtime::SpecId;
 
-use crate::fixture::BenchFixture;
+use crate::tools::fixture::BenchFixture;
 pub use compare::Outcome;
 pub use engine::Engine;
-pub use measure::{measure, measure_interleaved, Stats, Workload};
+pub use measure::{measure_interleaved, Stats, Workload};
 
 /// The fork fixtures run under by default: the newest whose rules the fixtures' gas limits
 /// fit (Osaka's EIP-7825 caps a transaction's gas below what the contract fixtures give).
@@ -91,7 +93,6 @@ impl Runner {
 
 /// A fixture whose modes all ran and agreed, ready to be timed.
 pub struct Verified {
-    pub fixture: Arc<BenchFixture>,
     /// Shown in reports: the test name, prefixed by its directory when names repeat.
     pub name: String,
     pub runners: Vec<(Engine, Runner)>,
@@ -137,7 +138,7 @@ pub fn verify(fixture: BenchFixture, name: String, opts: &Options) -> Result<Ver
     if !problems.is_empty() {
         return Err(reject(problems));
     }
-    Ok(Verified { fixture, name, runners, native })
+    Ok(Verified { name, runners, native })
 }
 
 /// One mode's numbers on one fixture.

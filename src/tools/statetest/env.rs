@@ -168,7 +168,7 @@ pub fn pre_state<'a>(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::statetest::fixture::{HexBytes, Quantity};
+    use crate::tools::statetest::fixture::{HexBytes, Quantity};
     use alloy_primitives::{Address, U256};
 
     fn q(v: u64) -> Quantity {

@@ -1,7 +1,7 @@
 //! Running a transaction in a chosen [`Mode`]: the one place modes map to executors.
 
-use crate::evm::{TierConfig, Tiers};
-use crate::mode::Mode;
+use crate::tools::mode::Mode;
+use kiln::evm::{TierConfig, Tiers};
 use kiln_codegen::{AotCompiler, AotLibrary, JitCompiler};
 use kiln_runtime::SpecId;
 use kiln_runtime::{
