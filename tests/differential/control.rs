@@ -991,28 +991,24 @@ impl<'r> Ctl<'r> {
         let out = if self.rng.percent(30) { Dest::Static(exit) } else { self.dest(exit, false) };
         self.prestore();
 
-        let load = |c: &mut Self| match place {
-            Place::Stack => c.a.op(op::DUP1),
-            Place::Transient => {
-                c.a.push_u(key);
-                c.a.op(op::TLOAD);
-            }
-            Place::Memory => {
-                c.a.push_u(off);
-                c.a.op(op::MLOAD);
-            }
-        };
-        let save = |c: &mut Self| match place {
+        // The counter's place: the stack (kept under the loop's work), a transient slot or a
+        // memory word; `load` copies it to the top, `save` writes the top back.
+        let access = move |c: &mut Self, transient: u8, memory: u8| match place {
             Place::Stack => {}
             Place::Transient => {
                 c.a.push_u(key);
-                c.a.op(op::TSTORE);
+                c.a.op(transient);
             }
             Place::Memory => {
                 c.a.push_u(off);
-                c.a.op(op::MSTORE);
+                c.a.op(memory);
             }
         };
+        let load = |c: &mut Self| match place {
+            Place::Stack => c.a.op(op::DUP1),
+            _ => access(c, op::TLOAD, op::MLOAD),
+        };
+        let save = |c: &mut Self| access(c, op::TSTORE, op::MSTORE);
         let count_at = self.a.pc() + 1;
         self.a.push_n(U256::ZERO, 32);
         save(self);

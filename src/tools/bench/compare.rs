@@ -20,7 +20,31 @@ pub struct Outcome {
     pub detail: String,
 }
 
+/// How an executed transaction ended, whichever engine ran it.
+pub enum End {
+    Success,
+    Revert,
+    /// With the engine's name for the reason.
+    Halt(String),
+}
+
 impl Outcome {
+    /// The outcome of a transaction that executed and ended as `end`.
+    pub fn executed(
+        end: End,
+        gas_used: u64,
+        output: Bytes,
+        logs: Vec<(Address, Vec<B256>, Bytes)>,
+        state_root: B256,
+    ) -> Self {
+        let (status, detail) = match end {
+            End::Success => ("success", String::new()),
+            End::Revert => ("revert", String::new()),
+            End::Halt(reason) => ("halt", reason),
+        };
+        Outcome { status, gas_used, output, logs, state_root, detail }
+    }
+
     /// Kiln's outcome for one transaction; `post` is the state with it committed.
     pub fn from_kiln(result: &Result<ExecutionResult, EvmError>, post: &InMemoryDb) -> Self {
         let state_root = post.state_root();
@@ -28,19 +52,14 @@ impl Outcome {
             Ok(r) => r,
             Err(e) => return Outcome::invalid(e.to_string(), state_root),
         };
-        let (status, detail) = match r {
-            ExecutionResult::Success { .. } => ("success", String::new()),
-            ExecutionResult::Revert { .. } => ("revert", String::new()),
-            ExecutionResult::Halt { reason, .. } => ("halt", format!("{reason:?}")),
+        let end = match r {
+            ExecutionResult::Success { .. } => End::Success,
+            ExecutionResult::Revert { .. } => End::Revert,
+            ExecutionResult::Halt { reason, .. } => End::Halt(format!("{reason:?}")),
         };
-        Outcome {
-            status,
-            gas_used: r.gas_used(),
-            output: Bytes::copy_from_slice(r.output()),
-            logs: r.logs().iter().map(|l| (l.address, l.topics.clone(), l.data.clone())).collect(),
-            state_root,
-            detail,
-        }
+        let logs = r.logs().iter().map(|l| (l.address, l.topics.clone(), l.data.clone()));
+        let output = Bytes::copy_from_slice(r.output());
+        Outcome::executed(end, r.gas_used(), output, logs.collect(), state_root)
     }
 
     pub fn invalid(detail: String, state_root: B256) -> Self {

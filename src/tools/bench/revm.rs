@@ -26,7 +26,7 @@ use revm::primitives::{TxKind, U256};
 use revm::state::AccountInfo;
 use revm::{ExecuteCommitEvm, ExecuteEvm, MainBuilder, MainContext, MainnetEvm};
 
-use super::compare::Outcome;
+use super::compare::{End, Outcome};
 use super::measure::Workload;
 use super::revm_results::{comparable_output, kiln_changes, receipt_logs};
 use crate::tools::fixture::BenchFixture;
@@ -225,19 +225,13 @@ impl RevmRunner {
 }
 
 fn outcome(r: &ExecutionResult, create: bool, post: &InMemoryDb) -> Outcome {
-    let (status, detail) = match r {
-        ExecutionResult::Success { .. } => ("success", String::new()),
-        ExecutionResult::Revert { .. } => ("revert", String::new()),
-        ExecutionResult::Halt { reason, .. } => ("halt", format!("{reason:?}")),
+    let end = match r {
+        ExecutionResult::Success { .. } => End::Success,
+        ExecutionResult::Revert { .. } => End::Revert,
+        ExecutionResult::Halt { reason, .. } => End::Halt(format!("{reason:?}")),
     };
-    Outcome {
-        status,
-        gas_used: r.tx_gas_used(),
-        output: comparable_output(r, create),
-        logs: receipt_logs(r),
-        state_root: post.state_root(),
-        detail,
-    }
+    let (output, logs) = (comparable_output(r, create), receipt_logs(r));
+    Outcome::executed(end, r.tx_gas_used(), output, logs, post.state_root())
 }
 
 impl Workload for RevmRunner {
