@@ -76,7 +76,7 @@ pub fn run(args: Args) -> Result<ExitCode, CliError> {
         progress.set_message(format!("checking {name}"));
         // A panic in one mode is that fixture's failure, reported like a disagreement.
         let checked = guarded(|| bench::verify(fixture, name.clone(), &opts))
-            .unwrap_or_else(|panic| Err(Rejected { name, problems: vec![panic] }));
+            .unwrap_or_else(|panic| Err(Rejected { name, problems: vec![panic.to_string()] }));
         match checked {
             Ok(v) => verified.push(v),
             Err(rejected) => {

@@ -201,7 +201,7 @@ pub enum RunError {
     #[error("a trace needs the interpreter (mode {0} runs compiled code, which is not traced)")]
     TraceNeedsInterp(Mode),
     #[error("mode cannot run: {0}")]
-    ModeFailed(String),
+    ModeFailed(#[from] crate::tools::exec::ExecError),
     #[error(
         "{library} holds no code {hash} compiled for {spec} (--aot-strict refuses to run it in the \
          interpreter)"
@@ -289,7 +289,7 @@ pub fn run(req: RunRequest) -> Result<RunOutcome, RunError> {
         (mode, Some(_)) => return Err(RunError::TraceNeedsInterp(mode)),
         (Mode::Aot, None) => {
             let lib = match &req.aot {
-                Some(path) => kiln_codegen::AotLibrary::open(path).map_err(|e| e.to_string()),
+                Some(path) => kiln_codegen::AotLibrary::open(path).map_err(Into::into),
                 None => crate::tools::exec::build_aot_library([(req.code.clone(), spec)]),
             }
             .map_err(RunError::ModeFailed)?;

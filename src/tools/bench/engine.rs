@@ -33,38 +33,35 @@ impl Engine {
         }
     }
 
+    /// The names `--modes` accepts, for messages.
+    fn available() -> String {
+        Engine::all().iter().map(|e| e.name()).collect::<Vec<_>>().join(", ")
+    }
+
     /// Kiln modes the benchmark knows how to prepare (all of them).
     fn kiln_mode_benchable(mode: Mode) -> bool {
         matches!(mode, Mode::Interp | Mode::Jit | Mode::Aot | Mode::Tiered)
     }
 
     /// Parses one name of `--modes`.
-    pub fn parse(name: &str) -> Result<Engine, String> {
+    pub fn parse(name: &str) -> Result<Engine, EngineError> {
         let name = name.trim();
         if name == "revm" {
             return if cfg!(feature = "revm-baseline") {
                 Ok(Engine::Revm)
             } else {
-                Err("mode revm needs the `revm-baseline` cargo feature, which this build of \
-                     kiln was compiled without"
-                    .into())
+                Err(EngineError::NoRevm)
             };
         }
-        let available = || {
-            let names: Vec<&str> = Engine::all().iter().map(|e| e.name()).collect();
-            names.join(", ")
-        };
         match Mode::ALL.into_iter().find(|m| m.name() == name) {
             Some(mode) if Self::kiln_mode_benchable(mode) => Ok(Engine::Kiln(mode)),
-            Some(mode) => {
-                Err(format!("mode {mode} cannot be benchmarked yet (available: {})", available()))
-            }
-            None => Err(format!("unknown mode {name:?} (available: {})", available())),
+            Some(mode) => Err(EngineError::NotBenchable(mode)),
+            None => Err(EngineError::Unknown(name.to_string())),
         }
     }
 
     /// Parses a comma-separated `--modes` list; duplicates are dropped, order is kept.
-    pub fn parse_list(list: &str) -> Result<Vec<Engine>, String> {
+    pub fn parse_list(list: &str) -> Result<Vec<Engine>, EngineError> {
         let mut engines = Vec::new();
         for name in list.split(',').filter(|n| !n.trim().is_empty()) {
             let engine = Engine::parse(name)?;
@@ -73,10 +70,23 @@ impl Engine {
             }
         }
         if engines.is_empty() {
-            return Err("no modes given".into());
+            return Err(EngineError::Empty);
         }
         Ok(engines)
     }
+}
+
+/// A `--modes` value that names no engine this build can time.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum EngineError {
+    #[error("unknown mode {0:?} (available: {avail})", avail = Engine::available())]
+    Unknown(String),
+    #[error("mode {0} cannot be benchmarked yet (available: {avail})", avail = Engine::available())]
+    NotBenchable(Mode),
+    #[error("mode revm needs the `revm-baseline` cargo feature, which this build of kiln was compiled without")]
+    NoRevm,
+    #[error("no modes given")]
+    Empty,
 }
 
 impl fmt::Display for Engine {
@@ -93,7 +103,9 @@ mod tests {
     fn mode_lists_parse_in_order() {
         let engines = Engine::parse_list("jit, interp,jit").unwrap();
         assert_eq!(engines, [Engine::Kiln(Mode::Jit), Engine::Kiln(Mode::Interp)]);
-        assert!(Engine::parse_list("interp,fast").unwrap_err().contains("unknown mode \"fast\""));
+        let err = Engine::parse_list("interp,fast").unwrap_err();
+        assert_eq!(err, EngineError::Unknown("fast".into()));
+        assert!(err.to_string().contains("unknown mode \"fast\" (available: interp,"), "{err}");
         assert_eq!(Engine::parse_list("tiered").unwrap(), [Engine::Kiln(Mode::Tiered)]);
         assert!(Engine::parse_list(",").is_err());
     }

@@ -6,11 +6,11 @@ use kiln_runtime::{
     TxKind, TxType,
 };
 
-use super::fixture::{Account, Env, Indexes, StateTest, Transaction};
+use super::fixture::{Account, Env, EnvError, Indexes, StateTest, Transaction};
 
 /// The chain configuration for running `test` under `spec`. `fork_name` is the key the fixture
 /// used in `post`, which is also the key of its `config.blobSchedule` entry.
-pub fn cfg_env(test: &StateTest, spec: SpecId, fork_name: &str) -> Result<CfgEnv, String> {
+pub fn cfg_env(test: &StateTest, spec: SpecId, fork_name: &str) -> Result<CfgEnv, EnvError> {
     let mut cfg = CfgEnv::new(spec);
     if let Some(chain_id) = test.config.chainid {
         cfg.chain_id = chain_id.to_u64("config.chainid")?;
@@ -31,14 +31,14 @@ pub fn cfg_env(test: &StateTest, spec: SpecId, fork_name: &str) -> Result<CfgEnv
                     .to_u64("blobSchedule baseFeeUpdateFraction")?,
             };
             if cfg.blob_schedule.update_fraction == 0 {
-                return Err("blobSchedule baseFeeUpdateFraction must not be zero".into());
+                return Err(EnvError::ZeroBlobFeeFraction);
             }
         }
     }
     Ok(cfg)
 }
 
-pub fn block_env(env: &Env) -> Result<BlockEnv, String> {
+pub fn block_env(env: &Env) -> Result<BlockEnv, EnvError> {
     let prevrandao =
         B256::from(env.current_random.map(|q| q.0).unwrap_or(env.current_difficulty.0));
     Ok(BlockEnv {
@@ -76,27 +76,28 @@ pub fn tx_type(tx: &Transaction) -> TxType {
 }
 
 /// The transaction of one post case.
-pub fn tx_env(tx: &Transaction, indexes: &Indexes, chain_id: u64) -> Result<TxEnv, String> {
-    fn pick<'a, T>(items: &'a [T], index: usize, what: &str) -> Result<&'a T, String> {
-        items
-            .get(index)
-            .ok_or_else(|| format!("{what} index {index} out of range ({} entries)", items.len()))
+pub fn tx_env(tx: &Transaction, indexes: &Indexes, chain_id: u64) -> Result<TxEnv, EnvError> {
+    fn pick<'a, T>(items: &'a [T], index: usize, what: &'static str) -> Result<&'a T, EnvError> {
+        let len = items.len();
+        items.get(index).ok_or(EnvError::IndexOutOfRange { what, index, len })
     }
 
     let tx_type = tx_type(tx);
     let (gas_price, gas_priority_fee) = match tx_type {
         TxType::Legacy | TxType::AccessList => {
-            let price = tx.gas_price.ok_or("transaction has neither gasPrice nor maxFeePerGas")?;
+            let price = tx
+                .gas_price
+                .ok_or(EnvError::Missing("transaction has neither gasPrice nor maxFeePerGas"))?;
             (price.0, None)
         }
         _ => {
             let max_fee = tx
                 .max_fee_per_gas
                 .or(tx.gas_price)
-                .ok_or("typed transaction without maxFeePerGas")?;
+                .ok_or(EnvError::Missing("typed transaction without maxFeePerGas"))?;
             let priority = tx
                 .max_priority_fee_per_gas
-                .ok_or("typed transaction without maxPriorityFeePerGas")?;
+                .ok_or(EnvError::Missing("typed transaction without maxPriorityFeePerGas"))?;
             (max_fee.0, Some(priority.0))
         }
     };
@@ -118,7 +119,10 @@ pub fn tx_env(tx: &Transaction, indexes: &Indexes, chain_id: u64) -> Result<TxEn
         .iter()
         .flatten()
         .map(|auth| {
-            let y_parity = auth.y_parity.or(auth.v).ok_or("authorization without yParity or v")?;
+            let y_parity = auth
+                .y_parity
+                .or(auth.v)
+                .ok_or(EnvError::Missing("authorization without yParity or v"))?;
             Ok(Authorization {
                 chain_id: auth.chain_id.0,
                 address: auth.address,
@@ -128,7 +132,7 @@ pub fn tx_env(tx: &Transaction, indexes: &Indexes, chain_id: u64) -> Result<TxEn
                 s: auth.s.0,
             })
         })
-        .collect::<Result<Vec<_>, String>>()?;
+        .collect::<Result<Vec<_>, EnvError>>()?;
 
     Ok(TxEnv {
         tx_type,
@@ -151,7 +155,7 @@ pub fn tx_env(tx: &Transaction, indexes: &Indexes, chain_id: u64) -> Result<TxEn
 /// The pre-state as a database. Built once per test and cloned per case.
 pub fn pre_state<'a>(
     pre: impl IntoIterator<Item = (&'a alloy_primitives::Address, &'a Account)>,
-) -> Result<InMemoryDb, String> {
+) -> Result<InMemoryDb, EnvError> {
     let mut db = InMemoryDb::new();
     for (address, account) in pre {
         db.insert_account(
@@ -221,7 +225,8 @@ mod tests {
         assert_eq!(env.kind, TxKind::Call(Address::repeat_byte(0x11)));
 
         let err = tx_env(&tx, &Indexes { data: 2, gas: 0, value: 0 }, 1).unwrap_err();
-        assert!(err.contains("data index 2 out of range"), "{err}");
+        assert_eq!(err, EnvError::IndexOutOfRange { what: "data", index: 2, len: 2 });
+        assert_eq!(err.to_string(), "data index 2 out of range (2 entries)");
     }
 
     #[test]
@@ -260,6 +265,6 @@ mod tests {
         }))
         .unwrap();
         let err = cfg_env(&test, SpecId::Prague, "Prague").unwrap_err();
-        assert!(err.contains("baseFeeUpdateFraction"), "{err}");
+        assert_eq!(err, EnvError::ZeroBlobFeeFraction);
     }
 }

@@ -10,9 +10,10 @@ use kiln_runtime::{InMemoryDb, SpecId};
 
 use super::check::judge_with_root;
 use super::env::{block_env, cfg_env, pre_state, tx_env};
-use super::fixture::{FixtureFile, PostCase, StateTest};
+use super::fixture::{EnvError, FixtureFile, PostCase, StateTest};
 use super::known::{case_id, KnownFailures};
 use super::report::{CaseKey, Failure, Report, Verdict};
+use crate::tools::exec::ExecError;
 use crate::tools::mode::Mode;
 use alloy_primitives::B256;
 
@@ -215,7 +216,7 @@ pub fn run_fixture_text(
         }
     });
     if let Err(panic) = outcome {
-        report.record_failure(file_failure(Path::new(file), panic));
+        report.record_failure(file_failure(Path::new(file), panic.to_string()));
     }
     report
 }
@@ -265,7 +266,7 @@ fn run_test(
     known: &KnownFailures,
 ) {
     // Built lazily: a test whose forks are all skipped or filtered out costs nothing.
-    let mut pre: Option<Result<InMemoryDb, String>> = None;
+    let mut pre: Option<Result<InMemoryDb, CaseError>> = None;
     for (fork_name, cases) in &test.post {
         let spec = match fork_name.parse::<SpecId>() {
             Ok(spec) => spec,
@@ -288,18 +289,19 @@ fn run_test(
             report.skip(cases.len());
             continue;
         }
-        let pre = pre.get_or_insert_with(|| {
-            guarded(|| pre_state(&test.pre)).and_then(|r| r.map_err(|e| format!("pre-state: {e}")))
-        });
+        let pre = pre
+            .get_or_insert_with(|| guarded(|| pre_state(&test.pre))?.map_err(CaseError::PreState));
         for (index, case) in cases.iter().enumerate() {
             let outcome = match pre {
                 Ok(pre) => guarded(|| run_case(test, pre, spec, fork_name, case, opts.mode))
+                    .map_err(CaseError::from)
                     .and_then(|r| r),
                 Err(e) => Err(e.clone()),
             };
             let root = outcome.as_ref().ok().map(|(root, _)| *root);
             let listed = known.contains(&case_id(name, fork_name, index));
-            let verdict = classify(outcome.and_then(|(_, judged)| judged), listed);
+            let judged = outcome.map_err(|e| e.to_string()).and_then(|(_, judged)| judged);
+            let verdict = classify(judged, listed);
             let key = CaseKey { file, test: name, fork: fork_name, index, indexes: case.indexes };
             report.record_case(key, root, verdict);
         }
@@ -328,7 +330,7 @@ fn run_case(
     fork_name: &str,
     case: &PostCase,
     mode: Mode,
-) -> Result<(B256, Result<(), String>), String> {
+) -> Result<(B256, Result<(), String>), CaseError> {
     let cfg = cfg_env(test, spec, fork_name)?;
     let block = block_env(&test.env)?;
     let tx = tx_env(&test.transaction, &case.indexes, cfg.chain_id)?;
@@ -362,9 +364,27 @@ pub fn install_panic_capture() {
     }));
 }
 
-/// Runs `f`, turning a panic into `Err("panic: ...")` (recorded quietly once
+/// Why a case could not run to a verdict.
+#[derive(Clone, Debug, thiserror::Error)]
+pub enum CaseError {
+    #[error("pre-state: {0}")]
+    PreState(EnvError),
+    #[error(transparent)]
+    Env(#[from] EnvError),
+    #[error(transparent)]
+    Exec(#[from] ExecError),
+    #[error(transparent)]
+    Panic(#[from] Panic),
+}
+
+/// A panic caught by [`guarded`], with its message and location.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("panic: {0}")]
+pub struct Panic(pub String);
+
+/// Runs `f`, turning a panic into a [`Panic`] error (recorded quietly once
 /// [`install_panic_capture`] is in place).
-pub fn guarded<T>(f: impl FnOnce() -> T) -> Result<T, String> {
+pub fn guarded<T>(f: impl FnOnce() -> T) -> Result<T, Panic> {
     let was_capturing = CAPTURING.with(|c| c.replace(true));
     CAPTURED.with(|c| c.borrow_mut().take());
     let result = catch_unwind(AssertUnwindSafe(f));
@@ -373,7 +393,7 @@ pub fn guarded<T>(f: impl FnOnce() -> T) -> Result<T, String> {
         let message = CAPTURED
             .with(|c| c.borrow_mut().take())
             .unwrap_or_else(|| payload_message(payload.as_ref()));
-        format!("panic: {message}")
+        Panic(message)
     })
 }
 
@@ -519,7 +539,7 @@ mod tests {
     #[test]
     fn panics_become_failures() {
         let err = guarded(|| -> u32 { panic!("runtime bug {}", 7) }).unwrap_err();
-        assert_eq!(err, "panic: runtime bug 7");
+        assert_eq!(err.to_string(), "panic: runtime bug 7");
         assert_eq!(guarded(|| 5), Ok(5));
     }
 
