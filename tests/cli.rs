@@ -248,6 +248,8 @@ fn bench_json_reports_every_mode_agreeing() {
     let out = kiln(&["bench", "--json", "--time", "0.02", &file]);
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     let v: serde_json::Value = serde_json::from_str(&stdout(&out)).expect("one JSON object");
+    // The default fork is the same in every subcommand.
+    assert_eq!(v["fork"], "Osaka");
     let fixtures = v["fixtures"].as_array().unwrap();
     assert_eq!(fixtures.len(), 1);
     let f = &fixtures[0];

@@ -11,11 +11,20 @@ pub struct CfgEnv {
     /// EIP-4844 blob schedule of the fork: target and maximum blobs per block, and the
     /// base-fee update fraction. Fixtures may override it (`config.blobSchedule`).
     pub blob_schedule: BlobSchedule,
+    /// The most gas a transaction may ask for: EIP-7825's cap from Osaka on, none before.
+    /// Benchmarks lift it to run workloads written for older forks under the newest rules
+    /// (revm's `CfgEnv::tx_gas_limit_cap` is the same knob).
+    pub tx_gas_limit_cap: u64,
 }
 
 impl CfgEnv {
     pub fn new(spec: SpecId) -> Self {
-        Self { chain_id: 1, spec, blob_schedule: BlobSchedule::for_spec(spec) }
+        let tx_gas_limit_cap = if spec.is_enabled_in(SpecId::Osaka) {
+            crate::gas::TX_GAS_LIMIT_CAP
+        } else {
+            u64::MAX
+        };
+        Self { chain_id: 1, spec, blob_schedule: BlobSchedule::for_spec(spec), tx_gas_limit_cap }
     }
 }
 

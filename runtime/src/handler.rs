@@ -121,7 +121,7 @@ fn validate_stateless(
     if tx.chain_id.is_some_and(|id| id != cfg.chain_id) {
         return Err(InvalidTransaction::InvalidChainId);
     }
-    if spec.is_enabled_in(SpecId::Osaka) && tx.gas_limit > gas::TX_GAS_LIMIT_CAP {
+    if tx.gas_limit > cfg.tx_gas_limit_cap {
         return Err(InvalidTransaction::GasLimitExceedsMaximum { gas_limit: tx.gas_limit });
     }
     if tx.gas_limit > block.gas_limit {

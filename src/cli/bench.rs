@@ -22,9 +22,11 @@ pub struct Args {
     /// Comma-separated modes to compare: interp, jit, aot, tiered, revm [default: all of them].
     #[arg(long, value_name = "LIST")]
     modes: Option<String>,
-    /// Fork to run under [default: Prague; the contract fixtures' gas limits exceed Osaka's
-    /// per-transaction cap]. State tests run under it whatever forks their post names.
-    #[arg(long, value_name = "NAME", value_parser = super::parse_supported_fork)]
+    /// State tests run under it whatever forks their post names. EIP-7825's cap on a
+    /// transaction's gas is lifted: the contract fixtures give their transactions all the gas
+    /// there is.
+    #[arg(long, value_name = "NAME", value_parser = super::parse_supported_fork,
+          help = super::fork_help("Fork to run under"))]
     fork: Option<SpecId>,
     /// Print one JSON object instead of the table.
     #[arg(long)]

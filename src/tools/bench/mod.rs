@@ -35,9 +35,9 @@ pub use compare::Outcome;
 pub use engine::Engine;
 pub use measure::{measure_interleaved, Stats, Workload};
 
-/// The fork fixtures run under by default: the newest whose rules the fixtures' gas limits
-/// fit (Osaka's EIP-7825 caps a transaction's gas below what the contract fixtures give).
-pub const DEFAULT_SPEC: SpecId = SpecId::Prague;
+/// The fork fixtures run under by default, as in every subcommand: the newest (with the
+/// per-transaction gas cap lifted, see [`BenchFixture::cfg`]).
+pub const DEFAULT_SPEC: SpecId = SpecId::LATEST;
 
 /// What to run and for how long.
 #[derive(Clone, Debug)]

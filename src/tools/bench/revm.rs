@@ -161,6 +161,8 @@ pub fn build_evm(fixture: &RevmFixture, spec: SpecId) -> RevmEvm {
         .modify_cfg_chained(|cfg| {
             cfg.set_spec_and_mainnet_gas_params(spec);
             cfg.chain_id = chain_id;
+            // As `BenchFixture::cfg` does for Kiln.
+            cfg.tx_gas_limit_cap = Some(u64::MAX);
         })
         .build_mainnet()
 }
