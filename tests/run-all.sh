@@ -24,6 +24,8 @@ fi
 # Style is part of the build: formatting and every clippy lint, warnings as errors.
 cargo fmt --all --check
 cargo clippy --release --locked --all-targets -- -D warnings
+# The API documentation builds without a broken or private link.
+RUSTDOCFLAGS="-D warnings" cargo doc --no-deps --locked --workspace
 
 cargo build --release --locked --bins
 cargo test --release --locked --workspace

@@ -1,6 +1,6 @@
 //! Defining a lowered function in a module, with the register allocator chosen by its size.
 //!
-//! The backtracking allocator makes the fast code (see [`crate::jit::host_isa`]) but its cost
+//! The backtracking allocator makes the fast code (see `jit::host_isa`) but its cost
 //! grows faster than linearly with the number of blocks: a contract of 24K JUMPDESTs behind one
 //! dynamic jump lowers to about 50K blocks and took seconds. It also grows quadratically with
 //! the block parameters that chain into one bundle: 24 KiB of small loops, each jumping two
@@ -13,7 +13,7 @@
 //! Its cost also grows quadratically with the values live at once: a block of 1,000 GAS
 //! instructions before a dynamic jump keeps 1,000 values live until the jump writes them to
 //! the stack, and took 0.7 s for 1 KB (1.3 s for a 1.3 KB program of the differential test);
-//! single-pass, 26 ms. [`pressure`] measures that, and past [`LARGE_PRESSURE`] the single-pass
+//! single-pass, 26 ms. [`pressure`] measures that, and past `LARGE_PRESSURE` the single-pass
 //! allocator takes the function too.
 
 use crate::analysis::uses::exit_uses;

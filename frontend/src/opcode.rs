@@ -292,19 +292,19 @@ pub fn info_in(op: u8, spec: SpecId) -> Option<&'static OpInfo> {
     info(op).filter(|i| spec.is_enabled_in(i.since))
 }
 
-/// Whether the remaining gas is observable right after `op` ([`OpInfo::observes_gas`]).
+/// Whether the remaining gas is observable right after `op` (the `observes_gas` field of [`OpInfo`]).
 #[inline]
 pub fn observes_gas(op: u8) -> bool {
     info(op).is_some_and(|i| i.observes_gas)
 }
 
-/// Whether `op` suspends the frame for a nested one ([`OpInfo::suspends`]).
+/// Whether `op` suspends the frame for a nested one (the `suspends` field of [`OpInfo`]).
 #[inline]
 pub fn suspends(op: u8) -> bool {
     info(op).is_some_and(|i| i.suspends)
 }
 
-/// Whether `op` reads the code or its own offset ([`OpInfo::reads_code`]).
+/// Whether `op` reads the code or its own offset (the `reads_code` field of [`OpInfo`]).
 #[inline]
 pub fn reads_code(op: u8) -> bool {
     info(op).is_some_and(|i| i.reads_code)

@@ -7,11 +7,11 @@
 //! gas in sections and its stack requirement, so both are checked once per block.
 //!
 //! - [`function`]: the IR types;
-//! - [`lift`]: bytecode → IR;
+//! - [`lift`](mod@lift): bytecode → IR;
 //! - [`passes`]: constant folding, jump resolution, dead-block removal;
 //! - [`bounds`]: values that provably fit 64 bits (gas-bounded loop counters);
-//! - [`verify`]: the verifier every pass is tested against;
-//! - [`print`]: the text form (`kiln ir CODE`).
+//! - [`verify`](mod@verify): the verifier every pass is tested against;
+//! - [`print`](mod@print): the text form (`kiln ir CODE`).
 
 pub mod bounds;
 pub mod function;

@@ -1,7 +1,7 @@
 //! Kiln's runtime: everything compiled code calls, and the rest of the EVM.
 //!
 //! - [`db`]: the [`Database`] trait and [`InMemoryDb`];
-//! - [`env`]: chain, block and transaction environment;
+//! - [`env`](mod@env): chain, block and transaction environment;
 //! - [`result`]: execution results and invalid-transaction kinds;
 //! - [`handler`]: transaction processing (validation, intrinsic gas, fees, refunds).
 

@@ -74,7 +74,7 @@ impl ExecutionResult {
 }
 
 /// Why a transaction cannot be included. Names follow the execution-spec-tests
-/// `TransactionException` kinds, see [`InvalidTransaction::eest_name`].
+/// `TransactionException` kinds, see [`InvalidTransaction::eest_names`].
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
 pub enum InvalidTransaction {
     #[error("intrinsic gas {intrinsic} exceeds gas limit {gas_limit}")]

@@ -9,7 +9,7 @@ use std::cell::RefCell;
 use std::mem::ManuallyDrop;
 
 /// Stack buffers kept per thread for reuse: a frame's 32 KiB buffer, mapped between guard pages
-/// (see [`guarded`]), is allocated once per thread rather than once per frame. Buffers are
+/// (see `guarded`), is allocated once per thread rather than once per frame. Buffers are
 /// never zeroed; only slots below `len`, which were written by a push, are ever read.
 ///
 /// As many as a transaction can have frames (the call depth limit and the first frame): a
