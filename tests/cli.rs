@@ -287,6 +287,24 @@ fn bench_reports_a_bad_fixture_by_name_and_runs_the_others() {
 }
 
 #[test]
+fn bench_plot_draws_each_mode_of_each_fixture() {
+    let dir = TempDir::new("bench-plot");
+    let file = dir.write("factorial.json", FACTORIAL);
+    let svg = format!("{}/speedups.svg", dir.path());
+    let out =
+        kiln(&["bench", "--modes", "interp,jit,aot", "--time", "0.01", "--plot", &svg, &file]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let text = std::fs::read_to_string(&svg).expect("the chart is written");
+    assert!(text.starts_with("<svg"), "{text}");
+    assert!(text.contains("Speedup over interp"), "{text}");
+    for label in ["factorial", "jit", "aot"] {
+        assert!(text.contains(&format!("\n{label}\n")), "{label} missing: {text}");
+    }
+    let err = usage_error(&["bench", "--modes", "interp", "--plot", &svg]);
+    assert!(err.contains("--plot draws speedups, which need at least two modes"), "{err}");
+}
+
+#[test]
 fn bench_refuses_unknown_modes() {
     let err = usage_error(&["bench", "--modes", "interp,fast"]);
     assert!(err.contains("unknown mode \"fast\""), "{err}");

@@ -19,11 +19,8 @@ pub struct CfgEnv {
 
 impl CfgEnv {
     pub fn new(spec: SpecId) -> Self {
-        let tx_gas_limit_cap = if spec.is_enabled_in(SpecId::Osaka) {
-            crate::gas::TX_GAS_LIMIT_CAP
-        } else {
-            u64::MAX
-        };
+        let tx_gas_limit_cap =
+            if spec.is_enabled_in(SpecId::Osaka) { crate::gas::TX_GAS_LIMIT_CAP } else { u64::MAX };
         Self { chain_id: 1, spec, blob_schedule: BlobSchedule::for_spec(spec), tx_gas_limit_cap }
     }
 }

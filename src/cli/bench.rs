@@ -31,6 +31,10 @@ pub struct Args {
     /// Print one JSON object instead of the table.
     #[arg(long)]
     json: bool,
+    /// Also draw the speedups as a bar chart into this SVG file (over revm when it ran, else
+    /// over Kiln's interpreter; one group per fixture, one colour per mode).
+    #[arg(long, value_name = "FILE.svg")]
+    plot: Option<PathBuf>,
     /// Seconds of timed runs per mode and fixture, the modes taking turns (after a warm-up of
     /// a tenth of that; at least 5 runs whatever the time). The default keeps the embedded set under a minute.
     #[arg(long, value_name = "SECONDS", default_value_t = 2.0, value_parser = parse_time)]
@@ -53,6 +57,9 @@ pub fn run(args: Args) -> Result<ExitCode, CliError> {
         spec: args.fork.unwrap_or(bench::DEFAULT_SPEC),
         time: Duration::from_secs_f64(args.time),
     };
+    if args.plot.is_some() && opts.engines.len() < 2 {
+        return Err("--plot draws speedups, which need at least two modes".into());
+    }
     // A path that is not there is a usage error, as for `statetest`; a file that is there but
     // does not load is that fixture's failure.
     if let Some(missing) = args.paths.iter().find(|p| !p.exists()) {
@@ -102,6 +109,9 @@ pub fn run(args: Args) -> Result<ExitCode, CliError> {
     }
     progress.finish_and_clear();
 
+    if let Some(path) = &args.plot {
+        bench::plot::write_svg(&report, path)?;
+    }
     if args.json {
         let mut text = serde_json::to_string(&report.json())?;
         text.push('\n');

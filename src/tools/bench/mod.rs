@@ -19,6 +19,7 @@ pub mod inputs;
 pub mod kiln;
 pub mod measure;
 pub mod native;
+pub mod plot;
 #[cfg(feature = "revm-baseline")]
 pub mod revm;
 #[cfg(feature = "revm-baseline")]

@@ -119,18 +119,18 @@ impl Report {
 }
 
 /// The medians speedups are relative to.
-struct References {
+pub(super) struct References {
     interp: Option<Duration>,
     revm: Option<Duration>,
 }
 
 impl References {
-    fn of(t: &FixtureTiming) -> Self {
+    pub(super) fn of(t: &FixtureTiming) -> Self {
         let median = |engine| t.modes.iter().find(|m| m.engine == engine).map(|m| m.stats.median);
         References { interp: median(Engine::Kiln(Mode::Interp)), revm: median(Engine::Revm) }
     }
 
-    fn speedups(&self, stats: &Stats) -> (Option<f64>, Option<f64>) {
+    pub(super) fn speedups(&self, stats: &Stats) -> (Option<f64>, Option<f64>) {
         let ratio = |r: Option<Duration>| {
             r.filter(|_| !stats.median.is_zero())
                 .map(|r| r.as_secs_f64() / stats.median.as_secs_f64())
