@@ -311,14 +311,16 @@ fn trace_gas_costs_of_the_eip_example() {
 /// A failing instruction gets its line, with `error`, and the summary says the run failed.
 #[test]
 fn trace_failing_instruction_has_an_error_line() {
-    // ADD with one item on the stack: the static 3 is charged, then the stack check fails.
+    // ADD with one item on the stack. A failure consumes the frame's gas: the line costs all
+    // that was left.
     let out = kiln(&["600101", "--trace", "--gas", "100000"]);
     assert!(out.status.success(), "{}", stderr(&out));
     let (trace, summary) = trace_of(&out);
     assert_eq!(trace.len(), 2, "{}", stderr(&out));
     assert_eq!(trace[1]["opName"], "ADD");
     assert_eq!(trace[1]["error"], "StackUnderflow");
-    assert_eq!(trace[1]["gasCost"], "0x3");
+    assert_eq!(trace[1]["gas"], format!("{:#x}", 79_000 - 3));
+    assert_eq!(trace[1]["gasCost"], trace[1]["gas"]);
     assert!(trace[0].get("error").is_none());
     assert_eq!(summary["pass"], false);
     assert_eq!(summary["gasUsed"], "0x186a0");
@@ -332,7 +334,7 @@ fn trace_failing_instruction_has_an_error_line() {
     assert_eq!(trace[0]["error"], "InvalidOpcode");
     assert_eq!(summary["pass"], false);
 
-    // Out of gas: the line costs everything that was left.
+    // Out of gas: the same.
     let out = kiln(&["6001600055", "--trace", "--gas", "30000", "--fork", "Cancun"]);
     let (trace, _) = trace_of(&out);
     let last = trace.last().unwrap();

@@ -190,15 +190,11 @@ pub fn run<T: Tracer>(ctx: &mut Context, host: &mut Host, tracer: &mut T) -> Sta
             ctx.pc = pc!();
             ctx.gas = gas;
             tracer.step(ctx, opcode);
-            // A traced failure reports what revm's order of checks charges (static gas, then
-            // the stack), so that the failing line's gasCost and error agree with it. The
-            // untraced loop checks the stack first; a halt consumes the frame's gas either way.
+            // An instruction short of both gas and stack fails as revm and geth name it, out
+            // of gas: they check static gas first. The untraced loop checks the stack first; the
+            // halt consumes the frame's gas either way.
             if gas < info.gas() {
                 break Status::OutOfGas;
-            }
-            if !info.stack_ok(len) {
-                gas -= info.gas();
-                break info.fault(len);
             }
         }
         if !info.stack_ok(len) {

@@ -135,10 +135,10 @@ impl<W: Write> Tracer for JsonTracer<W> {
 
     fn frame_end(&mut self, ctx: &Context, status: Status) {
         if status.is_halt() {
-            // Running out of gas consumes all of it: the line shows the whole remainder as the
-            // cost. Other failures show what was charged before the check that failed.
-            let after = if status == Status::OutOfGas { 0 } else { ctx.gas };
-            self.flush_pending(after, Some(status));
+            // An exceptional halt consumes all the frame's gas: that is what the instruction
+            // cost, whatever it had charged before the check that failed (which depends on the
+            // order an EVM checks in).
+            self.flush_pending(0, Some(status));
         } else {
             self.flush_pending(ctx.gas, None);
         }
