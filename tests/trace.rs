@@ -257,8 +257,10 @@ fn kiln_error(revm: &str) -> Option<&str> {
 /// a static frame's write with too short a stack or too little gas for the static cost (revm
 /// checks the write first); a CREATE* with initcode over the limit that cannot pay its static
 /// gas or memory (revm checks the size first); RETURNDATACOPY past the return data with a
-/// length beyond 64 bits (revm checks the operand's size first).
-const ORDER_PAIRS: [(&str, &str); 6] = [
+/// length beyond 64 bits (revm checks the operand's size first); a LOG* short of topics on the
+/// stack whose memory it cannot pay (revm pops the topics after charging the memory).
+const ORDER_PAIRS: [(&str, &str); 7] = [
+    ("MemoryOOG", "StackUnderflow"),
     ("StateChangeDuringStaticCall", "StackUnderflow"),
     ("CallNotAllowedInsideStatic", "StackUnderflow"),
     ("StateChangeDuringStaticCall", "OutOfGas"),
