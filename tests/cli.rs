@@ -402,3 +402,78 @@ fn bench_help_names_every_mode() {
         assert!(line.contains(mode), "{line}");
     }
 }
+
+/// `fixture`, with code at the transaction's target and gas to run it.
+fn fixture_with_code(post: &str, code: &str) -> String {
+    fixture(post).replace(r#"["0x5208"]"#, r#"["0x0186a0"]"#).replace(
+        r#""pre": {"#,
+        &format!(
+            r#""pre": {{"0x1ad41edb9130201ba8476168bcbf9bafe279f89d":
+                {{"nonce": "0x01", "balance": "0x00", "code": "{code}", "storage": {{}}}},"#
+        ),
+    )
+}
+
+#[test]
+fn statetest_trace_traces_one_selected_case_to_stderr() {
+    let dir = TempDir::new("trace");
+    // PUSH1 1, PUSH1 1, ADD, then the implicit STOP.
+    let file = dir.write(
+        "f.json",
+        &fixture_with_code(
+            &format!(r#"{{"Cancun": [{IMPOSSIBLE_CASE}, {IMPOSSIBLE_CASE}]}}"#),
+            "0x6001600101",
+        ),
+    );
+    // Two cases match: a trace covers one, and the refusal says which matched.
+    let err = usage_error(&["statetest", "--trace", &file]);
+    assert!(err.contains("--trace traces one case and 2 match"), "{err}");
+    assert!(err.contains("test_x[Cancun#0], test_x[Cancun#1]"), "{err}");
+    assert!(err.contains("--index N"), "{err}");
+
+    let out = kiln(&["statetest", "--trace", "--index", "1", &file]);
+    // The case expects an impossible root: it fails, and says so on stdout as usual.
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    let text = stdout(&out);
+    assert!(
+        text.starts_with("traced test_x[Cancun#1] in the interpreter (trace on stderr)\n"),
+        "{text}"
+    );
+    assert_eq!(text.lines().last(), Some("0 passed, 1 failed, 0 skipped"), "{text}");
+    let err = stderr(&out);
+    let lines: Vec<serde_json::Value> = err
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{e}: {l}")))
+        .collect();
+    let names: Vec<&str> = lines[..4].iter().map(|l| l["opName"].as_str().unwrap()).collect();
+    assert_eq!(names, ["PUSH1", "PUSH1", "ADD", "STOP"], "{err}");
+    assert_eq!(lines[2]["gasCost"], "0x3");
+    let summary = &lines[4];
+    assert_eq!(lines.len(), 5, "{err}");
+    assert_eq!(summary["fork"], "Cancun");
+    assert_eq!(summary["pass"], true);
+    // 21000 + 9 for the code.
+    assert_eq!(summary["gasUsed"], "0x5211");
+    let root = summary["stateRoot"].as_str().unwrap();
+    assert!(root.len() == 66 && root != format!("0x{}", "0".repeat(64)), "{root}");
+
+    // A compiled mode is not traced: the case runs in the interpreter, and a warning says so.
+    let out = kiln(&["statetest", "--trace", "--index", "0", "--mode", "jit", &file]);
+    if out.status.code() != Some(2) {
+        let err = stderr(&out);
+        assert!(
+            err.starts_with("warning: --trace runs test_x[Cancun#0] in the interpreter"),
+            "{err}"
+        );
+        assert_eq!(err.lines().count(), 1 + 5, "{err}");
+    }
+
+    // --json says which case was traced.
+    let out = kiln(&["statetest", "--trace", "--index", "0", "--json", &file]);
+    let v: serde_json::Value = serde_json::from_str(&stdout(&out)).unwrap();
+    assert_eq!(v["traced"]["case"], "test_x[Cancun#0]");
+    assert_eq!(v["traced"]["mode"], "interp");
+
+    let err = usage_error(&["statetest", "--trace", "--run", "nothing", &file]);
+    assert!(err.contains("no test case matched"), "{err}");
+}

@@ -198,46 +198,149 @@ fn calldata_and_value() {
     assert_eq!(v["output"], word_hex(255));
 }
 
+/// The trace lines and the summary line of a `--trace` run's stderr.
+fn trace_of(out: &Output) -> (Vec<serde_json::Value>, serde_json::Value) {
+    let text = stderr(out);
+    let mut lines: Vec<serde_json::Value> = text
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{e}: {l}\n{text}")))
+        .collect();
+    let summary = lines.pop().unwrap_or_else(|| panic!("no summary line: {text}"));
+    (lines, summary)
+}
+
 #[test]
 fn trace_has_one_line_per_instruction() {
     let out = kiln(&[ADD_RETURN, "--trace", "--gas", "100000"]);
     assert!(out.status.success(), "{}", stderr(&out));
-    let text = stdout(&out);
-    let lines: Vec<&str> = text.lines().collect();
-    let trace: Vec<serde_json::Value> = lines
-        .iter()
-        .take_while(|l| l.starts_with('{'))
-        .map(|l| serde_json::from_str(l).unwrap())
-        .collect();
+    let (trace, summary) = trace_of(&out);
     // PUSH1 PUSH1 ADD PUSH1 MSTORE PUSH1 PUSH1 RETURN.
-    assert_eq!(trace.len(), 8, "{text}");
+    assert_eq!(trace.len(), 8, "{}", stderr(&out));
     let pcs: Vec<u64> = trace.iter().map(|t| t["pc"].as_u64().unwrap()).collect();
     assert_eq!(pcs, [0, 2, 4, 5, 7, 8, 10, 12]);
     let ops: Vec<u64> = trace.iter().map(|t| t["op"].as_u64().unwrap()).collect();
     assert_eq!(ops, [0x60, 0x60, 0x01, 0x60, 0x52, 0x60, 0x60, 0xf3]);
     let names: Vec<&str> = trace.iter().map(|t| t["opName"].as_str().unwrap()).collect();
     assert_eq!(names, ["PUSH1", "PUSH1", "ADD", "PUSH1", "MSTORE", "PUSH1", "PUSH1", "RETURN"]);
-    // Gas left before each instruction: 100000 - 21000 = 79000, less what ran before.
+    // Gas left before each instruction: 100000 - 21000 = 79000, less what ran before; each
+    // costs what the next one saw go: MSTORE 3 + 3 for its first word of memory.
     let spent_before = [0u64, 3, 6, 9, 12, 18, 21, 24];
-    for (t, spent) in trace.iter().zip(spent_before) {
+    let costs = [3u64, 3, 3, 3, 6, 3, 3, 0];
+    for ((t, spent), cost) in trace.iter().zip(spent_before).zip(costs) {
         assert_eq!(t["gas"], format!("{:#x}", 79_000 - spent), "{t}");
+        assert_eq!(t["gasCost"], format!("{cost:#x}"), "{t}");
+        assert_eq!(t["depth"], 1, "{t}");
+        assert_eq!(t["returnData"], "0x", "{t}");
+        assert_eq!(t["refund"], "0x0", "{t}");
+        assert!(t.get("error").is_none(), "{t}");
     }
-    // Then the summary.
-    let summary = lines[trace.len()..].join("\n");
-    assert_eq!(field(&summary, "status"), "success");
-    assert_eq!(field(&summary, "gas used"), "21024");
+    assert_eq!(trace[5]["memSize"], 32);
+    assert_eq!(trace[4]["stack"], serde_json::json!(["0x3", "0x0"]));
+    // The EIP's summary line ends the trace, on stderr too.
+    assert_eq!(summary["gasUsed"], "0x5220", "{summary}");
+    assert_eq!(summary["pass"], true);
+    assert_eq!(summary["fork"], "Osaka");
+    assert_eq!(summary["output"], word_hex(3));
+    assert!(summary["time"].is_u64(), "{summary}");
+    // The result stays on stdout, alone.
+    let text = stdout(&out);
+    assert_eq!(field(&text, "status"), "success");
+    assert_eq!(field(&text, "gas used"), "21024");
+    assert_eq!(summary["stateRoot"], field(&text, "state root"));
+    assert!(!text.contains('{'), "{text}");
 
-    // With --json the JSON summary is the last line, after the trace.
+    // With --json the JSON result is stdout's only line.
     let out = kiln(&[ADD_RETURN, "--trace", "--json"]);
     assert!(out.status.success());
-    let text = stdout(&out);
-    let lines: Vec<&str> = text.lines().collect();
-    assert_eq!(lines.len(), 9, "{text}");
-    let last: serde_json::Value = serde_json::from_str(lines[8]).unwrap();
-    assert_eq!(last["gas_used"], 21_024);
-    assert!(lines[..8]
-        .iter()
-        .all(|l| serde_json::from_str::<serde_json::Value>(l).unwrap().get("opName").is_some()));
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["gas_used"], 21_024);
+    let (trace, summary) = trace_of(&out);
+    assert_eq!(trace.len(), 8);
+    assert_eq!(summary["gasUsed"], "0x5220");
+}
+
+/// The example of EIP-3155 itself, under Cancun: each line's gasCost is what the instruction
+/// took, dynamic parts included (a cold SSTORE, MSTORE8's memory, the precompile call's gas).
+#[test]
+fn trace_gas_costs_of_the_eip_example() {
+    let out =
+        kiln(&["604080536040604055604060006040600060025afa6040f3", "--trace", "--fork", "Cancun"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let (trace, summary) = trace_of(&out);
+    let cost = |name: &str| -> String {
+        let line = trace.iter().find(|t| t["opName"] == name).unwrap_or_else(|| panic!("{name}"));
+        line["gasCost"].as_str().unwrap().to_string()
+    };
+    // 3 + 3 words of memory for 0x40..0x41 (3 * 3 + 9 / 512).
+    assert_eq!(cost("MSTORE8"), "0xc");
+    // 20000 set + 2100 cold.
+    assert_eq!(cost("SSTORE"), "0x5654");
+    // STATICCALL: 100 warm (precompiles are warm) plus all but a 64th of what is left, handed
+    // to the SHA-256 precompile.
+    let call = trace.iter().find(|t| t["opName"] == "STATICCALL").unwrap();
+    let gas =
+        u64::from_str_radix(call["gas"].as_str().unwrap().trim_start_matches("0x"), 16).unwrap();
+    let left = gas - 100;
+    assert_eq!(call["gasCost"], format!("{:#x}", 100 + left - left / 64), "{call}");
+    // Every line's gas is the previous line's gas less its cost, but after the call, which
+    // gets back what the precompile left.
+    for pair in trace.windows(2) {
+        if pair[0]["opName"] == "STATICCALL" {
+            continue;
+        }
+        let g = |t: &serde_json::Value, k: &str| {
+            u64::from_str_radix(t[k].as_str().unwrap().trim_start_matches("0x"), 16).unwrap()
+        };
+        assert_eq!(g(&pair[0], "gas") - g(&pair[0], "gasCost"), g(&pair[1], "gas"), "{pair:?}");
+    }
+    // After the call, the precompile's output is the return data.
+    let after = &trace[trace.iter().position(|t| t["opName"] == "STATICCALL").unwrap() + 1];
+    assert_eq!(after["returnData"].as_str().unwrap().len(), 2 + 64, "{after}");
+    assert_eq!(summary["fork"], "Cancun");
+    assert_eq!(summary["pass"], true);
+
+    // SLOAD of a cold slot: 2100. EXP with a one-byte exponent: 10 + 50.
+    let out = kiln(&["600054 60ff60020a", "--trace", "--fork", "Cancun"]);
+    let (trace, _) = trace_of(&out);
+    assert_eq!(trace[1]["opName"], "SLOAD");
+    assert_eq!(trace[1]["gasCost"], "0x834");
+    assert_eq!(trace[4]["opName"], "EXP");
+    assert_eq!(trace[4]["gasCost"], "0x3c");
+}
+
+/// A failing instruction gets its line, with `error`, and the summary says the run failed.
+#[test]
+fn trace_failing_instruction_has_an_error_line() {
+    // ADD with one item on the stack. A failure consumes the frame's gas: the line costs all
+    // that was left.
+    let out = kiln(&["600101", "--trace", "--gas", "100000"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let (trace, summary) = trace_of(&out);
+    assert_eq!(trace.len(), 2, "{}", stderr(&out));
+    assert_eq!(trace[1]["opName"], "ADD");
+    assert_eq!(trace[1]["error"], "StackUnderflow");
+    assert_eq!(trace[1]["gas"], format!("{:#x}", 79_000 - 3));
+    assert_eq!(trace[1]["gasCost"], trace[1]["gas"]);
+    assert!(trace[0].get("error").is_none());
+    assert_eq!(summary["pass"], false);
+    assert_eq!(summary["gasUsed"], "0x186a0");
+
+    // An undefined opcode.
+    let out = kiln(&["ef", "--trace"]);
+    let (trace, summary) = trace_of(&out);
+    assert_eq!(trace.len(), 1, "{}", stderr(&out));
+    assert_eq!(trace[0]["op"], 0xef);
+    assert_eq!(trace[0]["opName"], "opcode 0xef not defined");
+    assert_eq!(trace[0]["error"], "InvalidOpcode");
+    assert_eq!(summary["pass"], false);
+
+    // Out of gas: the same.
+    let out = kiln(&["6001600055", "--trace", "--gas", "30000", "--fork", "Cancun"]);
+    let (trace, _) = trace_of(&out);
+    let last = trace.last().unwrap();
+    assert_eq!(last["opName"], "SSTORE");
+    assert_eq!(last["error"], "OutOfGas");
+    assert_eq!(last["gasCost"], last["gas"]);
 }
 
 #[test]

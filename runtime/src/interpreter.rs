@@ -87,11 +87,20 @@ impl OpTables {
     }
 }
 
-/// Observes each instruction before it runs (EIP-3155 traces).
+/// Observes the interpreter's instructions (EIP-3155 traces).
+///
+/// `step` comes before every instruction the loop attempts, with `ctx.pc` and `ctx.gas` in
+/// sync, including one that then fails its gas or stack check. The instruction's end is not
+/// reported on its own: it is the next `step` of the same frame, or `frame_end` when the loop
+/// stops (the frame ended, failed, or suspended for a CALL/CREATE before the callee runs).
+/// That keeps the loop's many `continue`s free of hooks, and gives a tracer the gas after each
+/// instruction (`ctx.gas`) in both places.
 pub trait Tracer {
-    /// Whether `step` should be called; lets the untraced loop compile the hook away.
+    /// Whether the hooks are called; lets the untraced loop compile them away.
     const ENABLED: bool;
-    fn step(&mut self, ctx: &Context, opcode: u8, static_gas: u64);
+    fn step(&mut self, ctx: &Context, opcode: u8);
+    /// The loop stopped with `status` after the last instruction `step` announced.
+    fn frame_end(&mut self, ctx: &Context, status: Status);
 }
 
 /// No tracing.
@@ -100,7 +109,9 @@ pub struct NoTracer;
 impl Tracer for NoTracer {
     const ENABLED: bool = false;
     #[inline(always)]
-    fn step(&mut self, _: &Context, _: u8, _: u64) {}
+    fn step(&mut self, _: &Context, _: u8) {}
+    #[inline(always)]
+    fn frame_end(&mut self, _: &Context, _: Status) {}
 }
 
 /// A `match` on `$opcode` whose first arms are the instructions that only touch the stack and
@@ -224,15 +235,21 @@ pub fn run<T: Tracer>(ctx: &mut Context, host: &mut Host, tracer: &mut T) -> Sta
         let opcode = unsafe { *ip };
         let info = tables[opcode as usize];
         let len = ctx.stack.len();
+        if T::ENABLED {
+            ctx.pc = pc!();
+            ctx.gas = gas;
+            tracer.step(ctx, opcode);
+            // An instruction short of both gas and stack fails as revm and geth name it, out
+            // of gas: they check static gas first. The untraced loop checks the stack first; the
+            // halt consumes the frame's gas either way.
+            if gas < info.gas() {
+                break Status::OutOfGas;
+            }
+        }
         if !info.stack_ok(len) {
             break info.fault(len);
         }
         let static_gas = info.gas();
-        if T::ENABLED {
-            ctx.pc = pc!();
-            ctx.gas = gas;
-            tracer.step(ctx, opcode, static_gas);
-        }
         if gas < static_gas {
             break Status::OutOfGas;
         }
@@ -305,6 +322,9 @@ pub fn run<T: Tracer>(ctx: &mut Context, host: &mut Host, tracer: &mut T) -> Sta
     };
     ctx.pc = pc!();
     ctx.gas = gas;
+    if T::ENABLED {
+        tracer.frame_end(ctx, status);
+    }
     status
 }
 

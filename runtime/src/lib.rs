@@ -37,4 +37,4 @@ pub use handler::{transact, transact_commit, Transact};
 pub use interpreter::{NoTracer, Tracer};
 pub use kiln_frontend::SpecId;
 pub use result::{logs_hash, EvmError, ExecutionResult, HaltReason, InvalidTransaction, Log};
-pub use tracer::JsonTracer;
+pub use tracer::{JsonTracer, Summary as TraceSummary};

@@ -20,8 +20,9 @@ transaction with gas price 0 and base fee 0, in block 1 at timestamp 1 with coin
 Output: `status: success|revert|halt (REASON)`, `gas used: N` (as a receipt reports it: 21000
 plus calldata plus execution, after refunds), `execution gas: N` (gas used minus the intrinsic
 21000 plus calldata), `output: 0x...`, `logs: N` and a `log I: ...` line each, and `state root:
-0x...`. With --json, one JSON object instead. With --trace, the EIP-3155 trace lines come
-first, on stdout, and the summary (text, or the JSON object as the last line) follows.
+0x...`. With --json, one JSON object instead. With --trace, the EIP-3155 trace (a JSON line
+per instruction, then the summary line with stateRoot, output, gasUsed, pass, fork and time)
+goes to stderr, as geth, revm and evmone write theirs; the result above stays on stdout.
 
 Exit status: 0 when the code ran, whatever its status (a revert or halt is a result); 2 when it
 could not run (bad input, unsupported fork, a gas limit the fork refuses).";
@@ -66,8 +67,8 @@ pub struct Args {
     /// minimum (like `evm run --bench`).
     #[arg(long)]
     bench: bool,
-    /// Print an EIP-3155 trace (one JSON line per executed instruction) to stdout before the
-    /// summary. Only the interpreter traces: needs `--mode interp`.
+    /// Write an EIP-3155 trace to stderr: one JSON line per executed instruction, then the
+    /// EIP's summary line. Only the interpreter traces: needs `--mode interp`.
     #[arg(long)]
     trace: bool,
 }
@@ -105,7 +106,7 @@ pub fn run(args: Args) -> Result<ExitCode, CliError> {
     req.aot_strict = args.aot_strict;
     req.bench = args.bench.then_some(std::time::Duration::from_secs(1));
     if args.trace {
-        req.trace = Some(Box::new(BufWriter::new(io::stdout())));
+        req.trace = Some(Box::new(BufWriter::new(io::stderr())));
     }
 
     let outcome = run::run(req)?;

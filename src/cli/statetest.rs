@@ -1,5 +1,6 @@
 //! `kiln statetest PATH...`
 
+use std::io;
 use std::num::NonZeroUsize;
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -27,6 +28,15 @@ pub struct Args {
     /// Run only tests whose name matches the regular expression REGEX (as geth's `--run`).
     #[arg(long, value_name = "REGEX", value_parser = regex::Regex::new)]
     run: Option<regex::Regex>,
+    /// Run only the case at this position in each fork's list of the test (the N of a case
+    /// id `test[Fork#N]`).
+    #[arg(long, value_name = "N")]
+    index: Option<usize>,
+    /// Trace the one selected case (see --run, --filter, --fork, --index): an EIP-3155 trace,
+    /// one JSON line per instruction and then the summary line, on stderr. The case runs in
+    /// the interpreter whatever --mode says; its result is reported on stdout as usual.
+    #[arg(long)]
+    trace: bool,
     /// Print one JSON object instead of text.
     #[arg(long, conflicts_with = "json_cases")]
     json: bool,
@@ -64,19 +74,49 @@ pub fn run(args: Args) -> Result<ExitCode, CliError> {
         || std::thread::available_parallelism().map_or(1, NonZeroUsize::get),
         NonZeroUsize::get,
     );
-    let opts = RunOptions { mode, fork: args.fork, filter: args.filter, run: args.run, jobs };
+    let opts = RunOptions {
+        mode,
+        fork: args.fork,
+        filter: args.filter,
+        run: args.run,
+        index: args.index,
+        jobs,
+    };
 
     statetest::install_panic_capture();
-    let progress = progress_bar(files.len() as u64, "files");
-    let log = LogProgress::new(files.len(), "files");
-    let report = statetest::run(&files, &opts, &known, &|path, done| {
-        if let Some(name) = path.file_name() {
-            progress.set_message(name.to_string_lossy().into_owned());
+    let mut traced = None;
+    let report = if args.trace {
+        let case = statetest::trace::select_one(&files, &opts)?;
+        if mode != Mode::Interp {
+            // Compiled code does not step through the tracer.
+            print_warning(&format!(
+                "--trace runs {} in the interpreter: --mode {} is not traced",
+                case.id(),
+                mode.name()
+            ));
         }
-        progress.inc(1);
-        log.step(done.ran(), done.failed);
-    });
-    progress.finish_and_clear();
+        let out = Box::new(io::BufWriter::new(io::stderr()));
+        let (report, write_error) = statetest::trace::run_traced(&case, &known, out);
+        if let Some(e) = write_error {
+            if e.kind() != io::ErrorKind::BrokenPipe {
+                return Err(format!("cannot write the trace: {e}").into());
+            }
+        }
+        traced = Some(case.id());
+        report
+    } else {
+        let progress = progress_bar(files.len() as u64, "files");
+        let log = LogProgress::new(files.len(), "files");
+        let report = statetest::run(&files, &opts, &known, &|path, done| {
+            if let Some(name) = path.file_name() {
+                progress.set_message(name.to_string_lossy().into_owned());
+            }
+            progress.inc(1);
+            log.step(done.ran(), done.failed);
+        });
+        progress.finish_and_clear();
+        report
+    };
 
     let refused = kiln_codegen::refused_by_stack_proof();
     if refused > 0 {
@@ -91,14 +131,24 @@ pub fn run(args: Args) -> Result<ExitCode, CliError> {
         emit(text.as_bytes())?;
     } else if args.json {
         let mut json = report.to_json();
-        if let (Some(stats), Some(object)) = (&stats, json.as_object_mut()) {
-            object.insert("tier_stats".into(), stats.to_json());
+        if let Some(object) = json.as_object_mut() {
+            if let Some(stats) = &stats {
+                object.insert("tier_stats".into(), stats.to_json());
+            }
+            if let Some(id) = &traced {
+                object.insert("traced".into(), serde_json::json!({"case": id, "mode": "interp"}));
+            }
         }
         let mut text = serde_json::to_string(&json)?;
         text.push('\n');
         emit(text.as_bytes())?;
     } else {
         let mut text = Vec::new();
+        if let Some(id) = &traced {
+            text.extend_from_slice(
+                format!("traced {id} in the interpreter (trace on stderr)\n").as_bytes(),
+            );
+        }
         report.write_text(&mut text)?;
         if let Some(stats) = &stats {
             let mut listing = String::new();

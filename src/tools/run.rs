@@ -13,7 +13,8 @@ use alloy_primitives::{address, hex, Address, Bytes, B256, U256};
 use kiln_runtime::handler::{intrinsic_gas, Transact};
 use kiln_runtime::{
     gas, BlockEnv, CfgEnv, CodeCache, DatabaseCommit, EvmError, ExecutionResult, HaltReason,
-    InMemoryDb, InvalidTransaction, JsonTracer, Log, NoTracer, SpecId, TxEnv, TxKind, TxType,
+    InMemoryDb, InvalidTransaction, JsonTracer, Log, NoTracer, SpecId, TraceSummary, TxEnv, TxKind,
+    TxType,
 };
 
 use crate::tools::mode::{Mode, ModeNotBuilt};
@@ -56,8 +57,8 @@ pub struct RunRequest {
     pub spec: SpecId,
     /// How the code is executed; a mode that is not built yet is refused.
     pub mode: Mode,
-    /// Where to write an EIP-3155 trace (one JSON line per executed instruction), if anywhere.
-    /// Only [`Mode::Interp`] traces.
+    /// Where to write an EIP-3155 trace (one JSON line per executed instruction, then the
+    /// summary line), if anywhere. Only [`Mode::Interp`] traces.
     pub trace: Option<Box<dyn Write>>,
     /// With [`Mode::Aot`]: the shared object to run from (built by `kiln compile`). `None`
     /// compiles the code into a temporary one first.
@@ -257,7 +258,7 @@ pub fn run(req: RunRequest) -> Result<RunOutcome, RunError> {
         }
     };
     let result = match (req.mode, req.trace) {
-        (Mode::Interp, trace) => {
+        (Mode::Interp, None) => {
             let mut cache = CodeCache::default();
             let run = Transact {
                 db: &mut db,
@@ -267,21 +268,42 @@ pub fn run(req: RunRequest) -> Result<RunOutcome, RunError> {
                 cache: &mut cache,
                 native: None,
             };
-            let transacted = match trace {
-                None => run.run(&mut NoTracer),
-                Some(out) => {
-                    let mut tracer = JsonTracer::new(out);
-                    let transacted = run.run(&mut tracer);
-                    trace_error = tracer.error.take();
-                    let mut out = tracer.into_inner();
-                    if let Err(e) = out.flush() {
-                        trace_error.get_or_insert(e);
-                    }
-                    transacted
-                }
-            };
+            let transacted = run.run(&mut NoTracer);
             let (result, changes) = transacted.map_err(|e| request_error(e, &tx, spec))?;
             db.commit(changes);
+            time(Mode::Interp);
+            result
+        }
+        (Mode::Interp, Some(out)) => {
+            let mut cache = CodeCache::default();
+            let mut tracer = JsonTracer::new(out);
+            let start = Instant::now();
+            let run = Transact {
+                db: &mut db,
+                cfg: &cfg,
+                block: &block,
+                tx: &tx,
+                cache: &mut cache,
+                native: None,
+            };
+            let transacted = run.run(&mut tracer);
+            let elapsed = start.elapsed();
+            let (result, changes) = transacted.map_err(|e| request_error(e, &tx, spec))?;
+            db.commit(changes);
+            let summary = TraceSummary {
+                state_root: db.state_root(),
+                output: result.output(),
+                gas_used: result.gas_used(),
+                pass: result.is_success(),
+                fork: spec.name(),
+                time: elapsed,
+            };
+            tracer.write_line(&summary.to_line());
+            trace_error = tracer.error.take();
+            let mut out = tracer.into_inner();
+            if let Err(e) = out.flush() {
+                trace_error.get_or_insert(e);
+            }
             time(Mode::Interp);
             result
         }
@@ -660,8 +682,9 @@ mod tests {
         let out = run(req).unwrap();
         assert_eq!(out.gas_used, 21_009);
         let text = String::from_utf8(sink.0.borrow().clone()).unwrap();
-        let lines: Vec<serde_json::Value> =
+        let mut lines: Vec<serde_json::Value> =
             text.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+        let summary = lines.pop().unwrap();
         let pcs: Vec<u64> = lines.iter().map(|l| l["pc"].as_u64().unwrap()).collect();
         assert_eq!(pcs, [0, 2, 4, 5]);
         let names: Vec<&str> = lines.iter().map(|l| l["opName"].as_str().unwrap()).collect();
@@ -669,6 +692,20 @@ mod tests {
         // The first instruction sees the gas left after the intrinsic 21000.
         assert_eq!(lines[0]["gas"], "0x7148");
         assert_eq!(lines[3]["gas"], format!("{:#x}", 29_000 - 9));
+        let costs: Vec<&str> = lines.iter().map(|l| l["gasCost"].as_str().unwrap()).collect();
+        assert_eq!(costs, ["0x3", "0x3", "0x3", "0x0"]);
+        assert_eq!(lines[3]["stack"], serde_json::json!(["0x3"]));
+        assert_eq!(lines[3]["memSize"], 0);
+        assert_eq!(lines[3]["depth"], 1);
+        assert_eq!(lines[3]["refund"], "0x0");
+        assert_eq!(lines[3]["returnData"], "0x");
+        assert!(lines.iter().all(|l| l.get("error").is_none()));
+        // The summary line: the transaction's gas used (0x5211 = 21009), its state root.
+        assert_eq!(summary["gasUsed"], "0x5211");
+        assert_eq!(summary["stateRoot"], out.state_root.to_string());
+        assert_eq!(summary["output"], "0x");
+        assert_eq!(summary["pass"], true);
+        assert_eq!(summary["fork"], "Osaka");
     }
 
     #[test]

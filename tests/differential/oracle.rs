@@ -276,7 +276,7 @@ pub fn run_native(native: &mut dyn NativeCode, env: &KilnEnv, tx: &TxEnv) -> Out
     }
 }
 
-fn revm_spec(spec: SpecId) -> RevmSpec {
+pub fn revm_spec(spec: SpecId) -> RevmSpec {
     match spec {
         SpecId::Cancun => RevmSpec::CANCUN,
         SpecId::Prague => RevmSpec::PRAGUE,
@@ -306,7 +306,7 @@ pub fn revm_db(case: &Case) -> RevmDb {
     db
 }
 
-fn revm_tx(case: &Case, gas_limit: u64) -> RevmTx {
+pub fn revm_tx(case: &Case, gas_limit: u64) -> RevmTx {
     let (tx_type, gas_price, priority) = match case.tx_type {
         TxType::Legacy => (0, GAS_PRICE, None),
         TxType::AccessList => (1, GAS_PRICE, None),
@@ -339,10 +339,9 @@ fn revm_tx(case: &Case, gas_limit: u64) -> RevmTx {
         .expect("revm accepts the transaction fields")
 }
 
-/// revm, with its post-state applied to a clone of Kiln's pre-state for the root.
-pub fn run_revm(case: &Case, db: &RevmDb, pre: &InMemoryDb, gas_limit: u64) -> Outcome {
-    let spec = revm_spec(case.spec);
-    let block = RevmBlock {
+/// The block of every case, in revm's types.
+pub fn revm_block(case: &Case) -> RevmBlock {
+    RevmBlock {
         number: U256::from(BLOCK_NUMBER),
         beneficiary: COINBASE,
         timestamp: U256::from(TIMESTAMP),
@@ -355,7 +354,13 @@ pub fn run_revm(case: &Case, db: &RevmDb, pre: &InMemoryDb, gas_limit: u64) -> O
             kiln_runtime::BlobSchedule::for_spec(case.spec).update_fraction,
         )),
         ..RevmBlock::default()
-    };
+    }
+}
+
+/// revm, with its post-state applied to a clone of Kiln's pre-state for the root.
+pub fn run_revm(case: &Case, db: &RevmDb, pre: &InMemoryDb, gas_limit: u64) -> Outcome {
+    let spec = revm_spec(case.spec);
+    let block = revm_block(case);
     let tx = revm_tx(case, gas_limit);
     let run = catch_unwind(AssertUnwindSafe(|| {
         let mut evm = Context::mainnet()

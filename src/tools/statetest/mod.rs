@@ -6,7 +6,8 @@
 //! - [`check`]: judging one executed case;
 //! - [`known`]: the known-failures list;
 //! - [`runner`]: files, threads, panics;
-//! - [`report`]: counts and output.
+//! - [`report`]: counts and output;
+//! - [`trace`]: one case with an EIP-3155 trace.
 
 pub mod check;
 pub mod env;
@@ -14,6 +15,7 @@ pub mod fixture;
 pub mod known;
 pub mod report;
 pub mod runner;
+pub mod trace;
 
 pub use known::KnownFailures;
 pub use runner::{collect_files, install_panic_capture, run, CollectError, RunOptions};

@@ -33,20 +33,22 @@ pub struct RunOptions {
     pub filter: Option<String>,
     /// Run only tests whose name matches this regular expression (geth's `--run`).
     pub run: Option<regex::Regex>,
+    /// Run only the case at this position in each fork's list (the `#N` of a case id).
+    pub index: Option<usize>,
     /// Files processed concurrently.
     pub jobs: usize,
 }
 
 impl Default for RunOptions {
     fn default() -> Self {
-        Self { mode: Mode::Interp, fork: None, filter: None, run: None, jobs: 1 }
+        Self { mode: Mode::Interp, fork: None, filter: None, run: None, index: None, jobs: 1 }
     }
 }
 
 impl RunOptions {
     /// Whether the test `name` of `file` is selected by `--filter` and `--run`. For a file
     /// that does not parse, `name` is its whole text: whether any test in it could have been.
-    fn selects(&self, file: &str, name: &str) -> bool {
+    pub(super) fn selects(&self, file: &str, name: &str) -> bool {
         self.filter.as_deref().is_none_or(|f| file.contains(f) || name.contains(f))
             && self.run.as_ref().is_none_or(|r| r.is_match(name))
     }
@@ -286,12 +288,18 @@ fn run_test(
             continue;
         }
         if !spec.is_supported() {
-            report.skip(cases.len());
+            report.skip(match opts.index {
+                Some(index) => usize::from(index < cases.len()),
+                None => cases.len(),
+            });
             continue;
         }
         let pre = pre
             .get_or_insert_with(|| guarded(|| pre_state(&test.pre))?.map_err(CaseError::PreState));
         for (index, case) in cases.iter().enumerate() {
+            if opts.index.is_some_and(|want| want != index) {
+                continue;
+            }
             let outcome = match pre {
                 Ok(pre) => guarded(|| run_case(test, pre, spec, fork_name, case, opts.mode))
                     .map_err(CaseError::from)
@@ -310,7 +318,7 @@ fn run_test(
 
 /// The verdict on a case's outcome, given whether it is on the known-failures list. A listed
 /// case that passes fails the run, so the list can only shrink.
-fn classify(outcome: Result<(), String>, listed: bool) -> Verdict {
+pub(super) fn classify(outcome: Result<(), String>, listed: bool) -> Verdict {
     match (outcome, listed) {
         (Ok(()), false) => Verdict::Passed,
         (Ok(()), true) => Verdict::Failed(
