@@ -13,8 +13,7 @@ use alloy_primitives::{address, hex, Address, Bytes, B256, U256};
 use kiln_runtime::handler::{intrinsic_gas, Transact};
 use kiln_runtime::{
     gas, BlockEnv, CfgEnv, CodeCache, DatabaseCommit, EvmError, ExecutionResult, HaltReason,
-    InMemoryDb, InvalidTransaction, JsonTracer, Log, NoTracer, SpecId, TraceSummary, TxEnv, TxKind,
-    TxType,
+    InMemoryDb, InvalidTransaction, JsonTracer, Log, SpecId, TraceSummary, TxEnv, TxKind, TxType,
 };
 
 use crate::tools::mode::{Mode, ModeNotBuilt};
@@ -258,34 +257,12 @@ pub fn run(req: RunRequest) -> Result<RunOutcome, RunError> {
         }
     };
     let result = match (req.mode, req.trace) {
-        (Mode::Interp, None) => {
-            let mut cache = CodeCache::default();
-            let run = Transact {
-                db: &mut db,
-                cfg: &cfg,
-                block: &block,
-                tx: &tx,
-                cache: &mut cache,
-                native: None,
-            };
-            let transacted = run.run(&mut NoTracer);
-            let (result, changes) = transacted.map_err(|e| request_error(e, &tx, spec))?;
-            db.commit(changes);
-            time(Mode::Interp);
-            result
-        }
         (Mode::Interp, Some(out)) => {
             let mut cache = CodeCache::default();
             let mut tracer = JsonTracer::new(out);
             let start = Instant::now();
-            let run = Transact {
-                db: &mut db,
-                cfg: &cfg,
-                block: &block,
-                tx: &tx,
-                cache: &mut cache,
-                native: None,
-            };
+            let (cfg, block, tx) = (&cfg, &block, &tx);
+            let run = Transact { db: &mut db, cfg, block, tx, cache: &mut cache, native: None };
             let transacted = run.run(&mut tracer);
             let elapsed = start.elapsed();
             let (result, changes) = transacted.map_err(|e| request_error(e, &tx, spec))?;
