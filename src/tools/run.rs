@@ -265,7 +265,7 @@ pub fn run(req: RunRequest) -> Result<RunOutcome, RunError> {
             let run = Transact { db: &mut db, cfg, block, tx, cache: &mut cache, native: None };
             let transacted = run.run(&mut tracer);
             let elapsed = start.elapsed();
-            let (result, changes) = transacted.map_err(|e| request_error(e, &tx, spec))?;
+            let (result, changes) = transacted.map_err(|e| request_error(e, tx, spec))?;
             db.commit(changes);
             let summary = TraceSummary {
                 state_root: db.state_root(),
