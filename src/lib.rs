@@ -7,6 +7,8 @@
 //!   threads, and what ran where;
 //! - [`AotCompiler`] and [`AotLibrary`]: compiling contracts ahead of time into one shared
 //!   object and loading it;
+//! - [`Evm::inspect`] and [`Inspector`]: a transaction observed instruction by instruction,
+//!   call by call and log by log ([`JsonTracer`] writes EIP-3155 traces);
 //! - the environment, database and result types of Kiln's runtime, and [`primitives`].
 //!
 //! The `kiln` command-line tool (state tests, benchmarks, `kiln run`) is built on this API and
@@ -14,10 +16,13 @@
 
 pub mod evm;
 
-pub use evm::{Evm, EvmBuilder, ResultAndState, TierConfig, TierStats, Tiers};
+pub use evm::{Evm, EvmBuilder, Inspector, ResultAndState, TierConfig, TierStats, Tiers};
+/// What an [`Inspector`] is shown: a frame's state, a call's or create's inputs, a frame's
+/// result.
+pub use kiln_runtime::context::{Action, Context, FrameResult, Status};
 pub use kiln_runtime::{
     AccountChange, AccountInfo, BlockEnv, CfgEnv, Database, DatabaseCommit, EvmError,
-    ExecutionResult, InMemoryDb, SpecId, StateChanges, TxEnv, TxKind,
+    ExecutionResult, InMemoryDb, JsonTracer, Log, SpecId, StateChanges, TxEnv, TxKind,
 };
 
 /// Addresses, words and bytes as `kiln`'s API takes them.

@@ -30,7 +30,7 @@ RUSTDOCFLAGS="-D warnings" cargo doc --no-deps --locked --workspace
 cargo build --release --locked --bins
 cargo test --release --locked --workspace
 # The library's examples build with the tests; they run too (each asserts what it prints).
-for example in transact aot; do
+for example in transact aot inspect; do
   cargo run --release --locked --example "$example"
 done
 

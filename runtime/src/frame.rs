@@ -45,6 +45,9 @@ pub fn execute<T: Tracer>(
 ) -> FrameResult {
     // Most transactions nest a few frames: held inline, the frame stack costs no allocation.
     let mut frames: SmallVec<[Frame; 4]> = SmallVec::new();
+    if T::ENABLED {
+        tracer.call(&first, 0);
+    }
     let started = match first {
         Action::Call(mut inputs) => start_call(host, &mut inputs, 0),
         Action::Create(inputs) => start_create(host, &inputs, 0, tx_level_create),
@@ -54,10 +57,18 @@ pub fn execute<T: Tracer>(
             frames.push(frame);
             None
         }
-        Err(result) => return result,
+        Err(result) => {
+            if T::ENABLED {
+                tracer.call_end(&result);
+            }
+            return result;
+        }
     };
     loop {
         if let Some(result) = pending.take() {
+            if T::ENABLED {
+                tracer.call_end(&result);
+            }
             let Some(parent) = frames.last_mut() else { return result };
             if result.status == Status::Fatal {
                 return result;
@@ -72,6 +83,9 @@ pub fn execute<T: Tracer>(
         if status == Status::Suspend {
             let action = frame.ctx.action.take().expect("suspended frames carry an action");
             let depth = frame.ctx.depth + 1;
+            if T::ENABLED {
+                tracer.call(&action, depth);
+            }
             let started = match action {
                 Action::Call(mut inputs) => {
                     frame.awaiting = Awaiting::Call {

@@ -1,10 +1,11 @@
 //! The reference interpreter: one loop over the same instruction functions compiled code calls.
 
-use crate::context::{CallKind, Context, OpResult, Status};
+use crate::context::{Action, CallKind, Context, FrameResult, OpResult, Status};
 use crate::host::Host;
 use crate::instructions::{
     arithmetic as a, bitwise as b, contract, control, host_ops as h, memory as m, system as s,
 };
+use crate::result::Log;
 use alloy_primitives::U256;
 use kiln_frontend::{opcode as op, SpecId};
 use std::sync::OnceLock;
@@ -87,7 +88,10 @@ impl OpTables {
     }
 }
 
-/// Observes the interpreter's instructions (EIP-3155 traces).
+/// Observes execution: the interpreter's instructions, the frames it runs (calls and creates
+/// at every depth) and the logs it emits. `kiln::Evm::inspect` runs a transaction under one;
+/// the EIP-3155 tracer ([`crate::JsonTracer`]) is one. Compiled code does not step: a
+/// transaction run under an enabled tracer is interpreted throughout.
 ///
 /// `step` comes before every instruction the loop attempts, with `ctx.pc` and `ctx.gas` in
 /// sync, including one that then fails its gas or stack check. The instruction's end is not
@@ -101,6 +105,13 @@ pub trait Tracer {
     fn step(&mut self, ctx: &Context, opcode: u8);
     /// The loop stopped with `status` after the last instruction `step` announced.
     fn frame_end(&mut self, ctx: &Context, status: Status);
+    /// A call or create is about to start a frame at `depth` (0: the transaction's own).
+    fn call(&mut self, _action: &Action, _depth: usize) {}
+    /// The frame the last unmatched [`Tracer::call`] started has ended (a call that fails before
+    /// its frame runs, or a precompile, ends here too).
+    fn call_end(&mut self, _result: &FrameResult) {}
+    /// A LOG instruction emitted `log` (a revert later drops it from the receipt).
+    fn log(&mut self, _log: &Log) {}
 }
 
 /// No tracing.
@@ -314,6 +325,11 @@ pub fn run<T: Tracer>(ctx: &mut Context, host: &mut Host, tracer: &mut T) -> Sta
             op::PUSH32 => push!(32),
             _ => {
                 synced!(execute_outlined(ctx, host, opcode));
+                if T::ENABLED && (op::LOG0..=op::LOG4).contains(&opcode) {
+                    if let Some(log) = host.journal.logs.last() {
+                        tracer.log(log);
+                    }
+                }
                 continue;
             }
         });

@@ -25,6 +25,11 @@ pub use config::{TierConfig, DEFAULT_THRESHOLD};
 pub use stats::{ContractStats, InterpReason, Tier, TierStats};
 pub use tiers::{Session, TierError, Tiers};
 
+/// Observes a transaction as it runs: each instruction (`step`, then `frame_end` when a
+/// frame's loop stops), each call or create (`call`, `call_end`) and each log (`log`). See
+/// [`Evm::inspect`].
+pub use kiln_runtime::Tracer as Inspector;
+
 use kiln_codegen::AotLibrary;
 use kiln_runtime::{
     BlockEnv, CfgEnv, CodeCache, Database, DatabaseCommit, EvmError, ExecutionResult, NoTracer,
@@ -116,6 +121,30 @@ impl<DB: Database> Evm<DB> {
     /// What the tier policy did so far (shared with every EVM using the same [`Tiers`]).
     pub fn stats(&self) -> TierStats {
         self.tiers.stats()
+    }
+}
+
+impl<DB: Database> Evm<DB> {
+    /// Executes `tx` without committing it, reporting every instruction, call, create and log
+    /// to `inspector` (an [`Inspector`]; [`kiln_runtime::JsonTracer`] writes EIP-3155 lines).
+    /// Compiled code does not step, so the transaction runs in the interpreter throughout and
+    /// does not count towards any contract's tier; its result is the one [`Evm::transact`]
+    /// gives.
+    pub fn inspect<I: Inspector>(
+        &mut self,
+        tx: &TxEnv,
+        inspector: &mut I,
+    ) -> Result<ResultAndState, EvmError> {
+        let (result, state) = Transact {
+            db: &mut self.db,
+            cfg: &self.cfg,
+            block: &self.block,
+            tx,
+            cache: &mut self.analyses,
+            native: None,
+        }
+        .run(inspector)?;
+        Ok(ResultAndState { result, state })
     }
 }
 
