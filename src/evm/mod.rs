@@ -75,16 +75,9 @@ impl<DB: Database> Evm<DB> {
 
     /// Executes `tx` without committing it.
     pub fn transact(&mut self, tx: &TxEnv) -> Result<ResultAndState, EvmError> {
-        let mut session = self.tiers.session();
-        let (result, state) = Transact {
-            db: &mut self.db,
-            cfg: &self.cfg,
-            block: &self.block,
-            tx,
-            cache: &mut self.analyses,
-            native: Some(&mut session),
-        }
-        .run(&mut NoTracer)?;
+        let Evm { db, cfg, block, tiers, analyses: cache } = self;
+        let native = Some(&mut tiers.session() as &mut dyn kiln_runtime::NativeCode);
+        let (result, state) = Transact { db, cfg, block, tx, cache, native }.run(&mut NoTracer)?;
         Ok(ResultAndState { result, state })
     }
 
@@ -135,15 +128,9 @@ impl<DB: Database> Evm<DB> {
         tx: &TxEnv,
         inspector: &mut I,
     ) -> Result<ResultAndState, EvmError> {
-        let (result, state) = Transact {
-            db: &mut self.db,
-            cfg: &self.cfg,
-            block: &self.block,
-            tx,
-            cache: &mut self.analyses,
-            native: None,
-        }
-        .run(inspector)?;
+        let Evm { db, cfg, block, analyses: cache, .. } = self;
+        let (result, state) =
+            Transact { db, cfg, block, tx, cache, native: None }.run(inspector)?;
         Ok(ResultAndState { result, state })
     }
 }
