@@ -1,12 +1,13 @@
 //! `kiln statetest PATH...`
 
-use std::io;
+use std::collections::HashMap;
+use std::io::{self, IsTerminal};
 use std::num::NonZeroUsize;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use crate::tools::mode::Mode;
-use crate::tools::statetest::{self, KnownFailures, RunOptions};
+use crate::tools::statetest::{self, post_cases, KnownFailures, RunOptions};
 use kiln_runtime::SpecId;
 
 use super::{emit, print_warning, progress_bar, CliError, LogProgress};
@@ -105,13 +106,21 @@ pub fn run(args: Args) -> Result<ExitCode, CliError> {
         traced = Some(case.id());
         report
     } else {
-        let progress = progress_bar(files.len() as u64, "files");
+        // On a terminal the bar counts cases: each file's are counted (not parsed) up front,
+        // and the bar moves by a file's count when it is done.
+        let cases: HashMap<&Path, u64> = if io::stderr().is_terminal() {
+            let count = |f: &PathBuf| std::fs::read_to_string(f).map_or(0, |t| post_cases(&t));
+            files.iter().map(|f| (f.as_path(), count(f))).collect()
+        } else {
+            HashMap::new()
+        };
+        let progress = progress_bar(cases.values().sum(), "cases");
         let log = LogProgress::new(files.len(), "files");
         let report = statetest::run(&files, &opts, &known, &|path, done| {
             if let Some(name) = path.file_name() {
                 progress.set_message(name.to_string_lossy().into_owned());
             }
-            progress.inc(1);
+            progress.inc(cases.get(path).copied().unwrap_or(0));
             log.step(done.ran(), done.failed);
         });
         progress.finish_and_clear();

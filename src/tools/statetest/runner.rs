@@ -447,6 +447,16 @@ mod tests {
         run_fixture_text("dir/f.json", text, opts, known)
     }
 
+    /// The progress bar's count, without parsing, is the number of cases the runner meets.
+    #[test]
+    fn post_cases_counts_every_case_of_every_fork() {
+        let post = format!(
+            r#"{{"Shanghai": [{CASE}, {CASE}], "Amsterdamm": [{CASE}], "Cancun": [{CASE}]}}"#
+        );
+        assert_eq!(super::super::post_cases(&fixture(&post)), 4);
+        assert_eq!(super::super::post_cases(&fixture(&format!(r#"{{"Cancun": [{CASE}]}}"#))), 1);
+    }
+
     #[test]
     fn skipped_unknown_and_failing_forks() {
         let post = format!(
