@@ -168,9 +168,13 @@ const SWAP_NAMES: [&str; 16] = [
 ];
 const LOG_NAMES: [&str; 5] = ["LOG0", "LOG1", "LOG2", "LOG3", "LOG4"];
 
-const fn build_table() -> [Option<OpInfo>; 256] {
-    use SpecId::*;
-    let mut t: [Option<OpInfo>; 256] = [None; 256];
+/// One fork's opcode table, indexed by opcode.
+type Table = [Option<OpInfo>; 256];
+
+/// The opcodes of Frontier with Frontier's static gas. Every later fork is written as its
+/// changes over this, in [`fork_changes`].
+const fn frontier_table() -> Table {
+    let mut t: Table = [None; 256];
     t[STOP as usize] = Some(OpInfo::new("STOP", 0, 0, 0).terminator());
     t[ADD as usize] = Some(OpInfo::new("ADD", 2, 1, 3).inline());
     t[MUL as usize] = Some(OpInfo::new("MUL", 2, 1, 5).inline());
@@ -194,13 +198,9 @@ const fn build_table() -> [Option<OpInfo>; 256] {
     t[XOR as usize] = Some(OpInfo::new("XOR", 2, 1, 3).inline());
     t[NOT as usize] = Some(OpInfo::new("NOT", 1, 1, 3).inline());
     t[BYTE as usize] = Some(OpInfo::new("BYTE", 2, 1, 3).inline());
-    t[SHL as usize] = Some(OpInfo::new("SHL", 2, 1, 3).since(Constantinople).inline());
-    t[SHR as usize] = Some(OpInfo::new("SHR", 2, 1, 3).since(Constantinople).inline());
-    t[SAR as usize] = Some(OpInfo::new("SAR", 2, 1, 3).since(Constantinople).inline());
-    t[CLZ as usize] = Some(OpInfo::new("CLZ", 1, 1, 5).since(Osaka));
     t[KECCAK256 as usize] = Some(OpInfo::new("KECCAK256", 2, 1, 30));
     t[ADDRESS as usize] = Some(OpInfo::new("ADDRESS", 0, 1, 2));
-    t[BALANCE as usize] = Some(OpInfo::new("BALANCE", 1, 1, 100));
+    t[BALANCE as usize] = Some(OpInfo::new("BALANCE", 1, 1, 20));
     t[ORIGIN as usize] = Some(OpInfo::new("ORIGIN", 0, 1, 2));
     t[CALLER as usize] = Some(OpInfo::new("CALLER", 0, 1, 2));
     t[CALLVALUE as usize] = Some(OpInfo::new("CALLVALUE", 0, 1, 2));
@@ -210,28 +210,19 @@ const fn build_table() -> [Option<OpInfo>; 256] {
     t[CODESIZE as usize] = Some(OpInfo::new("CODESIZE", 0, 1, 2));
     t[CODECOPY as usize] = Some(OpInfo::new("CODECOPY", 3, 0, 3));
     t[GASPRICE as usize] = Some(OpInfo::new("GASPRICE", 0, 1, 2));
-    t[EXTCODESIZE as usize] = Some(OpInfo::new("EXTCODESIZE", 1, 1, 100));
-    t[EXTCODECOPY as usize] = Some(OpInfo::new("EXTCODECOPY", 4, 0, 100));
-    t[RETURNDATASIZE as usize] = Some(OpInfo::new("RETURNDATASIZE", 0, 1, 2).since(Byzantium));
-    t[RETURNDATACOPY as usize] =
-        Some(OpInfo::new("RETURNDATACOPY", 3, 0, 3).since(Byzantium).may_halt());
-    t[EXTCODEHASH as usize] = Some(OpInfo::new("EXTCODEHASH", 1, 1, 100).since(Constantinople));
+    t[EXTCODESIZE as usize] = Some(OpInfo::new("EXTCODESIZE", 1, 1, 20));
+    t[EXTCODECOPY as usize] = Some(OpInfo::new("EXTCODECOPY", 4, 0, 20));
     t[BLOCKHASH as usize] = Some(OpInfo::new("BLOCKHASH", 1, 1, 20));
     t[COINBASE as usize] = Some(OpInfo::new("COINBASE", 0, 1, 2));
     t[TIMESTAMP as usize] = Some(OpInfo::new("TIMESTAMP", 0, 1, 2));
     t[NUMBER as usize] = Some(OpInfo::new("NUMBER", 0, 1, 2));
-    t[PREVRANDAO as usize] = Some(OpInfo::new("PREVRANDAO", 0, 1, 2));
+    t[PREVRANDAO as usize] = Some(OpInfo::new("DIFFICULTY", 0, 1, 2));
     t[GASLIMIT as usize] = Some(OpInfo::new("GASLIMIT", 0, 1, 2));
-    t[CHAINID as usize] = Some(OpInfo::new("CHAINID", 0, 1, 2).since(Istanbul));
-    t[SELFBALANCE as usize] = Some(OpInfo::new("SELFBALANCE", 0, 1, 5).since(Istanbul));
-    t[BASEFEE as usize] = Some(OpInfo::new("BASEFEE", 0, 1, 2).since(London));
-    t[BLOBHASH as usize] = Some(OpInfo::new("BLOBHASH", 1, 1, 3).since(Cancun));
-    t[BLOBBASEFEE as usize] = Some(OpInfo::new("BLOBBASEFEE", 0, 1, 2).since(Cancun));
     t[POP as usize] = Some(OpInfo::new("POP", 1, 0, 2));
     t[MLOAD as usize] = Some(OpInfo::new("MLOAD", 1, 1, 3).memory_access(32));
     t[MSTORE as usize] = Some(OpInfo::new("MSTORE", 2, 0, 3).memory_access(32));
     t[MSTORE8 as usize] = Some(OpInfo::new("MSTORE8", 2, 0, 3).memory_access(1));
-    t[SLOAD as usize] = Some(OpInfo::new("SLOAD", 1, 1, 100));
+    t[SLOAD as usize] = Some(OpInfo::new("SLOAD", 1, 1, 50));
     t[SSTORE as usize] = Some(OpInfo::new("SSTORE", 2, 0, 0).observes_gas().may_halt());
     t[JUMP as usize] = Some(OpInfo::new("JUMP", 1, 0, 8).terminator().may_halt().reads_code());
     t[JUMPI as usize] = Some(OpInfo::new("JUMPI", 2, 0, 10).may_halt().reads_code());
@@ -239,10 +230,6 @@ const fn build_table() -> [Option<OpInfo>; 256] {
     t[MSIZE as usize] = Some(OpInfo::new("MSIZE", 0, 1, 2).observes_memory_size().inline());
     t[GAS as usize] = Some(OpInfo::new("GAS", 0, 1, 2).observes_gas().inline());
     t[JUMPDEST as usize] = Some(OpInfo::new("JUMPDEST", 0, 0, 1));
-    t[TLOAD as usize] = Some(OpInfo::new("TLOAD", 1, 1, 100).since(Cancun));
-    t[TSTORE as usize] = Some(OpInfo::new("TSTORE", 2, 0, 100).since(Cancun).may_halt());
-    t[MCOPY as usize] = Some(OpInfo::new("MCOPY", 3, 0, 3).since(Cancun));
-    t[PUSH0 as usize] = Some(OpInfo::new("PUSH0", 0, 1, 2).since(Shanghai));
     let mut i = 0;
     while i < 32 {
         t[PUSH1 as usize + i] =
@@ -263,33 +250,138 @@ const fn build_table() -> [Option<OpInfo>; 256] {
         i += 1;
     }
     t[CREATE as usize] = Some(OpInfo::new("CREATE", 3, 1, 32000).suspends().may_halt());
-    t[CALL as usize] = Some(OpInfo::new("CALL", 7, 1, 100).suspends().may_halt());
-    t[CALLCODE as usize] = Some(OpInfo::new("CALLCODE", 7, 1, 100).suspends());
+    t[CALL as usize] = Some(OpInfo::new("CALL", 7, 1, 40).suspends().may_halt());
+    t[CALLCODE as usize] = Some(OpInfo::new("CALLCODE", 7, 1, 40).suspends());
     t[RETURN as usize] = Some(OpInfo::new("RETURN", 2, 0, 0).terminator());
-    t[DELEGATECALL as usize] =
-        Some(OpInfo::new("DELEGATECALL", 6, 1, 100).since(Homestead).suspends());
-    t[CREATE2 as usize] =
-        Some(OpInfo::new("CREATE2", 4, 1, 32000).since(Constantinople).suspends().may_halt());
-    t[STATICCALL as usize] = Some(OpInfo::new("STATICCALL", 6, 1, 100).since(Byzantium).suspends());
-    t[REVERT as usize] = Some(OpInfo::new("REVERT", 2, 0, 0).since(Byzantium).terminator());
     t[INVALID as usize] = Some(OpInfo::new("INVALID", 0, 0, 0).terminator().may_halt());
     t[SELFDESTRUCT as usize] =
-        Some(OpInfo::new("SELFDESTRUCT", 1, 0, 5000).terminator().may_halt());
+        Some(OpInfo::new("SELFDESTRUCT", 1, 0, 0).terminator().may_halt());
     t
 }
 
-static TABLE: [Option<OpInfo>; 256] = build_table();
-
-/// Facts about `op` regardless of fork, or `None` for a byte that was never an opcode.
-#[inline]
-pub fn info(op: u8) -> Option<&'static OpInfo> {
-    TABLE[op as usize].as_ref()
+/// What `spec` changed in the opcode table over the fork before it: opcodes it introduced,
+/// static gas it repriced. A fork that changed nothing here (SpuriousDragon's EXP repricing is
+/// dynamic gas, Petersburg only dropped EIP-1283's SSTORE metering) has no arm.
+const fn fork_changes(mut t: Table, spec: SpecId) -> Table {
+    use SpecId::*;
+    match spec {
+        Homestead => {
+            t = add(t, DELEGATECALL, OpInfo::new("DELEGATECALL", 6, 1, 40).suspends(), spec);
+        }
+        // EIP-150: state access repriced against denial-of-service.
+        TangerineWhistle => {
+            t = reprice(t, &[BALANCE], 400);
+            t = reprice(t, &[EXTCODESIZE, EXTCODECOPY, CALL, CALLCODE, DELEGATECALL], 700);
+            t = reprice(t, &[SLOAD], 200);
+            t = reprice(t, &[SELFDESTRUCT], 5000);
+        }
+        Byzantium => {
+            t = add(t, REVERT, OpInfo::new("REVERT", 2, 0, 0).terminator(), spec);
+            t = add(t, RETURNDATASIZE, OpInfo::new("RETURNDATASIZE", 0, 1, 2), spec);
+            let copy = OpInfo::new("RETURNDATACOPY", 3, 0, 3).may_halt();
+            t = add(t, RETURNDATACOPY, copy, spec);
+            t = add(t, STATICCALL, OpInfo::new("STATICCALL", 6, 1, 700).suspends(), spec);
+        }
+        Constantinople => {
+            t = add(t, SHL, OpInfo::new("SHL", 2, 1, 3).inline(), spec);
+            t = add(t, SHR, OpInfo::new("SHR", 2, 1, 3).inline(), spec);
+            t = add(t, SAR, OpInfo::new("SAR", 2, 1, 3).inline(), spec);
+            t = add(t, EXTCODEHASH, OpInfo::new("EXTCODEHASH", 1, 1, 400), spec);
+            let create2 = OpInfo::new("CREATE2", 4, 1, 32000).suspends().may_halt();
+            t = add(t, CREATE2, create2, spec);
+        }
+        // EIP-1884 reprices state reads; EIP-1344 and EIP-1884 add two opcodes.
+        Istanbul => {
+            t = add(t, CHAINID, OpInfo::new("CHAINID", 0, 1, 2), spec);
+            t = add(t, SELFBALANCE, OpInfo::new("SELFBALANCE", 0, 1, 5), spec);
+            t = reprice(t, &[BALANCE, EXTCODEHASH], 700);
+            t = reprice(t, &[SLOAD], 800);
+        }
+        // EIP-2929: static gas is the warm access cost; a cold access pays a surcharge at
+        // run time.
+        Berlin => {
+            let warm = [
+                BALANCE,
+                EXTCODESIZE,
+                EXTCODECOPY,
+                EXTCODEHASH,
+                SLOAD,
+                CALL,
+                CALLCODE,
+                DELEGATECALL,
+                STATICCALL,
+            ];
+            t = reprice(t, &warm, 100);
+        }
+        London => t = add(t, BASEFEE, OpInfo::new("BASEFEE", 0, 1, 2), spec),
+        // EIP-4399: DIFFICULTY reads the beacon chain's randomness instead.
+        Paris => t = rename(t, PREVRANDAO, "PREVRANDAO"),
+        Shanghai => t = add(t, PUSH0, OpInfo::new("PUSH0", 0, 1, 2), spec),
+        Cancun => {
+            t = add(t, BLOBHASH, OpInfo::new("BLOBHASH", 1, 1, 3), spec);
+            t = add(t, BLOBBASEFEE, OpInfo::new("BLOBBASEFEE", 0, 1, 2), spec);
+            t = add(t, TLOAD, OpInfo::new("TLOAD", 1, 1, 100), spec);
+            t = add(t, TSTORE, OpInfo::new("TSTORE", 2, 0, 100).may_halt(), spec);
+            t = add(t, MCOPY, OpInfo::new("MCOPY", 3, 0, 3), spec);
+        }
+        Osaka => t = add(t, CLZ, OpInfo::new("CLZ", 1, 1, 5), spec),
+        Frontier | SpuriousDragon | Petersburg | Prague => {}
+    }
+    t
 }
 
-/// Facts about `op` if it is defined in `spec`. `INVALID` (0xFE) is "defined": it halts.
+const fn add(mut t: Table, op: u8, info: OpInfo, spec: SpecId) -> Table {
+    t[op as usize] = Some(info.since(spec));
+    t
+}
+
+const fn reprice(mut t: Table, ops: &[u8], gas: u16) -> Table {
+    let mut i = 0;
+    while i < ops.len() {
+        if let Some(info) = &mut t[ops[i] as usize] {
+            info.static_gas = gas;
+        }
+        i += 1;
+    }
+    t
+}
+
+const fn rename(mut t: Table, op: u8, name: &'static str) -> Table {
+    if let Some(info) = &mut t[op as usize] {
+        info.name = name;
+    }
+    t
+}
+
+/// Every fork's table, indexed by `SpecId as usize`: each is its predecessor's with
+/// [`fork_changes`] applied.
+const fn build_tables() -> [Table; SpecId::COUNT] {
+    let mut tables = [[None; 256]; SpecId::COUNT];
+    let mut t = frontier_table();
+    let mut i = 0;
+    while i < SpecId::COUNT {
+        let spec = SpecId::ALL[i];
+        t = fork_changes(t, spec);
+        tables[i] = t;
+        i += 1;
+    }
+    tables
+}
+
+static TABLES: [Table; SpecId::COUNT] = build_tables();
+
+/// Facts about `op` regardless of fork (as of the latest fork, which removed no opcode), or
+/// `None` for a byte that was never an opcode.
+#[inline]
+pub fn info(op: u8) -> Option<&'static OpInfo> {
+    TABLES[SpecId::LATEST as usize][op as usize].as_ref()
+}
+
+/// Facts about `op` in `spec` (its static gas and name there), or `None` if `spec` does not
+/// define it. `INVALID` (0xFE) is "defined": it halts.
 #[inline]
 pub fn info_in(op: u8, spec: SpecId) -> Option<&'static OpInfo> {
-    info(op).filter(|i| spec.is_enabled_in(i.since))
+    TABLES[spec as usize][op as usize].as_ref()
 }
 
 /// Whether the remaining gas is observable right after `op` (the `observes_gas` field of [`OpInfo`]).

@@ -35,14 +35,17 @@ pub struct UnknownFork(pub String);
 pub struct UnsupportedFork(pub SpecId);
 
 impl SpecId {
-    /// The forks Kiln executes. Older forks are recognised (fixtures name them) but refused by
-    /// the runtime with a named error rather than run under the wrong rules.
-    pub const SUPPORTED: [SpecId; 3] = [SpecId::Cancun, SpecId::Prague, SpecId::Osaka];
+    /// The forks Kiln executes: every fork from Frontier to Osaka.
+    pub const SUPPORTED: [SpecId; Self::COUNT] = Self::ALL;
+
+    /// How many forks there are.
+    pub const COUNT: usize = 15;
 
     /// The fork that is live on mainnet today.
     pub const LATEST: SpecId = SpecId::Osaka;
 
-    const ALL: [SpecId; 15] = [
+    /// Every fork, in activation order (`ALL[spec as usize] == spec`).
+    pub const ALL: [SpecId; Self::COUNT] = [
         SpecId::Frontier,
         SpecId::Homestead,
         SpecId::TangerineWhistle,
@@ -60,11 +63,11 @@ impl SpecId {
         SpecId::Osaka,
     ];
 
-    const NAMES: [&'static str; 15] = [
+    const NAMES: [&'static str; Self::COUNT] = [
         "Frontier",
         "Homestead",
-        "TangerineWhistle",
-        "SpuriousDragon",
+        "EIP150",
+        "EIP158",
         "Byzantium",
         "Constantinople",
         "ConstantinopleFix",
@@ -122,15 +125,16 @@ impl fmt::Display for SpecId {
 impl FromStr for SpecId {
     type Err = UnknownFork;
 
-    /// Accepts the state-test names case-insensitively, plus common aliases
-    /// (`Petersburg`, `Merge`, `Tangerine`, `Spurious`).
+    /// Accepts the state-test names (`EIP150`, `EIP158`, `ConstantinopleFix`, ...)
+    /// case-insensitively, plus the forks' own names and common aliases (`TangerineWhistle`,
+    /// `SpuriousDragon`, `Petersburg`, `Merge`, `Tangerine`, `Spurious`).
     fn from_str(s: &str) -> Result<Self, Self::Err> {
         let lower = s.to_ascii_lowercase();
         let alias = match lower.as_str() {
             "petersburg" | "constantinoplefix" => Some(SpecId::Petersburg),
             "merge" | "paris" => Some(SpecId::Paris),
-            "eip150" | "tangerine" => Some(SpecId::TangerineWhistle),
-            "eip158" | "spurious" => Some(SpecId::SpuriousDragon),
+            "tangerinewhistle" | "tangerine" => Some(SpecId::TangerineWhistle),
+            "spuriousdragon" | "spurious" => Some(SpecId::SpuriousDragon),
             _ => None,
         };
         if let Some(spec) = alias {
@@ -154,6 +158,20 @@ mod tests {
         }
         assert_eq!("osaka".parse::<SpecId>().unwrap(), SpecId::Osaka);
         assert_eq!("Merge".parse::<SpecId>().unwrap(), SpecId::Paris);
+        // The fixtures' names and the forks' own.
+        let names = [
+            ("EIP150", SpecId::TangerineWhistle),
+            ("TangerineWhistle", SpecId::TangerineWhistle),
+            ("EIP158", SpecId::SpuriousDragon),
+            ("SpuriousDragon", SpecId::SpuriousDragon),
+            ("ConstantinopleFix", SpecId::Petersburg),
+            ("Petersburg", SpecId::Petersburg),
+            ("Constantinople", SpecId::Constantinople),
+        ];
+        for (name, spec) in names {
+            assert_eq!(name.parse::<SpecId>().unwrap(), spec, "{name}");
+        }
+        assert_eq!(SpecId::TangerineWhistle.name(), "EIP150");
     }
 
     #[test]
@@ -167,7 +185,7 @@ mod tests {
     fn order_is_activation_order() {
         assert!(SpecId::Osaka.is_enabled_in(SpecId::Prague));
         assert!(!SpecId::Cancun.is_enabled_in(SpecId::Prague));
-        assert!(SpecId::SUPPORTED.iter().all(|s| s.is_supported()));
-        assert!(!SpecId::Shanghai.is_supported());
+        assert!(SpecId::all().all(|s| s.is_supported()));
+        assert!(SpecId::ALL.iter().enumerate().all(|(i, s)| *s as usize == i));
     }
 }

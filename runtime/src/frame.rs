@@ -273,7 +273,10 @@ fn start_create(
     }
     let checkpoint = host.journal.checkpoint();
     db!(host, host.journal.mark_created(address));
-    db!(host, host.journal.set_nonce(address, 1));
+    if host.rules.state_clearing {
+        // EIP-161: a new contract starts with nonce 1.
+        db!(host, host.journal.set_nonce(address, 1));
+    }
     if !db!(host, host.journal.transfer(caller, address, inputs.value)) {
         host.journal.revert(checkpoint);
         return Err(early_failure(Status::OutOfFunds, inputs.gas_limit));
@@ -301,13 +304,14 @@ fn finish(host: &mut Host, frame: Frame, status: Status) -> FrameResult {
     }
     if status.is_success() {
         if let Kind::Create { address } = kind {
-            let code = std::mem::take(&mut ctx.output);
+            let mut code = std::mem::take(&mut ctx.output);
             let deposit = gas::CODE_DEPOSIT_BYTE * code.len() as u64;
-            let failure = if code.first() == Some(&0xef) {
+            let rules = host.rules;
+            let failure = if rules.reject_ef_code && code.first() == Some(&0xef) {
                 Some(Status::CreateContractStartingWithEF)
-            } else if code.len() > gas::MAX_CODE_SIZE {
+            } else if code.len() > rules.max_code_size {
                 Some(Status::CreateContractSizeLimit)
-            } else if ctx.gas < deposit {
+            } else if ctx.gas < deposit && rules.failed_deposit_halts {
                 Some(Status::OutOfGas)
             } else {
                 None
@@ -316,7 +320,12 @@ fn finish(host: &mut Host, frame: Frame, status: Status) -> FrameResult {
                 host.journal.revert(checkpoint);
                 return early_failure(halt, 0);
             }
-            ctx.gas -= deposit;
+            if ctx.gas < deposit {
+                // Frontier: the creation succeeds, without code, and keeps its gas.
+                code = Bytes::new();
+            } else {
+                ctx.gas -= deposit;
+            }
             if let Err(err) = host.journal.set_code(address, code) {
                 return fatal(host, err);
             }

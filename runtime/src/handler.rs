@@ -14,6 +14,7 @@ use crate::host::Host;
 use crate::interpreter::{NoTracer, Tracer};
 use crate::journal::Journal;
 use crate::precompiles::PrecompileSet;
+use crate::rules::Rules;
 use crate::result::{EvmError, ExecutionResult, HaltReason, InvalidTransaction};
 use alloy_primitives::{Address, Bytes, U256};
 use kiln_frontend::SpecId;
@@ -48,21 +49,26 @@ pub struct IntrinsicGas {
     pub floor: u64,
 }
 
-/// Intrinsic gas of `tx` under `spec` (EIP-2028, EIP-2930, EIP-3860, EIP-7623, EIP-7702).
+/// Intrinsic gas of `tx` under `spec` (EIP-2, EIP-2028, EIP-2930, EIP-3860, EIP-7623,
+/// EIP-7702).
 pub fn intrinsic_gas(tx: &TxEnv, spec: SpecId) -> IntrinsicGas {
+    let rules = Rules::of(spec);
     let zeros = tx.data.iter().filter(|&&b| b == 0).count() as u64;
     let nonzeros = tx.data.len() as u64 - zeros;
     let tokens = zeros + nonzeros * 4;
-    let mut initial = gas::TX_BASE + zeros * gas::TX_DATA_ZERO + nonzeros * gas::TX_DATA_NONZERO;
+    let mut initial = gas::TX_BASE + zeros * gas::TX_DATA_ZERO + nonzeros * rules.tx_data_nonzero;
     if tx.kind == TxKind::Create {
-        initial += gas::TX_CREATE + gas::INITCODE_WORD * gas::words(tx.data.len() as u64);
+        initial += rules.tx_create;
+        if rules.initcode_limit {
+            initial += gas::INITCODE_WORD * gas::words(tx.data.len() as u64);
+        }
     }
     for item in &tx.access_list {
         initial += gas::TX_ACCESS_LIST_ADDRESS
             + gas::TX_ACCESS_LIST_STORAGE_KEY * item.storage_keys.len() as u64;
     }
     initial += gas::PER_EMPTY_ACCOUNT_COST * tx.authorization_list.len() as u64;
-    let floor = if spec.is_enabled_in(SpecId::Prague) {
+    let floor = if rules.calldata_floor {
         gas::TX_BASE + gas::TOTAL_COST_FLOOR_PER_TOKEN * tokens
     } else {
         0
@@ -80,8 +86,8 @@ fn db_err(e: DbError) -> EvmError {
 }
 
 /// The price per gas the sender pays, after checking the fee fields against the block.
-fn effective_gas_price(tx: &TxEnv, block: &BlockEnv) -> Result<U256, InvalidTransaction> {
-    let basefee = U256::from(block.basefee);
+fn effective_gas_price(tx: &TxEnv, block: &BlockEnv, rules: &Rules) -> Result<U256, InvalidTransaction> {
+    let basefee = U256::from(base_fee(block, rules));
     match tx.gas_priority_fee {
         Some(priority) if tx.tx_type != TxType::Legacy && tx.tx_type != TxType::AccessList => {
             if tx.gas_price < priority {
@@ -98,6 +104,15 @@ fn effective_gas_price(tx: &TxEnv, block: &BlockEnv) -> Result<U256, InvalidTran
             }
             Ok(tx.gas_price)
         }
+    }
+}
+
+/// The block's base fee, or 0 before EIP-1559 (whatever the environment says).
+fn base_fee(block: &BlockEnv, rules: &Rules) -> u64 {
+    if rules.base_fee {
+        block.basefee
+    } else {
+        0
     }
 }
 
@@ -127,7 +142,8 @@ fn validate_stateless(
     if tx.gas_limit > block.gas_limit {
         return Err(InvalidTransaction::GasAllowanceExceeded { gas_limit: tx.gas_limit });
     }
-    if tx.kind == TxKind::Create && tx.data.len() > gas::MAX_INITCODE_SIZE {
+    let rules = Rules::of(spec);
+    if rules.initcode_limit && tx.kind == TxKind::Create && tx.data.len() > gas::MAX_INITCODE_SIZE {
         return Err(InvalidTransaction::InitcodeSizeExceeded { size: tx.data.len() });
     }
     if tx.nonce == u64::MAX {
@@ -146,7 +162,7 @@ fn validate_stateless(
             gas_limit: tx.gas_limit,
         });
     }
-    effective_gas_price(tx, block)?;
+    effective_gas_price(tx, block, rules)?;
     if tx.tx_type == TxType::Blob {
         if tx.kind == TxKind::Create {
             return Err(InvalidTransaction::BlobTxContractCreation);
@@ -205,7 +221,7 @@ impl<'a, DB: Database + 'a> Transact<'a, DB> {
         let Transact { db, cfg, block, tx, cache, native } = self;
         let spec = cfg.spec.supported()?;
         let intrinsic = validate_stateless(cfg, block, tx)?;
-        let gas_price = effective_gas_price(tx, block)?;
+        let gas_price = effective_gas_price(tx, block, Rules::of(spec))?;
         let blob_price = U256::from(blob_base_fee(cfg, block.excess_blob_gas));
         let blob_gas = gas::GAS_PER_BLOB * tx.blob_hashes.len() as u64;
 
@@ -216,7 +232,8 @@ impl<'a, DB: Database + 'a> Transact<'a, DB> {
         let (empty, designator) = journal
             .with_code(sender, |code| (code.is_empty(), delegation_target(code).is_some()))
             .map_err(db_err)?;
-        let delegated = spec.is_enabled_in(SpecId::Prague) && designator;
+        let rules = Rules::of(spec);
+        let delegated = rules.delegation && designator;
         if !empty && !delegated {
             return Err(InvalidTransaction::SenderNotEoa.into());
         }
@@ -239,7 +256,9 @@ impl<'a, DB: Database + 'a> Transact<'a, DB> {
         let precompiles = PrecompileSet::for_spec(spec);
         journal.set_precompiles(precompiles);
         journal.warm_permanently(sender).map_err(db_err)?;
-        journal.warm_permanently(block.coinbase).map_err(db_err)?;
+        if rules.warm_coinbase {
+            journal.warm_permanently(block.coinbase).map_err(db_err)?;
+        }
         let target = match tx.kind {
             TxKind::Call(to) => to,
             TxKind::Create => sender.create(nonce),
@@ -260,6 +279,7 @@ impl<'a, DB: Database + 'a> Transact<'a, DB> {
             block,
             tx,
             spec,
+            rules,
             effective_gas_price: gas_price,
             blob_base_fee: blob_price,
             precompiles,
@@ -309,21 +329,22 @@ impl<'a, DB: Database + 'a> Transact<'a, DB> {
             return Err(EvmError::Database(msg));
         }
 
-        // Refunds (EIP-3529: at most a fifth of the gas used) and the EIP-7623 floor.
+        // Refunds (at most half the gas used, a fifth from EIP-3529 on) and the EIP-7623
+        // floor.
         let FrameResult { status, gas_remaining, refund, output, .. } = result;
         let gas_used_before_refund = tx.gas_limit - gas_remaining;
         let frame_refund = if status.is_success() { refund.max(0) as u64 } else { 0 };
         let refund =
-            (frame_refund + auth_refund).min(gas_used_before_refund / gas::MAX_REFUND_QUOTIENT);
+            (frame_refund + auth_refund).min(gas_used_before_refund / rules.max_refund_quotient);
         let gas_used = (gas_used_before_refund - refund).max(intrinsic.floor);
 
         let journal = &mut host.journal;
         let reimburse = U256::from(tx.gas_limit - gas_used) * gas_price;
-        let tip = U256::from(gas_used) * (gas_price - U256::from(block.basefee));
+        let tip = U256::from(gas_used) * (gas_price - U256::from(base_fee(block, rules)));
         settle_fees(journal, sender, block.coinbase, reimburse, tip).map_err(db_err)?;
 
         let logs = if status.is_success() { std::mem::take(&mut journal.logs) } else { Vec::new() };
-        let changes = journal.finalize();
+        let changes = journal.finalize(rules.state_clearing);
         let result = match status {
             s if s.is_success() => {
                 ExecutionResult::Success { gas_used, gas_refunded: refund, output, logs }

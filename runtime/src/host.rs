@@ -7,6 +7,7 @@ use crate::db::DbError;
 use crate::env::{BlockEnv, CfgEnv, TxEnv};
 use crate::journal::Journal;
 use crate::precompiles::PrecompileSet;
+use crate::rules::Rules;
 use alloy_primitives::{Address, U256};
 use kiln_frontend::SpecId;
 use std::sync::Arc;
@@ -18,6 +19,8 @@ pub struct Host<'a> {
     pub block: &'a BlockEnv,
     pub tx: &'a TxEnv,
     pub spec: SpecId,
+    /// The rules of `spec`.
+    pub rules: &'static Rules,
     /// The price per gas the sender actually pays (`GASPRICE`).
     pub effective_gas_price: U256,
     /// `BLOBBASEFEE`.
@@ -63,7 +66,7 @@ impl<'a> Host<'a> {
         address: Address,
     ) -> Result<(Arc<AnalyzedCode>, Option<Address>), DbError> {
         let code = self.analyzed_code(address)?;
-        if !self.spec.is_enabled_in(SpecId::Prague) {
+        if !self.rules.delegation {
             return Ok((code, None));
         }
         match delegation_target(code.bytes()) {
@@ -82,7 +85,7 @@ impl<'a> Host<'a> {
 
     /// EIP-7702: the delegate of `address`, if its code is a designator.
     pub fn delegate_of(&mut self, address: Address) -> Result<Option<Address>, DbError> {
-        if !self.spec.is_enabled_in(SpecId::Prague) {
+        if !self.rules.delegation {
             return Ok(None);
         }
         self.journal.with_code(address, delegation_target)

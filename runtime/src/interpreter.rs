@@ -395,7 +395,7 @@ pub fn execute(
 ) -> OpResult {
     stack_only_ops!(opcode, ctx, {
         op::STOP => return Err(Status::Stop),
-        op::EXP => a::exp(ctx)?,
+        op::EXP => a::exp(ctx, host.rules.exp_byte)?,
         op::KECCAK256 => s::keccak(ctx)?,
         op::BALANCE => h::balance(ctx, host)?,
         op::ORIGIN => ctx.stack.push(host.tx.caller.into_word().into()),
@@ -412,7 +412,11 @@ pub fn execute(
         op::COINBASE => ctx.stack.push(host.block.coinbase.into_word().into()),
         op::TIMESTAMP => ctx.stack.push(host.block.timestamp),
         op::NUMBER => ctx.stack.push(host.block.number),
-        op::PREVRANDAO => ctx.stack.push(host.block.prevrandao.into()),
+        op::PREVRANDAO => ctx.stack.push(if host.rules.prevrandao {
+            host.block.prevrandao.into()
+        } else {
+            host.block.difficulty
+        }),
         op::GASLIMIT => ctx.stack.push(U256::from(host.block.gas_limit)),
         op::CHAINID => ctx.stack.push(U256::from(host.cfg.chain_id)),
         op::SELFBALANCE => h::selfbalance(ctx, host)?,

@@ -61,6 +61,12 @@ impl Account {
     pub fn is_empty(&self) -> bool {
         self.info.is_empty()
     }
+
+    /// Whether the account is in the state: the database has it, or this transaction brought
+    /// it into existence (what "exists" means before EIP-161, when empty accounts exist).
+    pub fn exists(&self) -> bool {
+        !self.not_existing || self.touched
+    }
 }
 
 /// One undoable change.
@@ -450,15 +456,15 @@ impl<'db> Journal<'db> {
         self.logs.push(log);
     }
 
-    /// The net changes of the transaction, with EIP-161 cleanup and EIP-6780 destruction
-    /// applied. Consumes the journal's accounts.
-    pub fn finalize(&mut self) -> StateChanges {
+    /// The net changes of the transaction, with self-destructed accounts removed and, under
+    /// EIP-161 (`state_clearing`), touched empty accounts too. Consumes the journal's accounts.
+    pub fn finalize(&mut self, state_clearing: bool) -> StateChanges {
         let mut out = Vec::with_capacity(self.accounts.len());
         for (address, acc) in self.accounts.iter_mut() {
             if !acc.touched {
                 continue;
             }
-            if acc.destroyed || acc.is_empty() {
+            if acc.destroyed || (state_clearing && acc.is_empty()) {
                 if !acc.not_existing || acc.destroyed {
                     out.push((
                         address,
@@ -583,7 +589,7 @@ mod tests {
         assert_eq!(j.tload(addr(1), U256::from(1)), U256::ZERO);
         assert!(j.logs.is_empty());
         // Nothing survived the revert, so nothing is written back.
-        assert!(j.finalize().is_empty());
+        assert!(j.finalize(true).is_empty());
     }
 
     #[test]
@@ -597,7 +603,7 @@ mod tests {
         j.set_nonce(addr(1), 5).unwrap();
         j.revert(inner);
         assert_eq!(j.balance(addr(1)).unwrap(), U256::from(90));
-        let changes = j.finalize();
+        let changes = j.finalize(true);
         let a1 = changes.iter().find(|(a, _)| *a == addr(1)).unwrap();
         assert_eq!(a1.1.info.nonce, 0);
         assert!(changes.iter().all(|(a, _)| *a != addr(3)), "reverted touch is dropped");
@@ -611,7 +617,7 @@ mod tests {
         let mut j = Journal::new(&mut db);
         j.touch(addr(1)).unwrap();
         j.touch(addr(9)).unwrap();
-        let changes = j.finalize();
+        let changes = j.finalize(true);
         assert_eq!(changes.len(), 1, "a nonexistent touched account stays nonexistent");
         assert!(changes[0].1.removed);
     }
@@ -630,7 +636,7 @@ mod tests {
         j.revert(cp);
         assert!(j.is_warm(&addr(2)), "a revert does not cool a precompile");
         assert!(!j.is_warm(&addr(0x12)));
-        assert!(j.finalize().is_empty());
+        assert!(j.finalize(true).is_empty());
     }
 
     #[test]
@@ -649,7 +655,7 @@ mod tests {
         let (present, cold) = j.sload(addr(1), U256::from(5)).unwrap();
         assert!(cold, "the revert undoes the warming");
         assert_eq!(present, U256::from(7), "and the write");
-        assert!(j.finalize().is_empty(), "and the touch");
+        assert!(j.finalize(true).is_empty(), "and the touch");
     }
 
     #[test]
@@ -658,6 +664,6 @@ mod tests {
         db.insert_account(addr(1), U256::from(5), 0, Bytes::new(), []);
         let mut j = Journal::new(&mut db);
         assert!(!j.transfer(addr(1), addr(2), U256::from(6)).unwrap());
-        assert!(j.finalize().is_empty());
+        assert!(j.finalize(true).is_empty());
     }
 }

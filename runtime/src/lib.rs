@@ -22,6 +22,7 @@ pub mod memory;
 mod pool;
 pub mod precompiles;
 pub mod result;
+pub mod rules;
 pub mod stack;
 pub mod tracer;
 
@@ -36,5 +37,6 @@ pub use env::{
 pub use handler::{transact, transact_commit, Transact};
 pub use interpreter::{NoTracer, Tracer};
 pub use kiln_frontend::SpecId;
+pub use rules::Rules;
 pub use result::{logs_hash, EvmError, ExecutionResult, HaltReason, InvalidTransaction, Log};
 pub use tracer::{JsonTracer, Summary as TraceSummary};

@@ -1,7 +1,6 @@
 //! ADD … SIGNEXTEND. Operands: `a` is the top of the stack, `b` the next.
 
 use crate::context::{Context, OpResult};
-use crate::gas;
 use alloy_primitives::U256;
 use kiln_frontend::opcode as op;
 use kiln_frontend::semantics as sem;
@@ -40,11 +39,11 @@ pub fn mulmod(ctx: &mut Context) {
 }
 
 #[inline]
-pub fn exp(ctx: &mut Context) -> OpResult {
+pub fn exp(ctx: &mut Context, gas_per_byte: u64) -> OpResult {
     let base = ctx.stack.pop();
     let exponent = *ctx.stack.peek(0);
     let bytes = exponent.bit_len().div_ceil(8) as u64;
-    ctx.spend(gas::EXP_BYTE * bytes)?;
+    ctx.spend(gas_per_byte * bytes)?;
     *ctx.stack.top() = base.wrapping_pow(exponent);
     Ok(())
 }

@@ -7,7 +7,6 @@ use crate::context::{
 use crate::gas;
 use crate::host::Host;
 use alloy_primitives::{Address, Bytes, B256, U256};
-use kiln_frontend::SpecId;
 
 pub fn call(ctx: &mut Context, host: &mut Host, kind: CallKind) -> OpResult {
     let requested_gas = ctx.stack.pop();
@@ -37,18 +36,32 @@ pub fn call(ctx: &mut Context, host: &mut Host, kind: CallKind) -> OpResult {
     let mut extra = 0;
     if has_value {
         extra += gas::CALL_VALUE;
-        if kind == CallKind::Call {
-            let r = host.journal.load(to).map(|a| a.is_empty());
-            if host.db(r)? {
-                extra += gas::NEW_ACCOUNT;
+    }
+    if kind == CallKind::Call {
+        // A call that brings an account into existence pays for it: under EIP-161 one that
+        // sends value to an empty account, before it one to an account that does not exist.
+        let state_clearing = host.rules.state_clearing;
+        let r = host.journal.load(to).map(|a| {
+            if state_clearing {
+                has_value && a.is_empty()
+            } else {
+                !a.exists()
             }
+        });
+        if host.db(r)? {
+            extra += gas::NEW_ACCOUNT;
         }
     }
     ctx.spend(extra)?;
 
-    // EIP-150: the callee gets at most all but one 64th of what is left.
-    let available = gas::all_but_one_64th(ctx.gas);
-    let call_gas = crate::context::saturating_u64(requested_gas).min(available);
+    // EIP-150: the callee gets at most all but one 64th of what is left. Before it, the
+    // caller must be able to pay all it asks for.
+    let requested = crate::context::saturating_u64(requested_gas);
+    let call_gas = if host.rules.all_but_one_64th {
+        requested.min(gas::all_but_one_64th(ctx.gas))
+    } else {
+        requested
+    };
     ctx.spend(call_gas)?;
     let stipend = if has_value { gas::CALL_STIPEND } else { 0 };
 
@@ -85,7 +98,7 @@ pub fn create(ctx: &mut Context, host: &mut Host, is_create2: bool) -> OpResult 
     let [value, offset, len] = ctx.stack.popn::<3>();
     let salt = if is_create2 { Some(ctx.stack.pop()) } else { None };
     let (off, n) = ctx.memory_range(offset, len)?;
-    if host.spec.is_enabled_in(SpecId::Shanghai) {
+    if host.rules.initcode_limit {
         if n > gas::MAX_INITCODE_SIZE {
             return Err(Status::CreateInitCodeSizeLimit);
         }
@@ -96,7 +109,8 @@ pub fn create(ctx: &mut Context, host: &mut Host, is_create2: bool) -> OpResult 
     }
     let init_code =
         if n == 0 { Bytes::new() } else { Bytes::copy_from_slice(ctx.memory.slice(off, n)) };
-    let gas_limit = gas::all_but_one_64th(ctx.gas);
+    let gas_limit =
+        if host.rules.all_but_one_64th { gas::all_but_one_64th(ctx.gas) } else { ctx.gas };
     ctx.spend(gas_limit)?;
     ctx.action = Some(Action::Create(Box::new(CreateInputs {
         caller: ctx.address,

@@ -12,11 +12,11 @@ fn to_address(v: U256) -> Address {
 }
 
 /// Warms `address`, charging the cold surcharge if it was cold (EIP-2929). The warm cost is
-/// in the opcode's static gas.
+/// in the opcode's static gas. Before Berlin nothing is charged.
 #[inline]
 pub fn access_account(ctx: &mut Context, host: &mut Host, address: Address) -> OpResult {
     let r = host.journal.load_warm(address);
-    if host.db(r)? {
+    if host.db(r)? && host.rules.cold_access {
         ctx.spend(gas::COLD_ACCOUNT_SURCHARGE)?;
     }
     Ok(())
@@ -87,21 +87,24 @@ pub fn sload(ctx: &mut Context, host: &mut Host) -> OpResult {
     let key = *ctx.stack.peek(0);
     let r = host.journal.sload(ctx.address, key);
     let (present, cold) = host.db(r)?;
-    if cold {
+    if cold && host.rules.cold_access {
         ctx.spend(gas::COLD_SLOAD_SURCHARGE)?;
     }
     *ctx.stack.top() = present;
     Ok(())
 }
 
-/// SSTORE with EIP-2200 metering, EIP-2929 cold surcharge and EIP-3529 refunds.
+/// SSTORE, metered by the fork's [`SstoreRules`](crate::rules::SstoreRules): by the present
+/// value alone before net metering; by original, present and new value under EIP-1283 and
+/// EIP-2200 (with EIP-2929's cold surcharge from Berlin on and EIP-3529's refunds from London).
 pub fn sstore(ctx: &mut Context, host: &mut Host) -> OpResult {
     if ctx.is_static {
         return Err(Status::StaticViolation);
     }
+    let rules = &host.rules.sstore;
     // The sentry: SSTORE needs more than the call stipend left, so a stipend-only callee can
     // never write storage.
-    if ctx.gas <= gas::SSTORE_SENTRY {
+    if rules.sentry && ctx.gas <= gas::SSTORE_SENTRY {
         return Err(Status::OutOfGas);
     }
     let [key, new] = ctx.stack.popn::<2>();
@@ -110,35 +113,47 @@ pub fn sstore(ctx: &mut Context, host: &mut Host) -> OpResult {
     let r = host.journal.sstore_warm(ctx.address, key, new);
     let (slot, cold) = host.db(r)?;
     let (original, current) = (slot.original, slot.present);
-    let mut cost = if cold { gas::COLD_SLOAD } else { 0 };
+    let rules = &host.rules.sstore;
+    if !rules.net_metering {
+        if current.is_zero() && !new.is_zero() {
+            ctx.spend(rules.set)?;
+        } else {
+            ctx.spend(rules.reset)?;
+            if !current.is_zero() && new.is_zero() {
+                ctx.spend_refund(rules.clears_refund);
+            }
+        }
+        return Ok(());
+    }
+    let mut cost = if cold && host.rules.cold_access { gas::COLD_SLOAD } else { 0 };
     cost += if current == new {
-        gas::WARM_STORAGE_READ
+        rules.noop
     } else if original == current {
         if original.is_zero() {
-            gas::SSTORE_SET
+            rules.set
         } else {
-            gas::SSTORE_RESET
+            rules.reset
         }
     } else {
-        gas::WARM_STORAGE_READ
+        rules.noop
     };
     ctx.spend(cost)?;
     if current != new {
         if original == current {
             if !original.is_zero() && new.is_zero() {
-                ctx.spend_refund(gas::SSTORE_CLEARS_REFUND);
+                ctx.spend_refund(rules.clears_refund);
             }
         } else {
             if !original.is_zero() {
                 if current.is_zero() {
-                    ctx.spend_refund(-gas::SSTORE_CLEARS_REFUND);
+                    ctx.spend_refund(-rules.clears_refund);
                 } else if new.is_zero() {
-                    ctx.spend_refund(gas::SSTORE_CLEARS_REFUND);
+                    ctx.spend_refund(rules.clears_refund);
                 }
             }
             if original == new {
-                let back = if original.is_zero() { gas::SSTORE_SET } else { gas::SSTORE_RESET };
-                ctx.spend_refund((back - gas::WARM_STORAGE_READ) as i64);
+                let back = if original.is_zero() { rules.set } else { rules.reset };
+                ctx.spend_refund((back - rules.noop) as i64);
             }
         }
     }
@@ -172,31 +187,47 @@ pub fn log(ctx: &mut Context, host: &mut Host, topics: usize) -> OpResult {
     Ok(())
 }
 
-/// SELFDESTRUCT under EIP-6780: the balance always moves; the account is deleted only if it
-/// was created in this transaction.
+/// SELFDESTRUCT: the balance moves to the beneficiary and the account is deleted at the end
+/// of the transaction; under EIP-6780 only an account created in the same transaction is
+/// deleted (the others only send their balance).
 pub fn selfdestruct(ctx: &mut Context, host: &mut Host) -> OpResult {
     if ctx.is_static {
         return Err(Status::StaticViolation);
     }
+    let rules = host.rules;
     let beneficiary = to_address(ctx.stack.pop());
     let r = host.journal.load_warm(beneficiary);
-    if host.db(r)? {
+    if host.db(r)? && rules.cold_access {
         ctx.spend(gas::COLD_ACCOUNT_ACCESS)?;
     }
     let r = host.journal.balance(ctx.address);
     let balance = host.db(r)?;
-    let r = host.journal.load(beneficiary).map(|a| a.is_empty());
-    if host.db(r)? && !balance.is_zero() {
-        ctx.spend(gas::SELFDESTRUCT_NEW_ACCOUNT)?;
+    if rules.selfdestruct_new_account {
+        let r = host.journal.load(beneficiary).map(|a| {
+            if rules.state_clearing {
+                a.is_empty() && !balance.is_zero()
+            } else {
+                !a.exists()
+            }
+        });
+        if host.db(r)? {
+            ctx.spend(gas::SELFDESTRUCT_NEW_ACCOUNT)?;
+        }
     }
     let r = host.journal.transfer(ctx.address, beneficiary, balance);
     host.db(r)?;
-    let r = host.journal.load(ctx.address).map(|a| a.created);
-    if host.db(r)? {
+    let r = host.journal.load(ctx.address).map(|a| (a.created, a.destroyed));
+    let (created, destroyed) = host.db(r)?;
+    if created || !rules.selfdestruct_only_created {
+        // Gone at the end of the transaction, with whatever it holds then (a beneficiary that
+        // is the account itself burns the balance).
         let r = host.journal.set_balance(ctx.address, U256::ZERO);
         host.db(r)?;
         let r = host.journal.mark_destroyed(ctx.address);
         host.db(r)?;
+        if !destroyed {
+            ctx.spend_refund(rules.selfdestruct_refund);
+        }
     }
     Err(Status::SelfDestruct)
 }
