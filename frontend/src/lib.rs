@@ -15,4 +15,4 @@ pub mod spec;
 pub use analysis::JumpTable;
 pub use blocks::{BasicBlock, Cfg, Instruction, JumpTarget, Terminator};
 pub use opcode::{info, info_in, OpInfo};
-pub use spec::{SpecId, UnknownFork, UnsupportedFork};
+pub use spec::{SpecId, UnknownFork};

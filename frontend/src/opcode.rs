@@ -254,8 +254,7 @@ const fn frontier_table() -> Table {
     t[CALLCODE as usize] = Some(OpInfo::new("CALLCODE", 7, 1, 40).suspends());
     t[RETURN as usize] = Some(OpInfo::new("RETURN", 2, 0, 0).terminator());
     t[INVALID as usize] = Some(OpInfo::new("INVALID", 0, 0, 0).terminator().may_halt());
-    t[SELFDESTRUCT as usize] =
-        Some(OpInfo::new("SELFDESTRUCT", 1, 0, 0).terminator().may_halt());
+    t[SELFDESTRUCT as usize] = Some(OpInfo::new("SELFDESTRUCT", 1, 0, 0).terminator().may_halt());
     t
 }
 

@@ -26,18 +26,10 @@ pub enum SpecId {
 
 /// A fork name that Kiln does not know.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("unknown fork `{0}` (known: {known})", known = SpecId::NAMES.join(", "))]
+#[error("unknown fork `{0}` (known: {known})", known = SpecId::names())]
 pub struct UnknownFork(pub String);
 
-/// A fork Kiln recognises (fixtures name it) but does not execute.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, thiserror::Error)]
-#[error("fork {0} is not supported; Kiln executes {list}", list = SpecId::supported_names())]
-pub struct UnsupportedFork(pub SpecId);
-
 impl SpecId {
-    /// The forks Kiln executes: every fork from Frontier to Osaka.
-    pub const SUPPORTED: [SpecId; Self::COUNT] = Self::ALL;
-
     /// How many forks there are.
     pub const COUNT: usize = 15;
 
@@ -92,23 +84,9 @@ impl SpecId {
         self >= other
     }
 
-    /// Whether the runtime executes this fork.
-    pub fn is_supported(self) -> bool {
-        Self::SUPPORTED.contains(&self)
-    }
-
-    /// `self` if the runtime executes it.
-    pub fn supported(self) -> Result<SpecId, UnsupportedFork> {
-        if self.is_supported() {
-            Ok(self)
-        } else {
-            Err(UnsupportedFork(self))
-        }
-    }
-
-    /// The names of [`SpecId::SUPPORTED`], for messages: `Cancun, Prague, Osaka`.
-    pub fn supported_names() -> String {
-        Self::SUPPORTED.map(|s| s.name()).join(", ")
+    /// Every fork's name, for messages: `Frontier, Homestead, EIP150, ...`.
+    pub fn names() -> String {
+        Self::NAMES.join(", ")
     }
 
     pub fn all() -> impl Iterator<Item = SpecId> {
@@ -185,7 +163,6 @@ mod tests {
     fn order_is_activation_order() {
         assert!(SpecId::Osaka.is_enabled_in(SpecId::Prague));
         assert!(!SpecId::Cancun.is_enabled_in(SpecId::Prague));
-        assert!(SpecId::all().all(|s| s.is_supported()));
         assert!(SpecId::ALL.iter().enumerate().all(|(i, s)| *s as usize == i));
     }
 }

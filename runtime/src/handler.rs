@@ -14,8 +14,8 @@ use crate::host::Host;
 use crate::interpreter::{NoTracer, Tracer};
 use crate::journal::Journal;
 use crate::precompiles::PrecompileSet;
-use crate::rules::Rules;
 use crate::result::{EvmError, ExecutionResult, HaltReason, InvalidTransaction};
+use crate::rules::Rules;
 use alloy_primitives::{Address, Bytes, U256};
 use kiln_frontend::SpecId;
 
@@ -86,7 +86,11 @@ fn db_err(e: DbError) -> EvmError {
 }
 
 /// The price per gas the sender pays, after checking the fee fields against the block.
-fn effective_gas_price(tx: &TxEnv, block: &BlockEnv, rules: &Rules) -> Result<U256, InvalidTransaction> {
+fn effective_gas_price(
+    tx: &TxEnv,
+    block: &BlockEnv,
+    rules: &Rules,
+) -> Result<U256, InvalidTransaction> {
     let basefee = U256::from(base_fee(block, rules));
     match tx.gas_priority_fee {
         Some(priority) if tx.tx_type != TxType::Legacy && tx.tx_type != TxType::AccessList => {
@@ -219,13 +223,14 @@ impl<'a, DB: Database + 'a> Transact<'a, DB> {
         tracer: &mut T,
     ) -> Result<(ExecutionResult, StateChanges), EvmError> {
         let Transact { db, cfg, block, tx, cache, native } = self;
-        let spec = cfg.spec.supported()?;
+        let spec = cfg.spec;
         let intrinsic = validate_stateless(cfg, block, tx)?;
         let gas_price = effective_gas_price(tx, block, Rules::of(spec))?;
         let blob_price = U256::from(blob_base_fee(cfg, block.excess_blob_gas));
         let blob_gas = gas::GAS_PER_BLOB * tx.blob_hashes.len() as u64;
 
         let mut journal = Journal::new(db);
+        journal.set_state_clearing(Rules::of(spec).state_clearing);
         let sender = tx.caller;
         let account = journal.load(sender).map_err(db_err)?;
         let (nonce, balance) = (account.info.nonce, account.info.balance);
@@ -344,7 +349,7 @@ impl<'a, DB: Database + 'a> Transact<'a, DB> {
         settle_fees(journal, sender, block.coinbase, reimburse, tip).map_err(db_err)?;
 
         let logs = if status.is_success() { std::mem::take(&mut journal.logs) } else { Vec::new() };
-        let changes = journal.finalize(rules.state_clearing);
+        let changes = journal.finalize();
         let result = match status {
             s if s.is_success() => {
                 ExecutionResult::Success { gas_used, gas_refunded: refund, output, logs }

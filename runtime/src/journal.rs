@@ -108,6 +108,8 @@ pub struct Journal<'db> {
     entries: Vec<Entry>,
     pub logs: Vec<Log>,
     transient: HashMap<(Address, U256), U256>,
+    /// EIP-161: touched empty accounts are deleted at the end of the transaction.
+    state_clearing: bool,
 }
 
 impl<'db> Journal<'db> {
@@ -130,7 +132,15 @@ impl<'db> Journal<'db> {
             entries,
             logs: Vec::new(),
             transient: HashMap::default(),
+            state_clearing: true,
         }
+    }
+
+    /// Whether EIP-161 applies (the default): touched empty accounts are deleted at the end
+    /// of the transaction. Without it, an account a transaction touches exists afterwards,
+    /// empty or not.
+    pub fn set_state_clearing(&mut self, on: bool) {
+        self.state_clearing = on;
     }
 
     pub fn db(&mut self) -> &mut dyn Database {
@@ -164,7 +174,9 @@ impl<'db> Journal<'db> {
             match entry {
                 Entry::AccountWarmed(a) => self.acc(a).warm = false,
                 Entry::AccountTouched(a) => {
-                    if a != RIPEMD160 {
+                    // The quirk is about deleting the precompile as an empty account: before
+                    // EIP-161 its touch is undone like any other.
+                    if a != RIPEMD160 || !self.state_clearing {
                         self.acc(a).touched = false;
                     }
                 }
@@ -457,8 +469,9 @@ impl<'db> Journal<'db> {
     }
 
     /// The net changes of the transaction, with self-destructed accounts removed and, under
-    /// EIP-161 (`state_clearing`), touched empty accounts too. Consumes the journal's accounts.
-    pub fn finalize(&mut self, state_clearing: bool) -> StateChanges {
+    /// EIP-161, touched empty accounts too. Consumes the journal's accounts.
+    pub fn finalize(&mut self) -> StateChanges {
+        let state_clearing = self.state_clearing;
         let mut out = Vec::with_capacity(self.accounts.len());
         for (address, acc) in self.accounts.iter_mut() {
             if !acc.touched {
@@ -589,7 +602,7 @@ mod tests {
         assert_eq!(j.tload(addr(1), U256::from(1)), U256::ZERO);
         assert!(j.logs.is_empty());
         // Nothing survived the revert, so nothing is written back.
-        assert!(j.finalize(true).is_empty());
+        assert!(j.finalize().is_empty());
     }
 
     #[test]
@@ -603,7 +616,7 @@ mod tests {
         j.set_nonce(addr(1), 5).unwrap();
         j.revert(inner);
         assert_eq!(j.balance(addr(1)).unwrap(), U256::from(90));
-        let changes = j.finalize(true);
+        let changes = j.finalize();
         let a1 = changes.iter().find(|(a, _)| *a == addr(1)).unwrap();
         assert_eq!(a1.1.info.nonce, 0);
         assert!(changes.iter().all(|(a, _)| *a != addr(3)), "reverted touch is dropped");
@@ -617,7 +630,7 @@ mod tests {
         let mut j = Journal::new(&mut db);
         j.touch(addr(1)).unwrap();
         j.touch(addr(9)).unwrap();
-        let changes = j.finalize(true);
+        let changes = j.finalize();
         assert_eq!(changes.len(), 1, "a nonexistent touched account stays nonexistent");
         assert!(changes[0].1.removed);
     }
@@ -636,7 +649,7 @@ mod tests {
         j.revert(cp);
         assert!(j.is_warm(&addr(2)), "a revert does not cool a precompile");
         assert!(!j.is_warm(&addr(0x12)));
-        assert!(j.finalize(true).is_empty());
+        assert!(j.finalize().is_empty());
     }
 
     #[test]
@@ -655,7 +668,7 @@ mod tests {
         let (present, cold) = j.sload(addr(1), U256::from(5)).unwrap();
         assert!(cold, "the revert undoes the warming");
         assert_eq!(present, U256::from(7), "and the write");
-        assert!(j.finalize(true).is_empty(), "and the touch");
+        assert!(j.finalize().is_empty(), "and the touch");
     }
 
     #[test]
@@ -664,6 +677,6 @@ mod tests {
         db.insert_account(addr(1), U256::from(5), 0, Bytes::new(), []);
         let mut j = Journal::new(&mut db);
         assert!(!j.transfer(addr(1), addr(2), U256::from(6)).unwrap());
-        assert!(j.finalize(true).is_empty());
+        assert!(j.finalize().is_empty());
     }
 }

@@ -37,6 +37,6 @@ pub use env::{
 pub use handler::{transact, transact_commit, Transact};
 pub use interpreter::{NoTracer, Tracer};
 pub use kiln_frontend::SpecId;
-pub use rules::Rules;
 pub use result::{logs_hash, EvmError, ExecutionResult, HaltReason, InvalidTransaction, Log};
+pub use rules::Rules;
 pub use tracer::{JsonTracer, Summary as TraceSummary};

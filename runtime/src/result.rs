@@ -182,8 +182,6 @@ impl InvalidTransaction {
 pub enum EvmError {
     #[error("invalid transaction: {0}")]
     Transaction(#[from] InvalidTransaction),
-    #[error(transparent)]
-    UnsupportedFork(#[from] kiln_frontend::UnsupportedFork),
     #[error("database error: {0}")]
     Database(String),
     #[error("precompile failed fatally: {0}")]

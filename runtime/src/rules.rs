@@ -222,12 +222,19 @@ mod tests {
         assert_eq!(r(SpecId::London).max_refund_quotient, 5);
         assert_eq!(r(SpecId::Berlin).selfdestruct_refund, 24_000);
         assert_eq!(r(SpecId::London).selfdestruct_refund, 0);
-        assert!(!r(SpecId::TangerineWhistle).state_clearing && r(SpecId::SpuriousDragon).state_clearing);
+        assert!(
+            !r(SpecId::TangerineWhistle).state_clearing && r(SpecId::SpuriousDragon).state_clearing
+        );
         assert_eq!(r(SpecId::TangerineWhistle).max_code_size, usize::MAX);
         assert_eq!(r(SpecId::SpuriousDragon).max_code_size, 0x6000);
-        assert!(!r(SpecId::Frontier).failed_deposit_halts && r(SpecId::Homestead).failed_deposit_halts);
+        assert!(
+            !r(SpecId::Frontier).failed_deposit_halts && r(SpecId::Homestead).failed_deposit_halts
+        );
         assert_eq!((r(SpecId::Frontier).tx_create, r(SpecId::Homestead).tx_create), (0, 32_000));
-        assert_eq!((r(SpecId::Petersburg).tx_data_nonzero, r(SpecId::Istanbul).tx_data_nonzero), (68, 16));
+        assert_eq!(
+            (r(SpecId::Petersburg).tx_data_nonzero, r(SpecId::Istanbul).tx_data_nonzero),
+            (68, 16)
+        );
         assert!(!r(SpecId::Shanghai).selfdestruct_only_created);
         assert!(r(SpecId::Cancun).selfdestruct_only_created);
     }

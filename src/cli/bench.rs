@@ -25,7 +25,7 @@ pub struct Args {
     /// State tests run under it whatever forks their post names. EIP-7825's cap on a
     /// transaction's gas is lifted: the contract fixtures give their transactions all the gas
     /// there is.
-    #[arg(long, value_name = "NAME", value_parser = super::parse_supported_fork,
+    #[arg(long, value_name = "NAME", value_parser = super::parse_fork,
           help = super::fork_help("Fork to run under"))]
     fork: Option<SpecId>,
     /// Print one JSON object instead of the table.

@@ -20,7 +20,7 @@ pub struct Args {
     #[arg(short, long, value_name = "OUT.so")]
     output: PathBuf,
     /// Compiled code only runs under the fork it was compiled for.
-    #[arg(long, value_name = "NAME", value_parser = super::parse_supported_fork,
+    #[arg(long, value_name = "NAME", value_parser = super::parse_fork,
           help = super::fork_help("Fork the code is compiled for"))]
     fork: Option<SpecId>,
 }

@@ -182,8 +182,6 @@ pub struct RunOutcome {
 pub enum RunError {
     #[error(transparent)]
     Mode(#[from] ModeNotBuilt),
-    #[error(transparent)]
-    UnsupportedFork(#[from] kiln_frontend::UnsupportedFork),
     #[error(
         "gas limit {gas} exceeds the per-transaction cap of {cap} under {spec} (EIP-7825)",
         cap = gas::TX_GAS_LIMIT_CAP
@@ -214,7 +212,7 @@ pub enum RunError {
 /// Runs `req.code` as the contract [`CONTRACT`] called by [`SENDER`].
 pub fn run(req: RunRequest) -> Result<RunOutcome, RunError> {
     req.mode.ensure_built()?;
-    let spec = req.spec.supported()?;
+    let spec = req.spec;
     let gas_limit = req.gas.unwrap_or_else(|| default_gas(spec));
 
     let mut db = InMemoryDb::new();
@@ -345,7 +343,6 @@ pub fn run(req: RunRequest) -> Result<RunOutcome, RunError> {
 /// Names the request's fault in its own terms where the runtime's error is about a field.
 fn request_error(e: EvmError, tx: &TxEnv, spec: SpecId) -> RunError {
     match e {
-        EvmError::UnsupportedFork(e) => RunError::UnsupportedFork(e),
         EvmError::Transaction(InvalidTransaction::GasLimitExceedsMaximum { gas_limit }) => {
             RunError::GasAboveCap { gas: gas_limit, spec }
         }
@@ -704,13 +701,16 @@ mod tests {
         let err = run(req).unwrap_err();
         assert!(matches!(err, RunError::GasBelowIntrinsic { intrinsic: 21_000, .. }), "{err}");
 
-        let mut req = RunRequest::new(vec![]);
-        req.spec = SpecId::Shanghai;
-        let err = run(req).unwrap_err();
-        assert_eq!(
-            err.to_string(),
-            "fork Shanghai is not supported; Kiln executes Cancun, Prague, Osaka"
-        );
+        // Every fork runs, under its own rules: PUSH0 is Shanghai's.
+        for (spec, halts) in
+            [(SpecId::Frontier, true), (SpecId::Paris, true), (SpecId::Shanghai, false)]
+        {
+            let mut req = RunRequest::new(code("5f00"));
+            req.spec = spec;
+            let out = run(req).unwrap();
+            let halted = matches!(out.status, RunStatus::Halt(HaltReason::InvalidOpcode));
+            assert_eq!(halted, halts, "{spec}: {}", out.to_text());
+        }
     }
 
     #[test]

@@ -16,16 +16,28 @@ enum Fixup {
     Wrapping(Label, usize),
 }
 
-#[derive(Default)]
 pub struct Asm {
     code: Vec<u8>,
     labels: Vec<Option<usize>>,
     fixups: Vec<(usize, Fixup)>,
+    /// PUSH0 exists in the fork the program is for; without it, `PUSH1 0` stands in.
+    push0: bool,
+}
+
+thread_local! {
+    /// Whether programs assembled on this thread may use PUSH0: set per generated case (by
+    /// its fork) rather than passed to each of the generator's many `Asm::new` calls.
+    static PUSH0: std::cell::Cell<bool> = const { std::cell::Cell::new(true) };
+}
+
+/// Whether the programs assembled next on this thread may use PUSH0 (Shanghai and later).
+pub fn allow_push0(allowed: bool) {
+    PUSH0.with(|p| p.set(allowed));
 }
 
 impl Asm {
     pub fn new() -> Self {
-        Self::default()
+        Self { code: Vec::new(), labels: Vec::new(), fixups: Vec::new(), push0: PUSH0.get() }
     }
 
     pub fn pc(&self) -> usize {
@@ -43,11 +55,26 @@ impl Asm {
     }
 
     pub fn op(&mut self, opcode: u8) {
-        self.code.push(opcode);
+        if opcode == op::PUSH0 && !self.push0 {
+            self.code.extend_from_slice(&[op::PUSH1, 0]);
+        } else {
+            self.code.push(opcode);
+        }
     }
 
+    /// Opcodes, a PUSHn followed by its n immediate bytes.
     pub fn ops(&mut self, opcodes: &[u8]) {
-        self.code.extend_from_slice(opcodes);
+        let mut i = 0;
+        while i < opcodes.len() {
+            let n = op::immediate_size(opcodes[i]);
+            if n == 0 {
+                self.op(opcodes[i]);
+            } else {
+                let end = (i + 1 + n).min(opcodes.len());
+                self.code.extend_from_slice(&opcodes[i..end]);
+            }
+            i += 1 + n;
+        }
     }
 
     /// Raw bytes (PUSH data, data sections, random bytes).

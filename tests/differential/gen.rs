@@ -156,13 +156,32 @@ pub struct Options {
     pub big_initcode: bool,
 }
 
+/// The forks before Cancun that the generator picks from.
+const OLDER_FORKS: [SpecId; 11] = [
+    SpecId::Frontier,
+    SpecId::Homestead,
+    SpecId::TangerineWhistle,
+    SpecId::SpuriousDragon,
+    SpecId::Byzantium,
+    SpecId::Petersburg,
+    SpecId::Istanbul,
+    SpecId::Berlin,
+    SpecId::London,
+    SpecId::Paris,
+    SpecId::Shanghai,
+];
+
 /// Generates a case.
 pub fn case(rng: &mut Rng, options: Options) -> Case {
-    let spec = match rng.weighted(&[15, 65, 20]) {
+    // Mostly the forks of today; a third of the cases under one of the older forks revm
+    // implements (all but Constantinople).
+    let spec = match rng.weighted(&[10, 45, 12, 33]) {
         0 => SpecId::Cancun,
         1 => SpecId::Prague,
-        _ => SpecId::Osaka,
+        2 => SpecId::Osaka,
+        _ => *rng.pick(&OLDER_FORKS),
     };
+    super::asm::allow_push0(spec.is_enabled_in(SpecId::Shanghai));
     let shape = Shape::ALL[rng.weighted(&Shape::WEIGHTS)];
     let mut g = Gen::new(rng, spec);
     g.big_initcode = options.big_initcode;
@@ -235,9 +254,9 @@ pub fn case(rng: &mut Rng, options: Options) -> Case {
     }
 
     let tx_type = match g.rng.weighted(&[60, 20, 20]) {
-        0 => TxType::Legacy,
-        1 => TxType::AccessList,
-        _ => TxType::Eip1559,
+        1 if spec.is_enabled_in(SpecId::Berlin) => TxType::AccessList,
+        2 if spec.is_enabled_in(SpecId::London) => TxType::Eip1559,
+        _ => TxType::Legacy,
     };
     let access_list =
         if tx_type != TxType::Legacy && g.rng.percent(70) { g.access_list() } else { vec![] };

@@ -32,6 +32,8 @@ pub const EXCESS_BLOB_GAS: u64 = 10_000_000;
 pub const BLOCK_GAS_LIMIT: u64 = 30_000_000;
 const TIMESTAMP: u64 = 1_750_000_000;
 const PREVRANDAO: B256 = B256::repeat_byte(0x5a);
+/// What DIFFICULTY reads before the merge.
+const DIFFICULTY: u64 = 0x2_0000_0000;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Status {
@@ -166,7 +168,7 @@ pub fn kiln_env(case: &Case) -> KilnEnv {
         gas_limit: BLOCK_GAS_LIMIT,
         basefee: BASEFEE,
         prevrandao: PREVRANDAO,
-        difficulty: U256::ZERO,
+        difficulty: U256::from(DIFFICULTY),
         excess_blob_gas: EXCESS_BLOB_GAS,
     };
     KilnEnv { cfg: CfgEnv::new(case.spec), block, pre }
@@ -243,7 +245,12 @@ pub fn run_interp(env: &KilnEnv, tx: &TxEnv) -> Outcome {
     }));
     match run {
         Err(p) => Outcome::invalid(Status::Panic, panic_text(p)),
-        Ok(result) => from_kiln(result, &db),
+        Ok(result) => {
+            for (a, acc) in db.accounts() {
+                eprintln!("KILN {a} {:?} {:?}", acc.info.balance, acc.info.nonce);
+            }
+            from_kiln(result, &db)
+        }
     }
 }
 
@@ -277,12 +284,7 @@ pub fn run_native(native: &mut dyn NativeCode, env: &KilnEnv, tx: &TxEnv) -> Out
 }
 
 pub fn revm_spec(spec: SpecId) -> RevmSpec {
-    match spec {
-        SpecId::Cancun => RevmSpec::CANCUN,
-        SpecId::Prague => RevmSpec::PRAGUE,
-        SpecId::Osaka => RevmSpec::OSAKA,
-        other => panic!("fork {other:?} is not generated"),
-    }
+    crate::revm_results::revm_spec(spec).expect("the generator picks forks revm implements")
 }
 
 pub type RevmDb = CacheDB<EmptyDB>;
@@ -347,7 +349,7 @@ pub fn revm_block(case: &Case) -> RevmBlock {
         timestamp: U256::from(TIMESTAMP),
         gas_limit: BLOCK_GAS_LIMIT,
         basefee: BASEFEE,
-        difficulty: U256::ZERO,
+        difficulty: U256::from(DIFFICULTY),
         prevrandao: Some(PREVRANDAO),
         blob_excess_gas_and_price: Some(BlobExcessGasAndPrice::new(
             EXCESS_BLOB_GAS,
@@ -379,9 +381,12 @@ pub fn run_revm(case: &Case, db: &RevmDb, pre: &InMemoryDb, gas_limit: u64) -> O
         Ok(Ok(out)) => out,
     };
 
-    let changes = crate::revm_results::kiln_changes(&out.state);
+    let changes = crate::revm_results::kiln_changes(&out.state, spec);
     let mut post = pre.clone();
     post.commit(changes);
+    for (a, acc) in post.accounts() {
+        eprintln!("REVM {a} {:?} {:?}", acc.info.balance, acc.info.nonce);
+    }
 
     let r = out.result;
     let (status, detail) = match &r {

@@ -28,6 +28,7 @@ use revm::{ExecuteCommitEvm, ExecuteEvm, MainBuilder, MainContext, MainnetEvm};
 
 use super::compare::{End, Outcome};
 use super::measure::Workload;
+pub use super::revm_results::revm_spec;
 use super::revm_results::{comparable_output, kiln_changes, receipt_logs};
 use crate::tools::fixture::BenchFixture;
 
@@ -178,17 +179,6 @@ pub fn run(evm: &mut RevmEvm, txs: Vec<TxEnv>) -> Vec<Result<ExecutionResult, St
     txs.into_iter().map(|tx| evm.transact_commit(tx).map_err(|e| e.to_string())).collect()
 }
 
-/// revm's fork for Kiln's; `None` for forks Kiln does not execute.
-pub fn revm_spec(spec: kiln_runtime::SpecId) -> Option<SpecId> {
-    use kiln_runtime::SpecId as K;
-    match spec {
-        K::Cancun => Some(SpecId::CANCUN),
-        K::Prague => Some(SpecId::PRAGUE),
-        K::Osaka => Some(SpecId::OSAKA),
-        _ => None,
-    }
-}
-
 /// revm ready to run one fixture.
 pub struct RevmRunner {
     fixture: Arc<BenchFixture>,
@@ -217,7 +207,7 @@ impl RevmRunner {
             .map(|(tx, create)| match evm.transact(tx.clone()) {
                 Err(e) => Outcome::invalid(e.to_string(), mirror.state_root()),
                 Ok(out) => {
-                    mirror.commit(kiln_changes(&out.state));
+                    mirror.commit(kiln_changes(&out.state, self.spec));
                     evm.commit(out.state);
                     outcome(&out.result, create, &mirror)
                 }

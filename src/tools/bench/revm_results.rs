@@ -5,11 +5,36 @@ use alloy_primitives::map::HashMap;
 use alloy_primitives::{Address, Bytes, B256, U256};
 use kiln_runtime::AccountChange;
 use revm::context::result::ExecutionResult;
+use revm::primitives::hardfork::SpecId;
 use revm::state::EvmState;
 
-/// revm's state changes of one transaction as Kiln's. EIP-161: an account that revm reports
-/// as touched and empty is removed, as is one it self-destructed.
-pub fn kiln_changes(state: &EvmState) -> kiln_runtime::StateChanges {
+/// revm's fork for Kiln's; `None` for Constantinople, which revm does not implement (its
+/// EIP-1283 was withdrawn before it reached mainnet).
+pub fn revm_spec(spec: kiln_runtime::SpecId) -> Option<SpecId> {
+    use kiln_runtime::SpecId as K;
+    Some(match spec {
+        K::Frontier => SpecId::FRONTIER,
+        K::Homestead => SpecId::HOMESTEAD,
+        K::TangerineWhistle => SpecId::TANGERINE,
+        K::SpuriousDragon => SpecId::SPURIOUS_DRAGON,
+        K::Byzantium => SpecId::BYZANTIUM,
+        K::Constantinople => return None,
+        K::Petersburg => SpecId::PETERSBURG,
+        K::Istanbul => SpecId::ISTANBUL,
+        K::Berlin => SpecId::BERLIN,
+        K::London => SpecId::LONDON,
+        K::Paris => SpecId::MERGE,
+        K::Shanghai => SpecId::SHANGHAI,
+        K::Cancun => SpecId::CANCUN,
+        K::Prague => SpecId::PRAGUE,
+        K::Osaka => SpecId::OSAKA,
+    })
+}
+
+/// revm's state changes of one transaction under `spec` as Kiln's: an account that revm
+/// self-destructed is removed, and from EIP-161 on one it reports as touched and empty.
+pub fn kiln_changes(state: &EvmState, spec: SpecId) -> kiln_runtime::StateChanges {
+    let state_clearing = spec.is_enabled_in(SpecId::SPURIOUS_DRAGON);
     let mut changes = Vec::new();
     for (address, account) in state {
         if !account.is_touched() {
@@ -27,7 +52,7 @@ pub fn kiln_changes(state: &EvmState) -> kiln_runtime::StateChanges {
             info,
             storage_cleared: account.is_created(),
             storage,
-            removed: account.is_selfdestructed() || account.is_empty(),
+            removed: account.is_selfdestructed() || (state_clearing && account.is_empty()),
         };
         changes.push((*address, change));
     }

@@ -96,8 +96,6 @@ pub struct Report {
     pub failed: usize,
     /// Failures listed in the known-failures list.
     pub known: usize,
-    /// Cases of forks the runtime does not execute.
-    pub skipped: usize,
     pub by_fork: BTreeMap<String, ForkCounts>,
     pub failures: Vec<Failure>,
     /// Every case that ran, in order.
@@ -159,15 +157,10 @@ impl Report {
         self.failures.push(failure);
     }
 
-    pub fn skip(&mut self, cases: usize) {
-        self.skipped += cases;
-    }
-
     pub fn merge(&mut self, other: Report) {
         self.passed += other.passed;
         self.failed += other.failed;
         self.known += other.known;
-        self.skipped += other.skipped;
         for (fork, c) in other.by_fork {
             let counts = self.by_fork.entry(fork).or_default();
             counts.passed += c.passed;
@@ -188,7 +181,7 @@ impl Report {
         self.passed + self.failed + self.known
     }
 
-    /// Failure lines, a summary per fork, then `N passed, N failed, N skipped` as the last line.
+    /// Failure lines, a summary per fork, then `N passed, N failed` as the last line.
     pub fn write_text(&self, out: &mut dyn Write) -> io::Result<()> {
         for failure in &self.failures {
             writeln!(out, "{}", failure.line())?;
@@ -206,7 +199,7 @@ impl Report {
         if self.known > 0 {
             writeln!(out, "{} known failures (not counted as failed)", self.known)?;
         }
-        writeln!(out, "{} passed, {} failed, {} skipped", self.passed, self.failed, self.skipped)
+        writeln!(out, "{} passed, {} failed", self.passed, self.failed)
     }
 
     pub fn to_json(&self) -> serde_json::Value {
@@ -236,7 +229,6 @@ impl Report {
             "passed": self.passed,
             "failed": self.failed,
             "known": self.known,
-            "skipped": self.skipped,
             "by_fork": by_fork,
             "failures": failures,
         })
@@ -277,7 +269,6 @@ mod tests {
         r.record_case(key("Cancun", 0, ix), None, Verdict::Passed);
         r.record_case(key("Cancun", 1, ix), None, Verdict::Failed("bad root".into()));
         r.record_case(key("Cancun", 2, ix), None, Verdict::Known);
-        r.skip(4);
         r.record_failure(Failure {
             file: "b.json".into(),
             test: "-".into(),
@@ -301,7 +292,7 @@ mod tests {
              Cancun: 1 passed, 1 failed, 1 known\n\
              Prague: 1 passed, 0 failed\n\
              1 known failures (not counted as failed)\n\
-             2 passed, 2 failed, 4 skipped\n"
+             2 passed, 2 failed\n"
         );
     }
 
@@ -311,7 +302,6 @@ mod tests {
         assert_eq!(v["passed"], 2);
         assert_eq!(v["failed"], 2);
         assert_eq!(v["known"], 1);
-        assert_eq!(v["skipped"], 4);
         assert_eq!(v["by_fork"]["Cancun"]["failed"], 1);
         assert_eq!(v["failures"][0]["id"], "t1[Cancun#1]");
         assert_eq!(v["failures"][0]["index"], 1);
@@ -323,7 +313,7 @@ mod tests {
     fn merge_adds_up() {
         let mut a = sample();
         a.merge(sample());
-        assert_eq!((a.passed, a.failed, a.known, a.skipped), (4, 4, 2, 8));
+        assert_eq!((a.passed, a.failed, a.known), (4, 4, 2));
         assert_eq!(a.by_fork["Cancun"].passed, 2);
         assert_eq!(a.failures.len(), 4);
         assert!(!a.success());
