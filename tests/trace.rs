@@ -36,7 +36,7 @@
 //!
 //! Environment: `KILN_TRACE_CASES` (generated cases, default 300, 50 in a debug build), `KILN_TRACE_SEED`,
 //! `KILN_TRACE_EVERY` (every N-th state-test case, default 3, about 3 minutes, or 200 in a debug
-//! build; 1 for all 23,675, about 17 minutes on two shared cores), `KILN_TRACE_MAX_LINES`
+//! build; 1 for all 26,131, about 19 minutes on two shared cores), `KILN_TRACE_MAX_LINES`
 //! (lines kept per trace, default 20000; longer traces compare their first lines and their
 //! length).
 
