@@ -5,9 +5,11 @@
 //! the traits passes and code generation decide by: which opcodes suspend the frame, observe
 //! the remaining gas or the memory size, may halt, read the code, or access memory inline
 //! (the model is evmone's `instructions_traits.hpp`).
-//! Static gas is the part of an opcode's cost that is known before it runs, for the forks Kiln
-//! executes (Cancun and later); warm/cold surcharges, memory expansion and per-word costs are
-//! charged dynamically by the runtime. For EIP-2929 opcodes the static part is the warm cost.
+//! There is one table per fork: Frontier's written out, and each later fork as its changes
+//! over the one before (`fork_changes`). Static gas is the part of an opcode's cost that is
+//! known before it runs in that fork; warm/cold surcharges, memory expansion and per-word
+//! costs are charged dynamically by the runtime (by `kiln_runtime::Rules`). From Berlin on,
+//! the static part of an EIP-2929 opcode is the warm cost.
 
 use crate::spec::SpecId;
 
@@ -491,6 +493,72 @@ mod tests {
         assert!(info_in(TLOAD, SpecId::Cancun).is_some());
         assert!(info_in(0x0c, SpecId::Osaka).is_none());
         assert!(info_in(0xef, SpecId::Osaka).is_none());
+    }
+
+    #[test]
+    fn static_gas_by_fork() {
+        use SpecId::*;
+        let gas = |op, spec| info_in(op, spec).map(|i| i.static_gas);
+        // EIP-150, EIP-1884, EIP-2929 (warm cost; the cold surcharge is dynamic).
+        let balance = [Frontier, Homestead, TangerineWhistle, Petersburg, Istanbul, Berlin, Osaka]
+            .map(|s| gas(BALANCE, s));
+        assert_eq!(balance, [20, 20, 400, 400, 700, 100, 100].map(Some));
+        let sload = [Frontier, TangerineWhistle, Istanbul, Berlin].map(|s| gas(SLOAD, s));
+        assert_eq!(sload, [50, 200, 800, 100].map(Some));
+        let call = [Frontier, TangerineWhistle, Berlin].map(|s| gas(CALL, s));
+        assert_eq!(call, [40, 700, 100].map(Some));
+        assert_eq!(
+            [Homestead, TangerineWhistle].map(|s| gas(DELEGATECALL, s)),
+            [40, 700].map(Some)
+        );
+        assert_eq!(gas(DELEGATECALL, Frontier), None);
+        assert_eq!([Byzantium, Berlin].map(|s| gas(STATICCALL, s)), [700, 100].map(Some));
+        let hash = [Petersburg, Istanbul, Berlin].map(|s| gas(EXTCODEHASH, s));
+        assert_eq!(hash, [400, 700, 100].map(Some));
+        assert_eq!(
+            [Homestead, TangerineWhistle].map(|s| gas(SELFDESTRUCT, s)),
+            [0, 5000].map(Some)
+        );
+        // Repricing never leaks backwards.
+        assert_eq!(gas(EXTCODECOPY, Homestead), Some(20));
+    }
+
+    #[test]
+    fn each_fork_adds_its_opcodes() {
+        // Frontier: 0x00..0x0b (12), LT..BYTE (11), SHA3, 0x30..0x3c (13), 0x40..0x45 (6),
+        // 0x50..0x5b (12), PUSH/DUP/SWAP (64), LOG (5), CREATE, CALL, CALLCODE, RETURN,
+        // INVALID, SELFDESTRUCT = 130.
+        let count = |spec| (0..=255u8).filter(|&op| info_in(op, spec).is_some()).count();
+        let counts = SpecId::all().map(|s| (s.name(), count(s))).collect::<Vec<_>>();
+        assert_eq!(
+            counts,
+            [
+                ("Frontier", 130),
+                ("Homestead", 131),
+                ("EIP150", 131),
+                ("EIP158", 131),
+                ("Byzantium", 135),
+                ("Constantinople", 140),
+                ("ConstantinopleFix", 140),
+                ("Istanbul", 142),
+                ("Berlin", 142),
+                ("London", 143),
+                ("Paris", 143),
+                ("Shanghai", 144),
+                ("Cancun", 149),
+                ("Prague", 149),
+                ("Osaka", 150),
+            ]
+        );
+        // `since` is the fork whose table first has the opcode.
+        for op in 0..=255u8 {
+            if let Some(i) = info(op) {
+                let first = SpecId::all().find(|&s| info_in(op, s).is_some()).unwrap();
+                assert_eq!(i.since, first, "{}", i.name);
+            }
+        }
+        assert_eq!(info_in(PREVRANDAO, SpecId::London).unwrap().name, "DIFFICULTY");
+        assert_eq!(info_in(PREVRANDAO, SpecId::Paris).unwrap().name, "PREVRANDAO");
     }
 
     #[test]

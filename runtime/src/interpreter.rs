@@ -83,7 +83,8 @@ impl OpTables {
 
     /// The tables of `spec`, built once per process.
     pub fn get(spec: SpecId) -> &'static OpTables {
-        static TABLES: [OnceLock<OpTables>; 15] = [const { OnceLock::new() }; 15];
+        static TABLES: [OnceLock<OpTables>; SpecId::COUNT] =
+            [const { OnceLock::new() }; SpecId::COUNT];
         TABLES[spec as usize].get_or_init(|| OpTables::build(spec))
     }
 }

@@ -2,7 +2,7 @@
 //! the frontend's opcode table): transaction costs, dynamic gas, refunds, account semantics.
 //!
 //! As in the opcode table, Frontier is written out whole and every later fork as its changes
-//! over the fork before ([`fork_changes`]), so a reader sees what a fork changed in one place.
+//! over the fork before (`fork_changes`), so a reader sees what a fork changed in one place.
 //! The runtime reads these fields instead of comparing forks.
 
 use crate::gas;
