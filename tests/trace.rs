@@ -68,10 +68,9 @@ use alloy_primitives::{hex, Bytes, B256};
 use differential::gen;
 use differential::oracle;
 use differential::rng::Rng;
-use kiln_runtime::handler::Transact;
+use kiln::{Engine, Evm};
 use kiln_runtime::{
-    BlockEnv, CfgEnv, CodeCache, DatabaseCommit, InMemoryDb, JsonTracer, SpecId, TraceSummary,
-    TxEnv, TxKind,
+    BlockEnv, CfgEnv, DatabaseCommit, InMemoryDb, JsonTracer, SpecId, TraceSummary, TxEnv, TxKind,
 };
 use revm::context::result::ExecutionResult as RevmResult;
 use revm::context::{BlockEnv as RevmBlock, Context, TxEnv as RevmTx};
@@ -180,12 +179,12 @@ fn kiln_trace(pre: &InMemoryDb, cfg: &CfgEnv, block: &BlockEnv, tx: &TxEnv) -> K
     let sink = Sink::new();
     let mut tracer = JsonTracer::new(sink.clone());
     let mut db = pre.clone();
-    let cache = &mut CodeCache::default();
+    let mut evm = Evm::new(&mut db, &Engine::interpreter(), cfg.clone(), block.clone());
     let start = Instant::now();
-    let result = Transact { db: &mut db, cfg, block, tx, cache, native: None }.run(&mut tracer);
+    let result = evm.inspect_commit(tx, &mut tracer);
     let time = start.elapsed();
-    let ran = result.ok().map(|(r, changes)| {
-        db.commit(changes);
+    drop(evm);
+    let ran = result.ok().map(|r| {
         let summary = TraceSummary {
             state_root: db.state_root(),
             output: r.output(),
