@@ -5,7 +5,7 @@
 //! policy) and holds what outlives a single EVM: compiled code, and the bytecode analyses
 //! (JUMPDEST tables) of the contracts it ran. Cloning it is one reference count, and every
 //! EVM built from a clone reuses both, so an EVM may be as short-lived as one transaction on a
-//! borrowed database without compiling or analysing anything again.
+//! borrowed database without compiling or analyzing anything again.
 
 use kiln_codegen::{AotLibrary, CompileError, JitCompiler, JitStats};
 use kiln_runtime::code::AnalyzedCode;
@@ -63,7 +63,7 @@ pub enum EngineError {
     Tiers(#[from] TierError),
 }
 
-/// Analysed codes an engine keeps per set (see [`Engine::set_analysis_limit`]) unless told
+/// Analyzed codes an engine keeps per set (see [`Engine::set_analysis_limit`]) unless told
 /// otherwise.
 pub const DEFAULT_ANALYSIS_LIMIT: usize = 4096;
 
@@ -97,10 +97,14 @@ enum Code {
     Tiered(Arc<Tiers>),
 }
 
-// The JIT is shared behind a mutex: moving its module between threads must be sound.
+// The JIT is shared behind a mutex, which needs its module to be `Send`; what the docs promise
+// embedders (engines shared between threads, EVMs sent to them) holds by construction.
 const _: () = {
     const fn send<T: Send>() {}
+    const fn send_sync<T: Send + Sync>() {}
     send::<JitCompiler>();
+    send_sync::<Engine>();
+    send::<super::Evm<kiln_runtime::InMemoryDb>>();
 };
 
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -137,7 +141,7 @@ impl Engine {
         Engine::new(Execution::Interpreter).expect("an interpreter engine starts nothing")
     }
 
-    /// Analysed codes each set may hold before it is emptied (at the start of a transaction
+    /// Analyzed codes each set may hold before it is emptied (at the start of a transaction
     /// of the EVM holding it); applies from the next transaction of every EVM of the engine.
     pub fn set_analysis_limit(&self, limit: usize) {
         self.inner.analysis_limit.store(limit, Ordering::Relaxed);

@@ -14,7 +14,7 @@ use std::time::{Duration, Instant};
 #[derive(Clone, Debug, thiserror::Error)]
 pub enum ExecError {
     /// Starting the tier policy failed (a bad `KILN_TIER_*` variable, no worker thread); kept
-    /// as text because every later tiered transaction reports the same first failure.
+    /// as text (cloneable) because every case of the run reports the same failure.
     #[error("the tier policy cannot start: {0}")]
     TiersFailed(String),
     #[error("the JIT cannot start: {0}")]
