@@ -37,10 +37,10 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         if nonce == 1 {
             // Only so that the output is the same every run: execution never waits for the
             // compiler, which works in the background.
-            evm.tiers().wait_idle();
+            evm.tiers().expect("the default engine is tiered").wait_idle();
         }
     }
-    let stats = evm.stats();
+    let stats = evm.stats().expect("the default engine is tiered");
     println!(
         "executions: {} interpreted, {} native",
         stats.interp_executions, stats.native_executions

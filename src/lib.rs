@@ -1,8 +1,11 @@
 //! Kiln: an ahead-of-time and just-in-time EVM-to-native compiler built on Cranelift.
 //!
 //! The library is what an embedder needs to run transactions with compiled contracts:
-//! - [`Evm`] and [`EvmBuilder`]: transactions over a [`Database`], contract code run in tiers
-//!   (interpreter first, compiled in the background once hot, or from an AOT library);
+//! - [`Evm`] and [`EvmBuilder`]: transactions over a [`Database`] (owned or borrowed);
+//! - [`Engine`] and [`Execution`]: how contract code runs (interpreter only, JIT on first call,
+//!   an AOT library, or tiered: interpreter first, compiled in the background once hot), with
+//!   the compiled code and bytecode analyses kept across transactions and shared by every EVM
+//!   built from one engine;
 //! - [`Tiers`], [`TierConfig`], [`TierStats`]: the tier policy, shareable between EVMs and
 //!   threads, and what ran where;
 //! - [`AotCompiler`] and [`AotLibrary`]: compiling contracts ahead of time into one shared
@@ -16,7 +19,10 @@
 
 pub mod evm;
 
-pub use evm::{Evm, EvmBuilder, Inspector, ResultAndState, TierConfig, TierStats, Tiers};
+pub use evm::{
+    Engine, EngineError, Evm, EvmBuilder, Execution, Inspector, ResultAndState, TierConfig,
+    TierStats, Tiers,
+};
 /// What an [`Inspector`] is shown: a frame's state, a call's or create's inputs, a frame's
 /// result.
 pub use kiln_runtime::context::{Action, Context, FrameResult, Status};
@@ -27,5 +33,7 @@ pub use kiln_runtime::{
 
 /// Addresses, words and bytes as `kiln`'s API takes them.
 pub use alloy_primitives as primitives;
+/// What a JIT engine compiled ([`Engine::jit_stats`]).
+pub use kiln_codegen::JitStats;
 /// A shared object of contracts compiled ahead of time (`kiln compile`, [`AotCompiler`]).
 pub use kiln_codegen::{AotCompiler, AotLibrary};

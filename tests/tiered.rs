@@ -127,6 +127,15 @@ fn evm(db: InMemoryDb, config: TierConfig) -> Evm<InMemoryDb> {
     Evm::builder(db).spec(SPEC).block(block()).tier_config(config).build().expect("evm starts")
 }
 
+/// What the policy of an EVM on a tiered engine (the builder's default) did so far.
+fn tier_stats(evm: &Evm<InMemoryDb>) -> kiln::TierStats {
+    evm.stats().expect("a tiered EVM")
+}
+
+fn tiers(evm: &Evm<InMemoryDb>) -> &Arc<Tiers> {
+    evm.tiers().expect("a tiered EVM")
+}
+
 fn tiered(threshold: u64) -> TierConfig {
     TierConfig { threshold, ..TierConfig::default() }
 }
@@ -163,23 +172,23 @@ fn hot_contract_moves_to_native_mid_workload_with_identical_results() {
     run(10, &mut interp, &mut subject);
     run(20, &mut interp, &mut subject);
     // Two executions so far, below the threshold: still interpreted and not queued.
-    let stats = subject.stats();
+    let stats = tier_stats(&subject);
     assert_eq!(contract(&stats, &code).tier, Tier::Interpreter(InterpReason::Cold));
     assert_eq!((stats.interp_executions, stats.native_executions), (2, 0));
-    subject.tiers().wait_idle();
-    assert_eq!(subject.stats().compiled, 0);
+    tiers(&subject).wait_idle();
+    assert_eq!(tier_stats(&subject).compiled, 0);
     // The third execution reaches the threshold: it runs interpreted and queues a compile.
     run(30, &mut interp, &mut subject);
-    subject.tiers().wait_idle();
-    assert_eq!(subject.stats().compiled, 1);
+    tiers(&subject).wait_idle();
+    assert_eq!(tier_stats(&subject).compiled, 1);
     for n in [0, 1, 1000, 7, 5] {
         run(n, &mut interp, &mut subject);
     }
-    let stats = subject.stats();
+    let stats = tier_stats(&subject);
     let c = contract(&stats, &code);
     assert!(matches!(c.tier, Tier::Native { .. }), "{:?}", c.tier);
     assert_eq!((c.executions, c.native_executions), (8, 5));
-    assert_eq!(interp.stats().native_executions, 0);
+    assert_eq!(tier_stats(&interp).native_executions, 0);
     // The last call stored sum(1..=5) in both worlds.
     for world in [interp.db(), subject.db()] {
         assert_eq!(
@@ -240,12 +249,12 @@ fn benchmark_contract_transition_keeps_results_and_state() {
     let (mut interp, mut subject) = (build(TierConfig::interpreter_only()), build(tiered(2)));
     for i in 0..8 {
         if i == 2 {
-            subject.tiers().wait_idle();
+            tiers(&subject).wait_idle();
         }
         let tx = TxEnv { nonce: template.nonce + i, ..template.clone() };
         same(&mut interp, &mut subject, &tx);
     }
-    let stats = subject.stats();
+    let stats = tier_stats(&subject);
     assert_eq!(stats.compiled, 1, "{stats:?}");
     assert_eq!((stats.interp_executions, stats.native_executions), (2, 6), "{stats:?}");
 }
@@ -262,13 +271,13 @@ fn eviction_keeps_the_cache_within_budget() {
         for i in 0..codes.len() {
             same(&mut interp, &mut subject, &call(contract_address(i), 50 + round, nonce));
             nonce += 1;
-            subject.tiers().wait_idle();
-            let stats = subject.stats();
+            tiers(&subject).wait_idle();
+            let stats = tier_stats(&subject);
             assert!(stats.cache_bytes <= 4096, "{stats:?}");
             assert!(stats.native_contracts() <= 1, "{stats:?}");
         }
     }
-    let stats = subject.stats();
+    let stats = tier_stats(&subject);
     // Each contract is compiled after its first execution of a round and evicted by the
     // next contract's compile before it runs again.
     assert_eq!(stats.compiled, 12, "{stats:?}");
@@ -277,7 +286,7 @@ fn eviction_keeps_the_cache_within_budget() {
     assert_eq!(stats.native_executions, 0);
     // The last one compiled is still cached, and runs natively.
     same(&mut interp, &mut subject, &call(contract_address(3), 9, nonce));
-    assert_eq!(subject.stats().native_executions, 1);
+    assert_eq!(tier_stats(&subject).native_executions, 1);
 }
 
 #[test]
@@ -296,9 +305,9 @@ fn eviction_takes_the_least_recently_used() {
     // used, although A was compiled first.
     for (nonce, i) in [0, 1, 0, 2].into_iter().enumerate() {
         same(&mut interp, &mut subject, &call(contract_address(i), 8, nonce as u64));
-        subject.tiers().wait_idle();
+        tiers(&subject).wait_idle();
     }
-    let stats = subject.stats();
+    let stats = tier_stats(&subject);
     let tier = |i: usize| contract(&stats, &codes[i]).tier.clone();
     assert!(matches!(tier(0), Tier::Native { .. }), "{stats:?}");
     assert_eq!(tier(1), Tier::Interpreter(InterpReason::Cold), "{stats:?}");
@@ -315,9 +324,9 @@ fn three_calls(code: &[u8], config: TierConfig) -> kiln::TierStats {
     let mut subject = evm(world(std::slice::from_ref(&code)), config);
     for nonce in 0..3 {
         same(&mut interp, &mut subject, &call(contract_address(0), 40, nonce));
-        subject.tiers().wait_idle();
+        tiers(&subject).wait_idle();
     }
-    subject.stats()
+    tier_stats(&subject)
 }
 
 #[test]
@@ -360,9 +369,9 @@ fn aot_library_runs_from_the_first_call() {
         .build()
         .expect("evm starts");
     same(&mut interp, &mut subject, &call(contract_address(0), 99, 0));
-    let stats = subject.stats();
+    let stats = tier_stats(&subject);
     assert_eq!((stats.aot_executions, stats.interp_executions), (1, 0), "{stats:?}");
-    assert!(subject.tiers().is_native(code_hash(&code), SPEC));
+    assert!(tiers(&subject).is_native(code_hash(&code), SPEC));
 }
 
 /// Four threads, each with its own EVM and state, run `2 * half` calls spread over the

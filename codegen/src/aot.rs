@@ -301,6 +301,15 @@ impl AotLibrary {
 
 impl NativeCode for AotLibrary {
     fn lookup(&mut self, code: &AnalyzedCode, spec: SpecId) -> Option<NativeFn> {
+        let mut shared: &AotLibrary = self;
+        shared.lookup(code, spec)
+    }
+}
+
+/// A library shared by several executors (threads, EVMs) looks code up through `&AotLibrary`:
+/// lookups only read it.
+impl NativeCode for &AotLibrary {
+    fn lookup(&mut self, code: &AnalyzedCode, spec: SpecId) -> Option<NativeFn> {
         let hash = if code.hash() == B256::ZERO { keccak256(code.bytes()) } else { code.hash() };
         self.get(hash, spec)
     }

@@ -85,6 +85,28 @@ fn same(code: &[u8], calldata: &[u8]) -> ExecutionResult {
     interp.0
 }
 
+/// An instruction short of both its stack items and its static gas halts for its stack in
+/// compiled code, which checks a block's stack bounds before charging its gas, as in the
+/// interpreter, traced or not (the runtime's `interpreter::tests` holds the loops to it).
+#[test]
+fn stack_is_checked_before_static_gas() {
+    use kiln_runtime::HaltReason::{StackOverflow, StackUnderflow};
+    let overflow = [0x5f; 1025]; // PUSH0 x 1025
+                                 // ADD on an empty stack; PUSH0 SWAP1; 1025 PUSH0s. Gas for all but one of the last
+                                 // instruction's static cost.
+    let cases: [(&[u8], u64, _); 3] = [
+        (&[0x01], 2, StackUnderflow),
+        (&[0x5f, 0x90], 4, StackUnderflow),
+        (&overflow, 2049, StackOverflow),
+    ];
+    for (code, gas, reason) in cases {
+        let halt = ExecutionResult::Halt { gas_used: 21_000 + gas, reason };
+        let (result, _) = run_with_gas(code, &[], 21_000 + gas, true);
+        assert_eq!(result, halt, "jit {code:02x?}");
+        same_with_gas(code, &[], 21_000 + gas, "stack and gas both short");
+    }
+}
+
 #[test]
 fn stop() {
     same(&[0x00], &[]);

@@ -51,6 +51,30 @@ pub trait Database {
     }
 }
 
+/// A borrowed database is one: an EVM can run on state its caller keeps (a fresh copy per
+/// state-test case, a block's working state) and read it back when the EVM is gone.
+impl<D: Database + ?Sized> Database for &mut D {
+    fn basic(&mut self, address: Address) -> Result<Option<AccountInfo>, DbError> {
+        (**self).basic(address)
+    }
+
+    fn code_by_hash(&mut self, code_hash: B256) -> Result<Bytes, DbError> {
+        (**self).code_by_hash(code_hash)
+    }
+
+    fn storage(&mut self, address: Address, index: U256) -> Result<U256, DbError> {
+        (**self).storage(address, index)
+    }
+
+    fn block_hash(&mut self, number: u64) -> Result<B256, DbError> {
+        (**self).block_hash(number)
+    }
+
+    fn has_storage(&mut self, address: Address) -> Result<bool, DbError> {
+        (**self).has_storage(address)
+    }
+}
+
 /// The net effect of a transaction on one account.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct AccountChange {
@@ -70,6 +94,12 @@ pub type StateChanges = Vec<(Address, AccountChange)>;
 /// A database that can apply a transaction's changes.
 pub trait DatabaseCommit {
     fn commit(&mut self, changes: StateChanges);
+}
+
+impl<D: DatabaseCommit + ?Sized> DatabaseCommit for &mut D {
+    fn commit(&mut self, changes: StateChanges) {
+        (**self).commit(changes)
+    }
 }
 
 /// An account held by [`InMemoryDb`].

@@ -255,13 +255,11 @@ pub fn run<T: Tracer>(ctx: &mut Context, host: &mut Host, tracer: &mut T) -> Sta
             ctx.pc = pc!();
             ctx.gas = gas;
             tracer.step(ctx, opcode);
-            // An instruction short of both gas and stack fails as revm and geth name it, out
-            // of gas: they check static gas first. The untraced loop checks the stack first; the
-            // halt consumes the frame's gas either way.
-            if gas < info.gas() {
-                break Status::OutOfGas;
-            }
         }
+        // Traced or not, the stack is checked before the static gas, as compiled code checks
+        // a block's stack bounds before charging its gas: an instruction short of both halts
+        // for its stack in every mode (geth and revm check gas first and say out of gas; the
+        // halt consumes the frame's gas either way).
         if !info.stack_ok(len) {
             break info.fault(len);
         }
@@ -471,4 +469,67 @@ pub fn execute(
         _ => return Err(Status::InvalidOpcode),
     });
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::{
+        BlockEnv, CfgEnv, CodeCache, ExecutionResult, HaltReason, InMemoryDb, Transact, TxEnv,
+        TxKind,
+    };
+    use alloy_primitives::{Address, Bytes};
+
+    /// Turns the traced loop on and observes nothing.
+    struct Enabled;
+
+    impl Tracer for Enabled {
+        const ENABLED: bool = true;
+        fn step(&mut self, _: &Context, _: u8) {}
+        fn frame_end(&mut self, _: &Context, _: Status) {}
+    }
+
+    /// Runs `code` as the called contract with `gas` for execution (past the intrinsic 21,000).
+    fn run<T: Tracer>(code: &[u8], gas: u64, tracer: &mut T) -> ExecutionResult {
+        let (sender, contract) = (Address::repeat_byte(0x11), Address::repeat_byte(0xcc));
+        let mut db = InMemoryDb::new();
+        db.insert_account(sender, U256::from(1u64 << 60), 0, Bytes::new(), []);
+        db.insert_account(contract, U256::ZERO, 1, Bytes::copy_from_slice(code), []);
+        let cfg = CfgEnv::new(SpecId::Prague);
+        let block = BlockEnv { gas_limit: u64::MAX, ..BlockEnv::default() };
+        let tx = TxEnv {
+            caller: sender,
+            kind: TxKind::Call(contract),
+            gas_limit: 21_000 + gas,
+            ..TxEnv::default()
+        };
+        let (db, cfg, block, tx, cache) = (&mut db, &cfg, &block, &tx, &mut CodeCache::default());
+        let (result, _) = Transact { db, cfg, block, tx, cache, native: None }.run(tracer).unwrap();
+        result
+    }
+
+    /// An instruction short of both its stack items and its static gas halts for its stack,
+    /// traced or not (compiled code checks a block's stack bounds before its gas, and every
+    /// mode must name a halt alike); and at every gas around that point the two loops agree.
+    #[test]
+    fn traced_and_untraced_loops_check_the_stack_before_static_gas() {
+        let overflow = [op::PUSH0; 1025];
+        // Each program's last instruction fails its stack check; `gas` pays for everything
+        // before it and for one gas less than its static cost.
+        let cases: [(&[u8], u64, HaltReason); 4] = [
+            (&[op::ADD], 2, HaltReason::StackUnderflow),
+            (&[op::PUSH0, op::SWAP1], 2 + 2, HaltReason::StackUnderflow),
+            (&[op::PUSH0, op::EXP], 2 + 9, HaltReason::StackUnderflow),
+            (&overflow, 1024 * 2 + 1, HaltReason::StackOverflow),
+        ];
+        for (code, gas, reason) in cases {
+            let halt = ExecutionResult::Halt { gas_used: 21_000 + gas, reason };
+            assert_eq!(run(code, gas, &mut NoTracer), halt, "untraced {code:02x?}");
+            assert_eq!(run(code, gas, &mut Enabled), halt, "traced {code:02x?}");
+            for g in gas.saturating_sub(4)..gas + 4 {
+                let untraced = run(code, g, &mut NoTracer);
+                assert_eq!(run(code, g, &mut Enabled), untraced, "{code:02x?} with gas {g}");
+            }
+        }
+    }
 }

@@ -90,7 +90,7 @@ pub fn run(args: Args) -> Result<ExitCode, CliError> {
         }
         (None, mode) => mode.unwrap_or_default().ensure_built()?,
     };
-    args.tier.configure(mode)?;
+    let tiers = args.tier.configure(mode)?;
     let code = read_code(&args.code)?;
     let calldata = match &args.calldata {
         Some(text) => parse_hex(text).map_err(|e| format!("invalid --calldata: {e}"))?,
@@ -102,6 +102,7 @@ pub fn run(args: Args) -> Result<ExitCode, CliError> {
     req.gas = args.gas;
     req.spec = args.fork.unwrap_or(SpecId::LATEST);
     req.mode = mode;
+    req.tiers = tiers.clone();
     req.aot = args.aot.clone();
     req.aot_strict = args.aot_strict;
     req.bench = args.bench.then_some(std::time::Duration::from_secs(1));
@@ -119,7 +120,7 @@ pub fn run(args: Args) -> Result<ExitCode, CliError> {
     if let Some(why) = &outcome.fallback {
         super::print_warning(why);
     }
-    let stats = args.tier.stats()?;
+    let stats = args.tier.stats(tiers.as_ref());
     let mut text = if args.json {
         let mut json = outcome.to_json();
         if let (Some(stats), Some(object)) = (&stats, json.as_object_mut()) {

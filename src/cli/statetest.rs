@@ -65,7 +65,7 @@ fn parse_fork(name: &str) -> Result<SpecId, kiln_frontend::UnknownFork> {
 
 pub fn run(args: Args) -> Result<ExitCode, CliError> {
     let mode = args.mode.ensure_built()?;
-    args.tier.configure(mode)?;
+    let tiers = args.tier.configure(mode)?;
     let known = match &args.known_failures {
         Some(path) => KnownFailures::load(path)?,
         None => KnownFailures::default(),
@@ -77,6 +77,7 @@ pub fn run(args: Args) -> Result<ExitCode, CliError> {
     );
     let opts = RunOptions {
         mode,
+        tiers,
         fork: args.fork,
         filter: args.filter,
         run: args.run,
@@ -133,7 +134,7 @@ pub fn run(args: Args) -> Result<ExitCode, CliError> {
             "the stack proof refused {refused} compiled function(s): they ran in the interpreter"
         ));
     }
-    let stats = args.tier.stats()?;
+    let stats = args.tier.stats(opts.tiers.as_ref());
     if args.json_cases {
         let mut text = serde_json::to_string(&report.cases_json())?;
         text.push('\n');

@@ -1,7 +1,8 @@
 //! The tier flags shared by subcommands that take `--mode tiered`, and `--stats`.
 
 use crate::tools::mode::Mode;
-use kiln::TierConfig;
+use kiln::{TierConfig, Tiers};
+use std::sync::Arc;
 use std::time::Duration;
 
 use super::CliError;
@@ -32,8 +33,9 @@ pub struct TierArgs {
 }
 
 impl TierArgs {
-    /// Installs the tier policy the flags (over `KILN_TIER_*`) describe, for `mode`.
-    pub fn configure(&self, mode: Mode) -> Result<(), CliError> {
+    /// The tier policy the flags (over `KILN_TIER_*`) describe, when `mode` is tiered: the one
+    /// every thread of the run shares.
+    pub fn configure(&self, mode: Mode) -> Result<Option<Arc<Tiers>>, CliError> {
         if mode != Mode::Tiered {
             let tier_flag = self.tier_threshold.is_some()
                 || self.tier_workers.is_some()
@@ -44,7 +46,7 @@ impl TierArgs {
             if tier_flag {
                 return Err("the --tier-* flags and --stats need --mode tiered".into());
             }
-            return Ok(());
+            return Ok(None);
         }
         let mut config = TierConfig::from_env()?;
         if let Some(n) = self.tier_threshold {
@@ -62,17 +64,13 @@ impl TierArgs {
         if let Some(mb) = self.tier_cache_mb {
             config.cache_budget = mb.saturating_mul(1 << 20);
         }
-        crate::tools::exec::configure_tiered(config)?;
-        Ok(())
+        Ok(Some(crate::tools::exec::tiers(Some(config))?))
     }
 
-    /// The tier statistics (after waiting for pending compiles) if `--stats` was given.
-    pub fn stats(&self) -> Result<Option<kiln::TierStats>, CliError> {
-        if !self.stats {
-            return Ok(None);
-        }
-        let tiers = crate::tools::exec::shared_tiers()?;
+    /// The statistics of `tiers` (after waiting for pending compiles) if `--stats` was given.
+    pub fn stats(&self, tiers: Option<&Arc<Tiers>>) -> Option<kiln::TierStats> {
+        let tiers = tiers.filter(|_| self.stats)?;
         tiers.wait_idle();
-        Ok(Some(tiers.stats()))
+        Some(tiers.stats())
     }
 }

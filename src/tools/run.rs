@@ -10,12 +10,15 @@ use std::io::Write;
 use std::time::{Duration, Instant};
 
 use alloy_primitives::{address, hex, Address, Bytes, B256, U256};
-use kiln_runtime::handler::{intrinsic_gas, Transact};
+use kiln::{Engine, Evm, Tiers};
+use kiln_runtime::handler::intrinsic_gas;
 use kiln_runtime::{
-    gas, BlockEnv, CfgEnv, CodeCache, DatabaseCommit, EvmError, ExecutionResult, HaltReason,
-    InMemoryDb, InvalidTransaction, JsonTracer, Log, SpecId, TraceSummary, TxEnv, TxKind, TxType,
+    gas, BlockEnv, CfgEnv, EvmError, ExecutionResult, HaltReason, InMemoryDb, InvalidTransaction,
+    JsonTracer, Log, SpecId, TraceSummary, TxEnv, TxKind, TxType,
 };
+use std::sync::Arc;
 
+use crate::tools::exec;
 use crate::tools::mode::{Mode, ModeNotBuilt};
 
 /// The account holding the code.
@@ -56,6 +59,9 @@ pub struct RunRequest {
     pub spec: SpecId,
     /// How the code is executed; a mode that is not built yet is refused.
     pub mode: Mode,
+    /// With [`Mode::Tiered`]: the policy to run under (`kiln run --stats` reads it after the
+    /// run). `None`: a new one, configured by `KILN_TIER_*`.
+    pub tiers: Option<Arc<Tiers>>,
     /// Where to write an EIP-3155 trace (one JSON line per executed instruction, then the
     /// summary line), if anywhere. Only [`Mode::Interp`] traces.
     pub trace: Option<Box<dyn Write>>,
@@ -83,14 +89,21 @@ pub struct Timing {
     pub min: Duration,
 }
 
-/// Runs `run` on copies of `pre` for `budget` (at least [`BENCH_MIN_RUNS`] times).
-fn time_runs(budget: Duration, pre: &InMemoryDb, mut run: impl FnMut(&mut InMemoryDb)) -> Timing {
+/// Runs `tx` on `engine` on copies of `pre` for `budget` (at least [`BENCH_MIN_RUNS`] times),
+/// timing the transaction alone (not the copy, nor building the EVM over it).
+fn time_runs(
+    budget: Duration,
+    pre: &InMemoryDb,
+    engine: &Engine,
+    (cfg, block, tx): (&CfgEnv, &BlockEnv, &TxEnv),
+) -> Timing {
     let mut times = Vec::new();
     let start = Instant::now();
     while times.len() < BENCH_MIN_RUNS || start.elapsed() < budget {
         let mut db = pre.clone();
+        let mut evm = Evm::new(&mut db, engine, cfg.clone(), block.clone());
         let t = Instant::now();
-        run(&mut db);
+        let _ = evm.transact_commit(tx);
         times.push(t.elapsed());
     }
     times.sort();
@@ -108,6 +121,7 @@ impl RunRequest {
             gas: None,
             spec: SpecId::LATEST,
             mode: Mode::Interp,
+            tiers: None,
             trace: None,
             aot: None,
             aot_strict: false,
@@ -199,7 +213,7 @@ pub enum RunError {
     #[error("a trace needs the interpreter (mode {0} runs compiled code, which is not traced)")]
     TraceNeedsInterp(Mode),
     #[error("mode cannot run: {0}")]
-    ModeFailed(#[from] crate::tools::exec::ExecError),
+    ModeFailed(#[from] exec::ExecError),
     #[error(
         "{library} holds no code {hash} compiled for {spec} (--aot-strict refuses to run it in the \
          interpreter)"
@@ -246,25 +260,22 @@ pub fn run(req: RunRequest) -> Result<RunOutcome, RunError> {
     let mut fallback = None;
     let mut timing = None;
     let pre = req.bench.map(|_| db.clone());
-    // Times the transaction in `mode` when asked (inside the AOT library's scope for `aot`).
-    let mut time = |mode: Mode| {
+    // Times the transaction on `engine` when asked.
+    let mut time = |engine: &Engine| {
         if let (Some(budget), Some(pre)) = (req.bench, &pre) {
-            timing = Some(time_runs(budget, pre, |db| {
-                let _ = crate::tools::exec::transact_commit(mode, db, &cfg, &block, &tx);
-            }));
+            timing = Some(time_runs(budget, pre, engine, (&cfg, &block, &tx)));
         }
     };
     let result = match (req.mode, req.trace) {
         (Mode::Interp, Some(out)) => {
-            let mut cache = CodeCache::default();
+            let engine = Engine::interpreter();
             let mut tracer = JsonTracer::new(out);
+            let mut traced = Evm::new(&mut db, &engine, cfg.clone(), block.clone());
             let start = Instant::now();
-            let (cfg, block, tx) = (&cfg, &block, &tx);
-            let run = Transact { db: &mut db, cfg, block, tx, cache: &mut cache, native: None };
-            let transacted = run.run(&mut tracer);
+            let transacted = traced.inspect_commit(&tx, &mut tracer);
             let elapsed = start.elapsed();
-            let (result, changes) = transacted.map_err(|e| request_error(e, tx, spec))?;
-            db.commit(changes);
+            drop(traced);
+            let result = transacted.map_err(|e| request_error(e, &tx, spec))?;
             let summary = TraceSummary {
                 state_root: db.state_root(),
                 output: result.output(),
@@ -279,7 +290,7 @@ pub fn run(req: RunRequest) -> Result<RunOutcome, RunError> {
             if let Err(e) = out.flush() {
                 trace_error.get_or_insert(e);
             }
-            time(Mode::Interp);
+            time(&engine);
             result
         }
         // Compiled code does not step through the tracer: a trace would be silently empty.
@@ -287,7 +298,7 @@ pub fn run(req: RunRequest) -> Result<RunOutcome, RunError> {
         (Mode::Aot, None) => {
             let lib = match &req.aot {
                 Some(path) => kiln_codegen::AotLibrary::open(path).map_err(Into::into),
-                None => crate::tools::exec::build_aot_library([(req.code.clone(), spec)]),
+                None => exec::build_aot_library([(req.code.clone(), spec)]),
             }
             .map_err(RunError::ModeFailed)?;
             let hash = alloy_primitives::keccak256(&req.code);
@@ -300,19 +311,18 @@ pub fn run(req: RunRequest) -> Result<RunOutcome, RunError> {
                     "{library} holds no code {hash} compiled for {spec}: it ran in the interpreter"
                 ));
             }
-            crate::tools::exec::with_aot_library(lib, || {
-                let result =
-                    crate::tools::exec::transact_commit(Mode::Aot, &mut db, &cfg, &block, &tx);
-                time(Mode::Aot);
-                result
-            })
-            .map_err(RunError::ModeFailed)?
-            .map_err(|e| request_error(e, &tx, spec))?
+            let engine = exec::engine(Mode::Aot, None, Some(lib))?;
+            let result =
+                Evm::new(&mut db, &engine, cfg.clone(), block.clone()).transact_commit(&tx);
+            time(&engine);
+            result.map_err(|e| request_error(e, &tx, spec))?
         }
         (mode, None) => {
-            let result = crate::tools::exec::transact_commit(mode, &mut db, &cfg, &block, &tx);
-            time(mode);
-            result.map_err(RunError::ModeFailed)?.map_err(|e| request_error(e, &tx, spec))?
+            let engine = exec::engine(mode, req.tiers.as_ref(), None)?;
+            let result =
+                Evm::new(&mut db, &engine, cfg.clone(), block.clone()).transact_commit(&tx);
+            time(&engine);
+            result.map_err(|e| request_error(e, &tx, spec))?
         }
     };
     let gas_used = result.gas_used();

@@ -5,7 +5,9 @@ use std::cell::{Cell, RefCell};
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
 
+use kiln::{Engine, Evm, Tiers};
 use kiln_runtime::{InMemoryDb, SpecId};
 
 use super::check::judge_with_root;
@@ -13,7 +15,7 @@ use super::env::{block_env, cfg_env, pre_state, tx_env};
 use super::fixture::{EnvError, FixtureFile, PostCase, StateTest};
 use super::known::{case_id, KnownFailures};
 use super::report::{CaseKey, Failure, Report, Verdict};
-use crate::tools::exec::ExecError;
+use crate::tools::exec::{self, ExecError};
 use crate::tools::mode::Mode;
 use alloy_primitives::B256;
 
@@ -27,6 +29,9 @@ const MAX_DEPTH: usize = 64;
 #[derive(Clone, Debug)]
 pub struct RunOptions {
     pub mode: Mode,
+    /// The policy [`Mode::Tiered`] runs under, shared by every worker (`--stats` reads it
+    /// after the run); `None`: one for the run, configured by `KILN_TIER_*`.
+    pub tiers: Option<Arc<Tiers>>,
     /// Run only this fork's cases.
     pub fork: Option<SpecId>,
     /// Run only tests whose file path or name contains this text.
@@ -41,7 +46,15 @@ pub struct RunOptions {
 
 impl Default for RunOptions {
     fn default() -> Self {
-        Self { mode: Mode::Interp, fork: None, filter: None, run: None, index: None, jobs: 1 }
+        Self {
+            mode: Mode::Interp,
+            tiers: None,
+            fork: None,
+            filter: None,
+            run: None,
+            index: None,
+            jobs: 1,
+        }
     }
 }
 
@@ -51,6 +64,28 @@ impl RunOptions {
     pub(super) fn selects(&self, file: &str, name: &str) -> bool {
         self.filter.as_deref().is_none_or(|f| file.contains(f) || name.contains(f))
             && self.run.as_ref().is_none_or(|r| r.is_match(name))
+    }
+
+    /// The tier policy of a tiered run, shared by its workers: the options', or a new one.
+    fn run_tiers(&self) -> Result<Option<Arc<Tiers>>, ExecError> {
+        match (self.mode, &self.tiers) {
+            (Mode::Tiered, None) => exec::tiers(None).map(Some),
+            (_, tiers) => Ok(tiers.clone()),
+        }
+    }
+}
+
+/// The engine one worker thread runs its cases on, kept for the whole run: its compiled code
+/// (JIT) and bytecode analyses carry over from case to case and file to file, as a node's do
+/// from block to block. Under AOT every file brings its own library and so its own engine
+/// ([`run_fixture_text`] builds it); the thread has none.
+fn thread_engine(
+    mode: Mode,
+    tiers: &Result<Option<Arc<Tiers>>, ExecError>,
+) -> Result<Engine, ExecError> {
+    match mode {
+        Mode::Aot => Err(ExecError::NoAotLibrary),
+        mode => exec::engine(mode, tiers.clone()?.as_ref(), None),
     }
 }
 
@@ -115,12 +150,14 @@ pub fn run(
     on_file_done: &(dyn Fn(&Path, &Report) + Sync),
 ) -> Report {
     let next = AtomicUsize::new(0);
+    let tiers = opts.run_tiers();
     let work = || {
         let mut done = Vec::new();
+        let engine = thread_engine(opts.mode, &tiers);
         loop {
             let i = next.fetch_add(1, Ordering::Relaxed);
             let Some(path) = files.get(i) else { break };
-            let report = run_file(path, opts, known);
+            let report = run_file(path, opts, known, &engine);
             on_file_done(path, &report);
             done.push((i, report));
         }
@@ -162,11 +199,16 @@ pub fn run(
     report
 }
 
-/// Runs one fixture file.
-pub fn run_file(path: &Path, opts: &RunOptions, known: &KnownFailures) -> Report {
+/// Runs one fixture file on `engine` (see [`thread_engine`]).
+pub fn run_file(
+    path: &Path,
+    opts: &RunOptions,
+    known: &KnownFailures,
+    engine: &Result<Engine, ExecError>,
+) -> Report {
     let file = path.display().to_string();
     match std::fs::read_to_string(path) {
-        Ok(text) => run_fixture_text(&file, text, opts, known),
+        Ok(text) => run_fixture_text(&file, text, opts, known, engine),
         Err(e) => {
             let mut report = Report::default();
             report.record_failure(file_failure(path, format!("cannot read file: {e}")));
@@ -175,12 +217,14 @@ pub fn run_file(path: &Path, opts: &RunOptions, known: &KnownFailures) -> Report
     }
 }
 
-/// Runs the fixture `text`, reporting it as `file`.
+/// Runs the fixture `text`, reporting it as `file`, on `engine` (under AOT, on one for the
+/// file's own library).
 pub fn run_fixture_text(
     file: &str,
     text: String,
     opts: &RunOptions,
     known: &KnownFailures,
+    engine: &Result<Engine, ExecError>,
 ) -> Report {
     let mut report = Report::default();
     let outcome = guarded(|| {
@@ -199,22 +243,22 @@ pub fn run_fixture_text(
             }
         };
         drop(text);
-        let run_all = |report: &mut Report| {
+        let run_all = |report: &mut Report, engine: &Result<Engine, ExecError>| {
             for (name, test) in &fixture {
                 if opts.selects(file, name) {
-                    run_test(report, file, name, test, opts, known);
+                    run_test(report, file, name, test, opts, known, engine);
                 }
             }
         };
         if opts.mode == Mode::Aot {
             // One shared object per file, holding every contract and initcode in it.
-            match crate::tools::exec::build_aot_library(aot_codes(&fixture, opts)) {
-                Ok(lib) => crate::tools::exec::with_aot_library(lib, || run_all(&mut report)),
+            match exec::build_aot_library(aot_codes(&fixture, opts)) {
+                Ok(lib) => run_all(&mut report, &exec::engine(Mode::Aot, None, Some(lib))),
                 Err(e) => report
                     .record_failure(file_failure(Path::new(file), format!("AOT compile: {e}"))),
             }
         } else {
-            run_all(&mut report);
+            run_all(&mut report, engine);
         }
     });
     if let Err(panic) = outcome {
@@ -266,6 +310,7 @@ fn run_test(
     test: &StateTest,
     opts: &RunOptions,
     known: &KnownFailures,
+    engine: &Result<Engine, ExecError>,
 ) {
     // Built lazily: a test whose forks are all skipped or filtered out costs nothing.
     let mut pre: Option<Result<InMemoryDb, CaseError>> = None;
@@ -293,11 +338,14 @@ fn run_test(
             if opts.index.is_some_and(|want| want != index) {
                 continue;
             }
-            let outcome = match pre {
-                Ok(pre) => guarded(|| run_case(test, pre, spec, fork_name, case, opts.mode))
-                    .map_err(CaseError::from)
-                    .and_then(|r| r),
-                Err(e) => Err(e.clone()),
+            let outcome = match (&*pre, engine) {
+                (Ok(pre), Ok(engine)) => {
+                    guarded(|| run_case(test, pre, spec, fork_name, case, engine))
+                        .map_err(CaseError::from)
+                        .and_then(|r| r)
+                }
+                (Err(e), _) => Err(e.clone()),
+                (Ok(_), Err(e)) => Err(CaseError::Exec(e.clone())),
             };
             let root = outcome.as_ref().ok().map(|(root, _)| *root);
             let listed = known.contains(&case_id(name, fork_name, index));
@@ -330,13 +378,13 @@ fn run_case(
     spec: SpecId,
     fork_name: &str,
     case: &PostCase,
-    mode: Mode,
+    engine: &Engine,
 ) -> Result<(B256, Result<(), String>), CaseError> {
     let cfg = cfg_env(test, spec, fork_name)?;
     let block = block_env(&test.env)?;
     let tx = tx_env(&test.transaction, &case.indexes, cfg.chain_id)?;
     let mut db = pre.clone();
-    let result = crate::tools::exec::transact_commit(mode, &mut db, &cfg, &block, &tx)?;
+    let result = Evm::new(&mut db, engine, cfg, block).transact_commit(&tx);
     let root = db.state_root();
     Ok((root, judge_with_root(&result, &db, root, case)))
 }
@@ -437,7 +485,8 @@ mod tests {
         "txbytes": "0x", "indexes": {"data": 0, "gas": 0, "value": 0}, "state": {}}"#;
 
     fn run_text(text: String, opts: &RunOptions, known: &KnownFailures) -> Report {
-        run_fixture_text("dir/f.json", text, opts, known)
+        let engine = thread_engine(opts.mode, &opts.run_tiers());
+        run_fixture_text("dir/f.json", text, opts, known, &engine)
     }
 
     /// The progress bar's count, without parsing, is the number of cases the runner meets.

@@ -8,8 +8,8 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
-use kiln_runtime::handler::Transact;
-use kiln_runtime::{CodeCache, DatabaseCommit, JsonTracer, SpecId, TraceSummary};
+use kiln::{Engine, Evm};
+use kiln_runtime::{JsonTracer, SpecId, TraceSummary};
 
 use super::check::judge_with_root;
 use super::env::{block_env, cfg_env, pre_state, tx_env};
@@ -116,16 +116,11 @@ pub fn run_traced(
             tx_env(&test.transaction, &post.indexes, cfg.chain_id).map_err(|e| e.to_string())?;
         let mut db = pre_state(&test.pre).map_err(|e| format!("pre-state: {e}"))?;
         let mut tracer = JsonTracer::new(out);
-        let mut cache = CodeCache::default();
+        let mut evm = Evm::new(&mut db, &Engine::interpreter(), cfg, block);
         let start = Instant::now();
-        let (cache, db_ref) = (&mut cache, &mut db);
-        let run = Transact { db: db_ref, cfg: &cfg, block: &block, tx: &tx, cache, native: None };
-        let transacted = run.run(&mut tracer);
+        let result = evm.inspect_commit(&tx, &mut tracer);
         let time = start.elapsed();
-        let result = transacted.map(|(result, changes)| {
-            db.commit(changes);
-            result
-        });
+        drop(evm);
         let root = db.state_root();
         // A refused transaction runs no instruction: its summary says it did not pass and
         // used no gas, over the unchanged state.
