@@ -73,7 +73,8 @@ pub struct Block {
     pub withdrawals: Option<Vec<Withdrawal>>,
     /// The block number as a decimal string.
     pub blocknumber: Option<String>,
-    /// The decoding of an invalid block's `rlp`, when it decodes.
+    /// The decoding of an invalid block's `rlp`, when it decodes. (The one snake-case key.)
+    #[serde(rename = "rlp_decoded")]
     pub rlp_decoded: Option<DecodedBlock>,
 }
 
@@ -221,19 +222,9 @@ pub struct Withdrawal {
 
 #[cfg(test)]
 mod tests {
+    use super::super::fixtures_dir;
     use super::*;
     use alloy_primitives::U256;
-    use std::path::PathBuf;
-
-    /// The shared blockchain tests: `$KILN_BLOCK_FIXTURES`, default
-    /// `../shared/fixtures/blockchain_tests` beside the repository.
-    pub(crate) fn fixtures_dir() -> PathBuf {
-        match std::env::var_os("KILN_BLOCK_FIXTURES") {
-            Some(dir) => PathBuf::from(dir),
-            None => PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-                .join("../shared/fixtures/blockchain_tests"),
-        }
-    }
 
     /// A small test in the shape of `frontier/examples/test_block_intermediate_state.json`,
     /// cut down, plus an invalid block.
@@ -510,12 +501,23 @@ mod tests {
                 }
             };
             let raw: serde_json::Value = serde_json::from_str(&text).unwrap();
+            let mut raw_decoded = 0;
             for test in raw.as_object().unwrap().values() {
                 unknown_keys(test, TEST_KEYS, "test", &mut unknown);
                 unknown_keys(&test["genesisBlockHeader"], HEADER_KEYS, "header", &mut unknown);
                 for block in test["blocks"].as_array().unwrap() {
                     unknown_block_keys(block, &mut unknown);
+                    raw_decoded += usize::from(block.get("rlp_decoded").is_some());
                 }
+            }
+            // A key the types name wrongly is dropped, not refused: count one that matters.
+            let decoded =
+                file.values().flat_map(|t| &t.blocks).filter(|b| b.rlp_decoded.is_some()).count();
+            if decoded != raw_decoded {
+                problems.push(format!(
+                    "{}: {raw_decoded} rlp_decoded keys, {decoded} parsed",
+                    path.display()
+                ));
             }
             for (name, test) in &file {
                 let counts = per_network.entry(test.network.clone()).or_default();

@@ -1,9 +1,23 @@
 //! The blockchain-test runner (issue 19; plan in `docs/blocks.md`): execution-spec-tests
 //! `blockchain_test` fixtures, chains of blocks from a genesis and a pre-state.
 //!
-//! - [`fixture`]: the JSON format as serde types.
+//! - [`fixture`]: the JSON format as serde types;
+//! - [`decode`]: each block's `rlp` decoded with alloy-consensus, and compared with the
+//!   fixture's JSON decoding of it.
 //!
 //! Not yet wired into the `kiln` command line, hence the allowance for unused code.
 #![allow(dead_code)]
 
+pub mod decode;
 pub mod fixture;
+
+/// The shared blockchain tests: `$KILN_BLOCK_FIXTURES`, default
+/// `../shared/fixtures/blockchain_tests` beside the repository.
+#[cfg(test)]
+pub(crate) fn fixtures_dir() -> std::path::PathBuf {
+    match std::env::var_os("KILN_BLOCK_FIXTURES") {
+        Some(dir) => std::path::PathBuf::from(dir),
+        None => std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+            .join("../shared/fixtures/blockchain_tests"),
+    }
+}
