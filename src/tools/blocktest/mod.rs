@@ -2,12 +2,14 @@
 //! `blockchain_test` fixtures, chains of blocks from a genesis and a pre-state.
 //!
 //! - [`fixture`]: the JSON format as serde types;
+//! - [`chain`]: a test's network and config as the library's `ChainConfig`;
 //! - [`decode`]: each block's `rlp` decoded with alloy-consensus, and compared with the
 //!   fixture's JSON decoding of it.
 //!
 //! Not yet wired into the `kiln` command line, hence the allowance for unused code.
 #![allow(dead_code)]
 
+pub mod chain;
 pub mod decode;
 pub mod fixture;
 
