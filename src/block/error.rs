@@ -1,12 +1,14 @@
 //! Why a block is rejected.
 
 use alloy_primitives::{B256, U256};
+use kiln_runtime::InvalidTransaction;
 
 /// Why a block is invalid. Each reason names the execution-spec-tests exceptions it stands
 /// for ([`BlockError::eest_names`]), as the runtime's `InvalidTransaction` does.
 ///
-/// So far only the header checks of [`super::validate_header`] produce these; the executor
-/// will add the body, execution and root reasons listed in `docs/blocks.md`.
+/// The header checks of [`super::validate_header`] and the prototype executor
+/// ([`super::execute_block_in_memory`]) produce these; `docs/blocks.md` lists the reasons
+/// still to come (system calls, requests, ommers, the RLP size cap).
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
 pub enum BlockError {
     #[error("parent hash {got} is not the parent's hash {expected}")]
@@ -37,6 +39,30 @@ pub enum BlockError {
     BlobGasUsed { max: u64, got: u64 },
     #[error("excess blob gas {got} is not the expected {expected}")]
     ExcessBlobGas { expected: u64, got: u64 },
+    #[error("transactions root {got} is not the header's {expected}")]
+    TransactionsRoot { expected: B256, got: B256 },
+    #[error("ommers hash is not the header's")]
+    OmmersHash,
+    #[error("withdrawals root is not the header's")]
+    WithdrawalsRoot,
+    #[error("transaction {index}: gas limit {gas_limit} over the {available} left in the block")]
+    BlockGasExhausted { index: usize, gas_limit: u64, available: u64 },
+    #[error("transaction {index}: {error}")]
+    Transaction { index: usize, error: InvalidTransaction },
+    #[error("gas used {got} is not the header's {expected}")]
+    GasUsed { expected: u64, got: u64 },
+    #[error("receipts root {got} is not the header's {expected}")]
+    ReceiptsRoot { expected: B256, got: B256 },
+    #[error("logs bloom is not the header's")]
+    LogsBloom,
+    #[error("state root {got} is not the header's {expected}")]
+    StateRoot { expected: B256, got: B256 },
+    /// What the executor cannot do yet: not a verdict on the block.
+    #[error("unsupported: {0}")]
+    Unsupported(&'static str),
+    /// A database error or a native fault: not a verdict on the block either.
+    #[error("execution failed: {0}")]
+    Evm(String),
 }
 
 impl BlockError {
@@ -65,6 +91,16 @@ impl BlockError {
                 "TransactionException.TYPE_3_TX_MAX_BLOB_GAS_ALLOWANCE_EXCEEDED",
             ],
             ExcessBlobGas { .. } => &["BlockException.INCORRECT_EXCESS_BLOB_GAS"],
+            TransactionsRoot { .. } => &["BlockException.INVALID_TRANSACTIONS_ROOT"],
+            OmmersHash => &["BlockException.INVALID_UNCLES_HASH"],
+            WithdrawalsRoot => &["BlockException.INVALID_WITHDRAWALS_ROOT"],
+            BlockGasExhausted { .. } => &["TransactionException.GAS_ALLOWANCE_EXCEEDED"],
+            Transaction { error, .. } => error.eest_names(),
+            GasUsed { .. } => &["BlockException.INCORRECT_BLOCK_GAS_USED"],
+            ReceiptsRoot { .. } => &["BlockException.INVALID_RECEIPTS_ROOT"],
+            LogsBloom => &["BlockException.INVALID_LOG_BLOOM"],
+            StateRoot { .. } => &["BlockException.INVALID_STATE_ROOT"],
+            Unsupported(_) | Evm(_) => &[],
         }
     }
 }

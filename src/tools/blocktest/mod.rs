@@ -4,7 +4,8 @@
 //! - [`fixture`]: the JSON format as serde types;
 //! - [`chain`]: a test's network and config as the library's `ChainConfig`;
 //! - [`decode`]: each block's `rlp` decoded with alloy-consensus, and compared with the
-//!   fixture's JSON decoding of it.
+//!   fixture's JSON decoding of it;
+//! - [`run`]: one test through the library's prototype executor.
 //!
 //! Not yet wired into the `kiln` command line, hence the allowance for unused code.
 #![allow(dead_code)]
@@ -12,6 +13,7 @@
 pub mod chain;
 pub mod decode;
 pub mod fixture;
+pub mod run;
 
 /// The shared blockchain tests: `$KILN_BLOCK_FIXTURES`, default
 /// `../shared/fixtures/blockchain_tests` beside the repository.
