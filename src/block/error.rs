@@ -49,8 +49,20 @@ pub enum BlockError {
     BlockGasExhausted { index: usize, gas_limit: u64, available: u64 },
     #[error("transaction {index}: {error}")]
     Transaction { index: usize, error: InvalidTransaction },
+    #[error("transaction {index}: blob gas over the block's maximum")]
+    BlobGasExhausted { index: usize },
     #[error("gas used {got} is not the header's {expected}")]
     GasUsed { expected: u64, got: u64 },
+    #[error("blob gas used {got} is not the header's {expected}")]
+    BlobGasUsedMismatch { expected: u64, got: u64 },
+    #[error("system contract {0} has no code")]
+    SystemContractEmpty(alloy_primitives::Address),
+    #[error("system call to {0} failed")]
+    SystemContractCallFailed(alloy_primitives::Address),
+    #[error("a deposit contract log does not have the DepositEvent layout")]
+    InvalidDepositEventLayout,
+    #[error("requests hash is not the header's")]
+    RequestsHash,
     #[error("receipts root {got} is not the header's {expected}")]
     ReceiptsRoot { expected: B256, got: B256 },
     #[error("logs bloom is not the header's")]
@@ -96,7 +108,15 @@ impl BlockError {
             WithdrawalsRoot => &["BlockException.INVALID_WITHDRAWALS_ROOT"],
             BlockGasExhausted { .. } => &["TransactionException.GAS_ALLOWANCE_EXCEEDED"],
             Transaction { error, .. } => error.eest_names(),
+            BlobGasExhausted { .. } => {
+                &["TransactionException.TYPE_3_TX_MAX_BLOB_GAS_ALLOWANCE_EXCEEDED"]
+            }
             GasUsed { .. } => &["BlockException.INCORRECT_BLOCK_GAS_USED"],
+            BlobGasUsedMismatch { .. } => &["BlockException.INCORRECT_BLOB_GAS_USED"],
+            SystemContractEmpty(_) => &["BlockException.SYSTEM_CONTRACT_EMPTY"],
+            SystemContractCallFailed(_) => &["BlockException.SYSTEM_CONTRACT_CALL_FAILED"],
+            InvalidDepositEventLayout => &["BlockException.INVALID_DEPOSIT_EVENT_LAYOUT"],
+            RequestsHash => &["BlockException.INVALID_REQUESTS"],
             ReceiptsRoot { .. } => &["BlockException.INVALID_RECEIPTS_ROOT"],
             LogsBloom => &["BlockException.INVALID_LOG_BLOOM"],
             StateRoot { .. } => &["BlockException.INVALID_STATE_ROOT"],

@@ -1,24 +1,31 @@
-//! A first block executor: **a prototype for the forks before Cancun**, over an
-//! [`InMemoryDb`], interpreted. It validates the header and the body's roots, runs the
-//! transactions with their receipts, pays the block and ommer rewards before the merge and
-//! the withdrawals from Shanghai on, and checks gas used, the receipts root, the logs bloom
-//! and the state root against the header. An invalid block leaves the database as it was
-//! (the block runs on a copy, kept only when every check passed).
+//! A first block executor: **a prototype** over an [`InMemoryDb`], interpreted. It validates
+//! the header and the body's roots, runs the pre-block system calls (EIP-4788 from Cancun,
+//! EIP-2935 from Prague), the transactions with their receipts and the block's gas and blob
+//! gas allowances, pays the block and ommer rewards before the merge and the withdrawals from
+//! Shanghai on, collects the requests from Prague on (EIP-6110 deposits from the logs, the
+//! EIP-7002 and EIP-7251 system calls), and checks gas used, blob gas used, the receipts
+//! root, the logs bloom, the requests hash and the state root against the header. An invalid
+//! block leaves the database as it was (the block runs on a copy, kept only when every check
+//! passed).
 //!
-//! Not yet here (see `docs/blocks.md`): the system calls (EIP-4788, EIP-2935) and requests
-//! (EIP-6110, EIP-7002, EIP-7251) of Cancun and Prague, so blocks of those forks are refused
-//! with [`BlockError::Unsupported`]; ommer validation; EIP-7934's size cap; execution modes
-//! other than the interpreter, and the `Evm` API with an overlay instead of a copy.
+//! Not yet here (see `docs/blocks.md`): ommer validation; EIP-7934's size cap; execution
+//! modes other than the interpreter, and the `Evm` API with an overlay instead of a copy.
 
 use alloy_consensus::proofs;
 use alloy_consensus::{
     Block, EthereumTxEnvelope, Receipt, ReceiptEnvelope, ReceiptWithBloom, Transaction as _,
     TxEip4844, TxReceipt as _,
 };
-use alloy_primitives::{Address, Bloom, B256, U256};
+use alloy_eips::eip2935::HISTORY_STORAGE_ADDRESS;
+use alloy_eips::eip4788::BEACON_ROOTS_ADDRESS;
+use alloy_eips::eip6110::{DEPOSIT_REQUEST_TYPE, MAINNET_DEPOSIT_CONTRACT_ADDRESS};
+use alloy_eips::eip7002::{WITHDRAWAL_REQUEST_PREDEPLOY_ADDRESS, WITHDRAWAL_REQUEST_TYPE};
+use alloy_eips::eip7251::{CONSOLIDATION_REQUEST_PREDEPLOY_ADDRESS, CONSOLIDATION_REQUEST_TYPE};
+use alloy_eips::eip7685::Requests;
+use alloy_primitives::{Address, Bloom, Bytes, B256, KECCAK256_EMPTY, U256};
 use kiln_runtime::{
     AccessListItem, AccountChange, AccountInfo, Authorization, BlobSchedule, BlockEnv, CfgEnv,
-    DatabaseCommit, EvmError, InMemoryDb, SpecId, TxEnv, TxKind, TxType,
+    CodeCache, DatabaseCommit, EvmError, InMemoryDb, SpecId, TxEnv, TxKind, TxType,
 };
 
 use super::chain::ChainConfig;
@@ -51,9 +58,6 @@ pub fn execute_block_in_memory(
     validate_header(chain, parent, header)?;
     let fork = chain.fork_at(header.number, header.timestamp);
     let spec = fork.spec;
-    if spec.is_enabled_in(SpecId::Cancun) {
-        return Err(BlockError::Unsupported("system calls and requests from Cancun on"));
-    }
     check_body_roots(spec, block)?;
 
     let mut cfg = CfgEnv::new(spec);
@@ -77,8 +81,21 @@ pub fn execute_block_in_memory(
     };
 
     let mut state = db.clone();
+    let mut cache = CodeCache::default();
+    if spec.is_enabled_in(SpecId::Cancun) {
+        let root = header.parent_beacon_block_root.unwrap_or_default();
+        let data = Bytes::copy_from_slice(root.as_slice());
+        system_call(&mut state, &cfg, &env, &mut cache, BEACON_ROOTS_ADDRESS, data, false)?;
+    }
+    if spec.is_enabled_in(SpecId::Prague) {
+        let data = Bytes::copy_from_slice(header.parent_hash.as_slice());
+        system_call(&mut state, &cfg, &env, &mut cache, HISTORY_STORAGE_ADDRESS, data, false)?;
+    }
+
     let mut receipts = Vec::with_capacity(block.body.transactions.len());
     let mut gas_used = 0u64;
+    let mut blob_gas_used = 0u64;
+    let max_blob_gas = fork.blob.map_or(0, |b| b.max_blob_gas_per_block());
     for (index, (tx, &sender)) in block.body.transactions.iter().zip(senders).enumerate() {
         let available = header.gas_limit - gas_used;
         if tx.gas_limit() > available {
@@ -88,6 +105,12 @@ pub fn execute_block_in_memory(
                 available,
             });
         }
+        let blob_gas = tx.blob_gas_used().unwrap_or_default();
+        // Before Cancun a blob transaction is the runtime's to refuse, by its type.
+        if fork.blob.is_some() && blob_gas > 0 && blob_gas_used + blob_gas > max_blob_gas {
+            return Err(BlockError::BlobGasExhausted { index });
+        }
+        blob_gas_used += blob_gas;
         let tx_env = tx_env(tx, sender);
         let result = match kiln_runtime::transact_commit(&mut state, &cfg, &env, &tx_env) {
             Ok(result) => result,
@@ -133,8 +156,29 @@ pub fn execute_block_in_memory(
         add_balance(&mut state, withdrawal.address, amount);
     }
 
+    if spec.is_enabled_in(SpecId::Prague) {
+        let mut requests = Requests::default();
+        requests.push_request_with_type(DEPOSIT_REQUEST_TYPE, deposit_requests(&receipts)?);
+        for (kind, target) in [
+            (WITHDRAWAL_REQUEST_TYPE, WITHDRAWAL_REQUEST_PREDEPLOY_ADDRESS),
+            (CONSOLIDATION_REQUEST_TYPE, CONSOLIDATION_REQUEST_PREDEPLOY_ADDRESS),
+        ] {
+            let output =
+                system_call(&mut state, &cfg, &env, &mut cache, target, Bytes::new(), true)?;
+            requests.push_request_with_type(kind, output);
+        }
+        if Some(requests.requests_hash()) != header.requests_hash {
+            return Err(BlockError::RequestsHash);
+        }
+    }
+
     if gas_used != header.gas_used {
         return Err(BlockError::GasUsed { expected: header.gas_used, got: gas_used });
+    }
+    if let Some(expected) = header.blob_gas_used {
+        if blob_gas_used != expected {
+            return Err(BlockError::BlobGasUsedMismatch { expected, got: blob_gas_used });
+        }
     }
     let receipts_root = proofs::calculate_receipt_root(&receipts);
     if receipts_root != header.receipts_root {
@@ -153,6 +197,68 @@ pub fn execute_block_in_memory(
     }
     *db = state;
     Ok(BlockOutcome { receipts, gas_used, state_root })
+}
+
+/// Runs a system call and commits its changes, returning its output. With `checked`
+/// (EIP-7002, EIP-7251) a contract without code or a failed call invalidates the block;
+/// without (EIP-4788, EIP-2935) a contract without code is skipped and a failure ignored.
+#[allow(clippy::too_many_arguments)]
+fn system_call(
+    state: &mut InMemoryDb,
+    cfg: &CfgEnv,
+    env: &BlockEnv,
+    cache: &mut CodeCache,
+    target: Address,
+    data: Bytes,
+    checked: bool,
+) -> Result<Bytes, BlockError> {
+    let has_code = state.account(&target).is_some_and(|a| a.info.code_hash != KECCAK256_EMPTY);
+    if !has_code {
+        return if checked {
+            Err(BlockError::SystemContractEmpty(target))
+        } else {
+            Ok(Bytes::new())
+        };
+    }
+    let (result, changes) = kiln_runtime::system_call(state, cfg, env, target, data, cache)
+        .map_err(|e| BlockError::Evm(e.to_string()))?;
+    if checked && !result.is_success() {
+        return Err(BlockError::SystemContractCallFailed(target));
+    }
+    state.commit(changes);
+    Ok(Bytes::copy_from_slice(result.output()))
+}
+
+/// The deposit contract's `DepositEvent` topic (EIP-6110).
+const DEPOSIT_EVENT_TOPIC: B256 =
+    alloy_primitives::b256!("649bbc62d0e31342afea4e5cd82d4049e7e1ee912fc0889aa790803be39038c5");
+
+/// EIP-6110: the deposit request data of the block, each `DepositEvent` log of the deposit
+/// contract's ABI-encoded fields (pubkey 48, withdrawal credentials 32, amount 8, signature
+/// 96, index 8 bytes) concatenated, after checking every offset and size of the layout.
+fn deposit_requests(receipts: &[ReceiptEnvelope]) -> Result<Vec<u8>, BlockError> {
+    let mut out = Vec::new();
+    let logs = receipts.iter().flat_map(|r| r.logs());
+    for log in logs.filter(|log| {
+        log.address == MAINNET_DEPOSIT_CONTRACT_ADDRESS
+            && log.topics().first() == Some(&DEPOSIT_EVENT_TOPIC)
+    }) {
+        let data = &log.data.data;
+        if data.len() != 576 {
+            return Err(BlockError::InvalidDepositEventLayout);
+        }
+        let word = |at: usize| U256::from_be_slice(&data[at..at + 32]);
+        // (offset word position, expected offset, expected size)
+        for (i, (offset, size)) in
+            [(160, 48), (256, 32), (320, 8), (384, 96), (512, 8)].into_iter().enumerate()
+        {
+            if word(32 * i) != U256::from(offset) || word(offset) != U256::from(size) {
+                return Err(BlockError::InvalidDepositEventLayout);
+            }
+            out.extend_from_slice(&data[offset + 32..offset + 32 + size]);
+        }
+    }
+    Ok(out)
 }
 
 /// The transactions root, ommers hash and withdrawals root of the body against the header,
