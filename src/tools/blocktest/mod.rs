@@ -7,7 +7,8 @@
 //!   fixture's JSON decoding of it;
 //! - [`run`]: one test through the library's prototype executor.
 //!
-//! Not yet wired into the `kiln` command line, hence the allowance for unused code.
+//! `kiln blocktest` (`src/cli/blocktest.rs`) is a first cut on [`run`]; some of this is used
+//! only by the tests so far (the JSON decodings, the comparisons), hence the allowance.
 #![allow(dead_code)]
 
 pub mod chain;
