@@ -37,12 +37,51 @@ pub type BlockTx = EthereumTxEnvelope<TxEip4844>;
 /// A block of [`BlockTx`].
 pub type EthBlock = Block<BlockTx>;
 
-/// What executing a valid block produced.
+/// What executing a block produced: what its header must commit to.
 #[derive(Clone, Debug)]
 pub struct BlockOutcome {
     pub receipts: Vec<ReceiptEnvelope>,
     pub gas_used: u64,
+    pub blob_gas_used: u64,
+    pub receipts_root: B256,
+    pub logs_bloom: Bloom,
+    /// From Prague on.
+    pub requests_hash: Option<B256>,
     pub state_root: B256,
+}
+
+impl BlockOutcome {
+    /// Checks the header's execution fields (requests hash, gas used, blob gas used,
+    /// receipts root, logs bloom, state root) against what execution produced.
+    pub fn check(&self, header: &alloy_consensus::Header) -> Result<(), BlockError> {
+        if self.requests_hash.is_some() && self.requests_hash != header.requests_hash {
+            return Err(BlockError::RequestsHash);
+        }
+        if self.gas_used != header.gas_used {
+            return Err(BlockError::GasUsed { expected: header.gas_used, got: self.gas_used });
+        }
+        if let Some(expected) = header.blob_gas_used {
+            if self.blob_gas_used != expected {
+                return Err(BlockError::BlobGasUsedMismatch { expected, got: self.blob_gas_used });
+            }
+        }
+        if self.receipts_root != header.receipts_root {
+            return Err(BlockError::ReceiptsRoot {
+                expected: header.receipts_root,
+                got: self.receipts_root,
+            });
+        }
+        if self.logs_bloom != header.logs_bloom {
+            return Err(BlockError::LogsBloom);
+        }
+        if self.state_root != header.state_root {
+            return Err(BlockError::StateRoot {
+                expected: header.state_root,
+                got: self.state_root,
+            });
+        }
+        Ok(())
+    }
 }
 
 /// Validates and executes `block` (whose transactions' senders are `senders`, in order) on
@@ -54,6 +93,23 @@ pub fn execute_block_in_memory(
     senders: &[Address],
     db: &mut InMemoryDb,
 ) -> Result<BlockOutcome, BlockError> {
+    let (outcome, state) = apply_block(chain, parent, block, senders, db)?;
+    outcome.check(&block.header)?;
+    *db = state;
+    Ok(outcome)
+}
+
+/// Executes `block` on a copy of `db` and returns what the header's execution fields must
+/// be, with the state after it, without checking those fields: how a block builder fills
+/// them in. The header is validated against the parent, and the body against the header's
+/// transactions root, ommers hash and withdrawals root, first.
+pub fn apply_block(
+    chain: &ChainConfig,
+    parent: &alloy_consensus::Header,
+    block: &EthBlock,
+    senders: &[Address],
+    db: &InMemoryDb,
+) -> Result<(BlockOutcome, InMemoryDb), BlockError> {
     let header = &block.header;
     validate_header(chain, parent, header)?;
     let fork = chain.fork_at(header.number, header.timestamp);
@@ -156,6 +212,7 @@ pub fn execute_block_in_memory(
         add_balance(&mut state, withdrawal.address, amount);
     }
 
+    let mut requests_hash = None;
     if spec.is_enabled_in(SpecId::Prague) {
         let mut requests = Requests::default();
         requests.push_request_with_type(DEPOSIT_REQUEST_TYPE, deposit_requests(&receipts)?);
@@ -167,36 +224,22 @@ pub fn execute_block_in_memory(
                 system_call(&mut state, &cfg, &env, &mut cache, target, Bytes::new(), true)?;
             requests.push_request_with_type(kind, output);
         }
-        if Some(requests.requests_hash()) != header.requests_hash {
-            return Err(BlockError::RequestsHash);
-        }
+        requests_hash = Some(requests.requests_hash());
     }
 
-    if gas_used != header.gas_used {
-        return Err(BlockError::GasUsed { expected: header.gas_used, got: gas_used });
-    }
-    if let Some(expected) = header.blob_gas_used {
-        if blob_gas_used != expected {
-            return Err(BlockError::BlobGasUsedMismatch { expected, got: blob_gas_used });
-        }
-    }
     let receipts_root = proofs::calculate_receipt_root(&receipts);
-    if receipts_root != header.receipts_root {
-        return Err(BlockError::ReceiptsRoot {
-            expected: header.receipts_root,
-            got: receipts_root,
-        });
-    }
-    let bloom = receipts.iter().fold(Bloom::ZERO, |acc, r| acc | r.bloom());
-    if bloom != header.logs_bloom {
-        return Err(BlockError::LogsBloom);
-    }
+    let logs_bloom = receipts.iter().fold(Bloom::ZERO, |acc, r| acc | r.bloom());
     let state_root = state.state_root();
-    if state_root != header.state_root {
-        return Err(BlockError::StateRoot { expected: header.state_root, got: state_root });
-    }
-    *db = state;
-    Ok(BlockOutcome { receipts, gas_used, state_root })
+    let outcome = BlockOutcome {
+        receipts,
+        gas_used,
+        blob_gas_used,
+        receipts_root,
+        logs_bloom,
+        requests_hash,
+        state_root,
+    };
+    Ok((outcome, state))
 }
 
 /// Runs a system call and commits its changes, returning its output. With `checked`
@@ -395,5 +438,149 @@ fn tx_env(tx: &BlockTx, sender: Address) -> TxEnv {
                     .collect()
             })
             .unwrap_or_default(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::block::{ChainConfig, Fork};
+    use alloy_consensus::{Header, SignableTransaction, TxEip1559, EMPTY_OMMER_ROOT_HASH};
+    use alloy_eips::eip1559::BaseFeeParams;
+    use alloy_eips::eip4895::{Withdrawal, Withdrawals};
+    use alloy_primitives::{address, b256, Bytes, TxKind as AlloyTxKind};
+    use k256::ecdsa::SigningKey;
+
+    /// Stores 1 at slot 0 (first time: 20,000 gas; then a no-op write) and logs nothing but
+    /// an empty LOG0, so that receipts carry a log and the bloom a bit.
+    const CODE: &[u8] = &[0x60, 0x01, 0x60, 0x00, 0x55, 0x60, 0x00, 0x60, 0x00, 0xa0, 0x00];
+    const CONTRACT: Address = address!("0x1000000000000000000000000000000000000001");
+    const COINBASE: Address = address!("0x2000000000000000000000000000000000000002");
+    const VALIDATOR: Address = address!("0x3000000000000000000000000000000000000003");
+
+    fn key() -> SigningKey {
+        SigningKey::from_slice(&[0x11; 32]).unwrap()
+    }
+
+    fn signed_call(nonce: u64) -> BlockTx {
+        let tx = TxEip1559 {
+            chain_id: 1,
+            nonce,
+            gas_limit: 100_000,
+            max_fee_per_gas: 1_000,
+            max_priority_fee_per_gas: 2,
+            to: AlloyTxKind::Call(CONTRACT),
+            value: U256::from(5),
+            access_list: Default::default(),
+            input: Bytes::new(),
+        };
+        let (sig, recid) = key().sign_prehash_recoverable(tx.signature_hash().as_slice()).unwrap();
+        BlockTx::Eip1559(tx.into_signed(alloy_primitives::Signature::from((sig, recid))))
+    }
+
+    /// A block on `parent` with `txs` and one withdrawal, whose execution fields are filled
+    /// in from [`apply_block`] on `db`: as a block builder makes one.
+    fn build(chain: &ChainConfig, parent: &Header, txs: Vec<BlockTx>, db: &InMemoryDb) -> EthBlock {
+        let withdrawals = Withdrawals::new(vec![Withdrawal {
+            index: parent.number,
+            validator_index: 7,
+            address: VALIDATOR,
+            amount: 3,
+        }]);
+        let header = Header {
+            parent_hash: parent.hash_slow(),
+            ommers_hash: EMPTY_OMMER_ROOT_HASH,
+            beneficiary: COINBASE,
+            transactions_root: proofs::calculate_transaction_root(&txs),
+            withdrawals_root: Some(proofs::calculate_withdrawals_root(&withdrawals)),
+            number: parent.number + 1,
+            gas_limit: parent.gas_limit,
+            timestamp: parent.timestamp + 12,
+            base_fee_per_gas: Some(BaseFeeParams::ethereum().next_block_base_fee(
+                parent.gas_used,
+                parent.gas_limit,
+                parent.base_fee_per_gas.unwrap(),
+            )),
+            blob_gas_used: Some(0),
+            excess_blob_gas: Some(0),
+            parent_beacon_block_root: Some(B256::repeat_byte(parent.number as u8 + 1)),
+            ..Header::default()
+        };
+        let mut block = EthBlock {
+            header,
+            body: alloy_consensus::BlockBody {
+                transactions: txs,
+                ommers: Vec::new(),
+                withdrawals: Some(withdrawals),
+            },
+        };
+        let senders = vec![Address::from_private_key(&key()); block.body.transactions.len()];
+        let (outcome, _) = apply_block(chain, parent, &block, &senders, db).unwrap();
+        let header = &mut block.header;
+        header.gas_used = outcome.gas_used;
+        header.receipts_root = outcome.receipts_root;
+        header.logs_bloom = outcome.logs_bloom;
+        header.state_root = outcome.state_root;
+        block
+    }
+
+    /// Builds a two-block Cancun chain through the library, without fixtures: the roots the
+    /// executor computes fill each header, the block then executes against that header, and
+    /// a block whose state root is off is refused and leaves the state as it was.
+    #[test]
+    fn two_block_chain() {
+        let chain = ChainConfig::single(
+            1,
+            Fork { spec: SpecId::Cancun, blob: Some(alloy_eips::eip7840::BlobParams::cancun()) },
+        );
+        let sender = Address::from_private_key(&key());
+        let mut db = InMemoryDb::new();
+        db.insert_account(sender, U256::from(10).pow(U256::from(18)), 0, Bytes::new(), []);
+        db.insert_account(CONTRACT, U256::ZERO, 1, Bytes::from_static(CODE), []);
+        let genesis = Header {
+            ommers_hash: EMPTY_OMMER_ROOT_HASH,
+            state_root: db.state_root(),
+            transactions_root: alloy_consensus::EMPTY_ROOT_HASH,
+            receipts_root: alloy_consensus::EMPTY_ROOT_HASH,
+            withdrawals_root: Some(alloy_consensus::EMPTY_ROOT_HASH),
+            gas_limit: 30_000_000,
+            base_fee_per_gas: Some(7),
+            blob_gas_used: Some(0),
+            excess_blob_gas: Some(0),
+            parent_beacon_block_root: Some(B256::ZERO),
+            ..Header::default()
+        };
+
+        let first = build(&chain, &genesis, vec![signed_call(0)], &db);
+        let senders = [sender];
+        let outcome = execute_block_in_memory(&chain, &genesis, &first, &senders, &mut db).unwrap();
+        assert_eq!(outcome.receipts.len(), 1);
+        assert!(outcome.receipts[0].status());
+        assert_eq!(outcome.receipts[0].logs().len(), 1);
+        assert_ne!(first.header.logs_bloom, Bloom::ZERO);
+        assert_eq!(db.state_root(), first.header.state_root);
+        let slot = db.account(&CONTRACT).unwrap().storage.get(&U256::ZERO).copied();
+        assert_eq!(slot, Some(U256::from(1)));
+        assert_eq!(db.account(&CONTRACT).unwrap().info.balance, U256::from(5));
+        assert_eq!(db.account(&VALIDATOR).unwrap().info.balance, U256::from(3_000_000_000u64));
+
+        let second = build(&chain, &first.header, vec![signed_call(1)], &db);
+        assert!(second.header.gas_used < first.header.gas_used, "the second SSTORE is cheaper");
+
+        let mut bad = second.clone();
+        bad.header.state_root =
+            b256!("0x0000000000000000000000000000000000000000000000000000000000000bad");
+        let before = db.state_root();
+        let err = execute_block_in_memory(&chain, &first.header, &bad, &senders, &mut db);
+        assert!(matches!(err, Err(BlockError::StateRoot { .. })), "{err:?}");
+        assert_eq!(db.state_root(), before, "a refused block changes nothing");
+
+        execute_block_in_memory(&chain, &first.header, &second, &senders, &mut db).unwrap();
+        assert_eq!(db.state_root(), second.header.state_root);
+        assert_eq!(db.account(&sender).unwrap().info.nonce, 2);
+        assert_eq!(db.account(&VALIDATOR).unwrap().info.balance, U256::from(6_000_000_000u64));
+        // The coinbase earned both blocks' tips: 2 wei per gas.
+        let tips = U256::from(2 * (first.header.gas_used + second.header.gas_used));
+        assert_eq!(db.account(&COINBASE).unwrap().info.balance, tips);
     }
 }

@@ -14,5 +14,5 @@ pub use alloy_consensus::Header;
 pub use alloy_eips::eip7840::BlobParams;
 pub use chain::{Activation, ChainConfig, Fork, NetworkError};
 pub use error::BlockError;
-pub use execute::{execute_block_in_memory, BlockOutcome, BlockTx, EthBlock};
+pub use execute::{apply_block, execute_block_in_memory, BlockOutcome, BlockTx, EthBlock};
 pub use header::validate_header;
