@@ -25,7 +25,8 @@ use alloy_eips::eip7685::Requests;
 use alloy_primitives::{Address, Bloom, Bytes, B256, KECCAK256_EMPTY, U256};
 use kiln_runtime::{
     AccessListItem, AccountChange, AccountInfo, Authorization, BlobSchedule, BlockEnv, CfgEnv,
-    CodeCache, DatabaseCommit, EvmError, InMemoryDb, SpecId, TxEnv, TxKind, TxType,
+    CodeCache, DatabaseCommit, EvmError, ExecutionResult, InMemoryDb, SpecId, TxEnv, TxKind,
+    TxType,
 };
 
 use super::chain::ChainConfig;
@@ -93,22 +94,60 @@ pub fn execute_block_in_memory(
     senders: &[Address],
     db: &mut InMemoryDb,
 ) -> Result<BlockOutcome, BlockError> {
-    let (outcome, state) = apply_block(chain, parent, block, senders, db)?;
+    execute_block_in_memory_with(
+        chain,
+        parent,
+        block,
+        senders,
+        db,
+        &mut kiln_runtime::transact_commit,
+    )
+}
+
+/// [`execute_block_in_memory`] with the block's transactions run by `transact`.
+pub fn execute_block_in_memory_with(
+    chain: &ChainConfig,
+    parent: &alloy_consensus::Header,
+    block: &EthBlock,
+    senders: &[Address],
+    db: &mut InMemoryDb,
+    transact: &mut Transactor<'_>,
+) -> Result<BlockOutcome, BlockError> {
+    let (outcome, state) = apply_block_with(chain, parent, block, senders, db, transact)?;
     outcome.check(&block.header)?;
     *db = state;
     Ok(outcome)
 }
 
+/// Executes and commits one transaction: the runtime's interpreter by default
+/// ([`kiln_runtime::transact_commit`]), or any executor (the `kiln` tool passes a
+/// `kiln::Evm` on its mode's engine this way until `Evm::execute_block` exists).
+pub type Transactor<'a> = dyn FnMut(&mut InMemoryDb, &CfgEnv, &BlockEnv, &TxEnv) -> Result<ExecutionResult, EvmError>
+    + 'a;
+
 /// Executes `block` on a copy of `db` and returns what the header's execution fields must
 /// be, with the state after it, without checking those fields: how a block builder fills
 /// them in. The header is validated against the parent, and the body against the header's
-/// transactions root, ommers hash and withdrawals root, first.
+/// transactions root, ommers hash and withdrawals root, first. Interpreted.
 pub fn apply_block(
     chain: &ChainConfig,
     parent: &alloy_consensus::Header,
     block: &EthBlock,
     senders: &[Address],
     db: &InMemoryDb,
+) -> Result<(BlockOutcome, InMemoryDb), BlockError> {
+    apply_block_with(chain, parent, block, senders, db, &mut kiln_runtime::transact_commit)
+}
+
+/// [`apply_block`] with the block's transactions run by `transact` (system calls stay
+/// interpreted).
+pub fn apply_block_with(
+    chain: &ChainConfig,
+    parent: &alloy_consensus::Header,
+    block: &EthBlock,
+    senders: &[Address],
+    db: &InMemoryDb,
+    transact: &mut Transactor<'_>,
 ) -> Result<(BlockOutcome, InMemoryDb), BlockError> {
     let header = &block.header;
     validate_header(chain, parent, header)?;
@@ -168,7 +207,7 @@ pub fn apply_block(
         }
         blob_gas_used += blob_gas;
         let tx_env = tx_env(tx, sender);
-        let result = match kiln_runtime::transact_commit(&mut state, &cfg, &env, &tx_env) {
+        let result = match transact(&mut state, &cfg, &env, &tx_env) {
             Ok(result) => result,
             Err(EvmError::Transaction(error)) => {
                 return Err(BlockError::Transaction { index, error })

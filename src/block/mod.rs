@@ -14,5 +14,8 @@ pub use alloy_consensus::Header;
 pub use alloy_eips::eip7840::BlobParams;
 pub use chain::{Activation, ChainConfig, Fork, NetworkError};
 pub use error::BlockError;
-pub use execute::{apply_block, execute_block_in_memory, BlockOutcome, BlockTx, EthBlock};
+pub use execute::{
+    apply_block, apply_block_with, execute_block_in_memory, execute_block_in_memory_with,
+    BlockOutcome, BlockTx, EthBlock, Transactor,
+};
 pub use header::validate_header;

@@ -4,8 +4,10 @@
 //! post-state. The seed of `kiln blocktest`'s runner; interpreter only.
 
 use alloy_primitives::{keccak256, KECCAK256_EMPTY};
-use kiln::block::{execute_block_in_memory, BlockError};
-use kiln_runtime::{InMemoryDb, SpecId};
+use kiln::block::{execute_block_in_memory_with, BlockError};
+use kiln::evm::Engine;
+use kiln::Evm;
+use kiln_runtime::{BlockEnv, CfgEnv, InMemoryDb, SpecId, TxEnv};
 
 use super::chain::chain_config;
 use super::decode::{decode_block, recover_senders};
@@ -25,10 +27,11 @@ pub enum Outcome {
     Unsupported(String),
 }
 
-/// Runs one test.
-pub fn run_test(test: &BlockchainTest) -> Outcome {
+/// Runs one test, its blocks' transactions through `engine` (any mode; system calls
+/// interpreted).
+pub fn run_test(test: &BlockchainTest, engine: &Engine) -> Outcome {
     let mut other_names = Vec::new();
-    match run(test, &mut other_names) {
+    match run(test, engine, &mut other_names) {
         Ok(()) => Outcome::Pass { other_names },
         Err(Stop::Fail(reason)) => Outcome::Fail(reason),
         Err(Stop::Unsupported(what)) => Outcome::Unsupported(what),
@@ -44,7 +47,11 @@ fn fail(reason: impl Into<String>) -> Stop {
     Stop::Fail(reason.into())
 }
 
-fn run(test: &BlockchainTest, other_names: &mut Vec<String>) -> Result<(), Stop> {
+fn run(test: &BlockchainTest, engine: &Engine, other_names: &mut Vec<String>) -> Result<(), Stop> {
+    // Each transaction through a `kiln::Evm` on the run's engine, as an embedder's would.
+    let mut transact = |db: &mut InMemoryDb, cfg: &CfgEnv, block: &BlockEnv, tx: &TxEnv| {
+        Evm::new(db, engine, cfg.clone(), block.clone()).transact_commit(tx)
+    };
     let chain = chain_config(test).map_err(fail)?;
     let mut db = pre_state(&test.pre).map_err(|e| fail(e.to_string()))?;
     let genesis = decode_block(&test.genesis_rlp.0).map_err(|e| fail(format!("genesis: {e}")))?;
@@ -84,7 +91,15 @@ fn run(test: &BlockchainTest, other_names: &mut Vec<String>) -> Result<(), Stop>
                 continue;
             }
         };
-        match execute_block_in_memory(&chain, &parent, &sealed.block, &senders, &mut db) {
+        let executed = execute_block_in_memory_with(
+            &chain,
+            &parent,
+            &sealed.block,
+            &senders,
+            &mut db,
+            &mut transact,
+        );
+        match executed {
             Ok(_) if block.is_invalid() => {
                 return Err(fail(format!("block {i}: imported, yet expected {expected}")));
             }
@@ -180,6 +195,7 @@ mod tests {
         }
         let files = crate::tools::statetest::collect_files(std::slice::from_ref(&dir))
             .expect("listing the fixtures");
+        let engine = Engine::new(kiln::evm::Execution::Interpreter).unwrap();
         let mut per_network: BTreeMap<String, [usize; 3]> = BTreeMap::new();
         let mut failures = Vec::new();
         let mut other = 0;
@@ -188,7 +204,7 @@ mod tests {
             let file: FixtureFile = serde_json::from_str(&text).expect("a fixture that loads");
             for (name, test) in &file {
                 let counts = per_network.entry(test.network.clone()).or_default();
-                match run_test(test) {
+                match run_test(test, &engine) {
                     Outcome::Pass { other_names } => {
                         counts[0] += 1;
                         for line in other_names {
