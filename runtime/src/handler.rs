@@ -576,3 +576,45 @@ fn apply_authorizations(host: &mut Host, list: &[Authorization]) -> Result<u64, 
     }
     Ok(refund)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::db::InMemoryDb;
+    use alloy_primitives::address;
+
+    /// `CALLER` stored at slot 0, `CALLDATALOAD(0)` at slot 1, then 32 bytes of memory
+    /// returned: CALLER PUSH0 SSTORE, PUSH0 CALLDATALOAD PUSH1 1 SSTORE, PUSH1 32 PUSH0 RETURN.
+    const CODE: &[u8] = &[0x33, 0x5f, 0x55, 0x5f, 0x35, 0x60, 0x01, 0x55, 0x60, 0x20, 0x5f, 0xf3];
+    const TARGET: Address = address!("0x000F3df6D732807Ef1319fB7B8bB8522d0Beac02");
+
+    #[test]
+    fn system_call_runs_from_the_system_address_without_touching_it() {
+        let mut db = InMemoryDb::new();
+        db.insert_account(TARGET, U256::ZERO, 1, Bytes::from_static(CODE), []);
+        let cfg = CfgEnv::new(SpecId::Cancun);
+        let block = BlockEnv { gas_limit: 1, basefee: 1_000, ..BlockEnv::default() };
+        let data = Bytes::from(vec![0xab; 32]);
+        let (result, changes) =
+            system_call(&mut db, &cfg, &block, TARGET, data, &mut CodeCache::default()).unwrap();
+        assert!(result.is_success(), "{result:?}");
+        assert_eq!(result.output(), [0u8; 32]);
+        // Two cold SSTOREs from zero and the rest: far more than a block with a gas limit of 1
+        // could hold, which a system call ignores.
+        assert!(result.gas_used() > 40_000, "{}", result.gas_used());
+        let system = changes.iter().find(|(a, _)| *a == SYSTEM_ADDRESS);
+        assert!(system.is_none_or(|(_, c)| c.removed), "the system address is left out");
+        let (_, target) = changes.iter().find(|(a, _)| *a == TARGET).unwrap();
+        assert_eq!(target.storage[&U256::ZERO], U256::from_be_slice(SYSTEM_ADDRESS.as_slice()));
+        assert_eq!(target.storage[&U256::from(1)], U256::from_be_bytes([0xab; 32]));
+        assert_eq!(target.info.nonce, 1);
+
+        // A call to an address without code succeeds with nothing done.
+        let empty = address!("0x0000000000000000000000000000000000001234");
+        let (result, _) =
+            system_call(&mut db, &cfg, &block, empty, Bytes::new(), &mut CodeCache::default())
+                .unwrap();
+        assert!(result.is_success());
+        assert_eq!(result.gas_used(), 0);
+    }
+}
