@@ -12,11 +12,14 @@
 //!   object and loading it;
 //! - [`Evm::inspect`] and [`Inspector`]: a transaction observed instruction by instruction,
 //!   call by call and log by log ([`JsonTracer`] writes EIP-3155 traces);
+//! - [`block`]: the rules a block runs under and its header's validation (the block executor
+//!   of issue 19 is in progress there);
 //! - the environment, database and result types of Kiln's runtime, and [`primitives`].
 //!
 //! The `kiln` command-line tool (state tests, benchmarks, `kiln run`) is built on this API and
 //! on the pipeline crates; its code is private to the binary.
 
+pub mod block;
 pub mod evm;
 
 pub use evm::{

@@ -22,6 +22,8 @@ struct Cli {
 enum Command {
     /// Run execution-spec-tests state-test fixtures.
     Statetest(cli::statetest::Args),
+    /// Run execution-spec-tests blockchain-test fixtures (interpreted; a first cut).
+    Blocktest(cli::blocktest::Args),
     /// Print Kiln's SSA IR for bytecode.
     Ir(cli::ir::Args),
     /// Compile contracts ahead of time into one shared object.
@@ -40,6 +42,7 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Statetest(args) => cli::statetest::run(args),
+        Command::Blocktest(args) => cli::blocktest::run(args),
         Command::Disasm(args) => cli::disasm::run(args),
         Command::Compile(args) => cli::compile::run(args),
         Command::Ir(args) => cli::ir::run(args),

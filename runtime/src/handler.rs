@@ -361,6 +361,90 @@ impl<'a, DB: Database + 'a> Transact<'a, DB> {
     }
 }
 
+/// The caller of system calls (EIP-4788 and after).
+pub const SYSTEM_ADDRESS: Address =
+    alloy_primitives::address!("0xfffffffffffffffffffffffffffffffffffffffe");
+/// The gas a system call gets (EIP-4788, EIP-2935, EIP-7002, EIP-7251).
+pub const SYSTEM_CALL_GAS: u64 = 30_000_000;
+
+/// A system call at the start or end of a block: a message from [`SYSTEM_ADDRESS`] to
+/// `target` with `data`, [`SYSTEM_CALL_GAS`] gas, no value and no fee, outside the block's
+/// gas and without the sender's nonce or balance checks. Returns the result (its output is
+/// the request data of EIP-7002 and EIP-7251) and the state changes, uncommitted. The block
+/// executor decides what a missing contract or a failure means. Interpreted for now (the
+/// system contracts are small; native code through the `Evm`'s tiers is to come).
+pub fn system_call<DB: Database>(
+    db: &mut DB,
+    cfg: &CfgEnv,
+    block: &BlockEnv,
+    target: Address,
+    data: Bytes,
+    cache: &mut CodeCache,
+) -> Result<(ExecutionResult, StateChanges), EvmError> {
+    let spec = cfg.spec;
+    let rules = Rules::of(spec);
+    let tx = TxEnv {
+        caller: SYSTEM_ADDRESS,
+        gas_limit: SYSTEM_CALL_GAS,
+        gas_price: U256::ZERO,
+        kind: TxKind::Call(target),
+        data: data.clone(),
+        ..TxEnv::default()
+    };
+    let mut journal = Journal::new(db);
+    journal.set_state_clearing(rules.state_clearing);
+    let precompiles = PrecompileSet::for_spec(spec);
+    journal.set_precompiles(precompiles);
+    journal.warm_permanently(target).map_err(db_err)?;
+    let mut host = Host {
+        journal,
+        cfg,
+        block,
+        tx: &tx,
+        spec,
+        rules,
+        effective_gas_price: U256::ZERO,
+        blob_base_fee: U256::from(blob_base_fee(cfg, block.excess_blob_gas)),
+        precompiles,
+        code_cache: cache,
+        fatal: None,
+        native_fault: false,
+        native: None,
+    };
+    let first = Action::Call(Box::new(CallInputs {
+        kind: CallKind::Call,
+        code_address: target,
+        target,
+        caller: SYSTEM_ADDRESS,
+        value: U256::ZERO,
+        transfer: false,
+        input: data,
+        gas_limit: SYSTEM_CALL_GAS,
+        is_static: false,
+        return_offset: 0,
+        return_len: 0,
+    }));
+    let result = frame::execute(&mut host, first, false, &mut NoTracer);
+    if result.status == Status::Fatal {
+        let msg = host.fatal.take().unwrap_or_else(|| "fatal error".into());
+        if host.native_fault {
+            return Err(EvmError::NativeFault(msg));
+        }
+        return Err(EvmError::Database(msg));
+    }
+    let FrameResult { status, gas_remaining, output, .. } = result;
+    let gas_used = SYSTEM_CALL_GAS - gas_remaining;
+    let journal = &mut host.journal;
+    let logs = if status.is_success() { std::mem::take(&mut journal.logs) } else { Vec::new() };
+    let changes = journal.finalize();
+    let result = match status {
+        s if s.is_success() => ExecutionResult::Success { gas_used, gas_refunded: 0, output, logs },
+        Status::Revert => ExecutionResult::Revert { gas_used, output },
+        s => ExecutionResult::Halt { gas_used, reason: halt_reason(s) },
+    };
+    Ok((result, changes))
+}
+
 /// Whether `balance` covers the most the transaction could cost, at its maximum fees. (Its
 /// own function for the reason `settle_fees` is.)
 fn check_balance(tx: &TxEnv, blob_gas: u64, balance: U256) -> Result<(), InvalidTransaction> {
@@ -491,4 +575,46 @@ fn apply_authorizations(host: &mut Host, list: &[Authorization]) -> Result<u64, 
         host.journal.set_nonce(authority, auth.nonce + 1)?;
     }
     Ok(refund)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::db::InMemoryDb;
+    use alloy_primitives::address;
+
+    /// `CALLER` stored at slot 0, `CALLDATALOAD(0)` at slot 1, then 32 bytes of memory
+    /// returned: CALLER PUSH0 SSTORE, PUSH0 CALLDATALOAD PUSH1 1 SSTORE, PUSH1 32 PUSH0 RETURN.
+    const CODE: &[u8] = &[0x33, 0x5f, 0x55, 0x5f, 0x35, 0x60, 0x01, 0x55, 0x60, 0x20, 0x5f, 0xf3];
+    const TARGET: Address = address!("0x000F3df6D732807Ef1319fB7B8bB8522d0Beac02");
+
+    #[test]
+    fn system_call_runs_from_the_system_address_without_touching_it() {
+        let mut db = InMemoryDb::new();
+        db.insert_account(TARGET, U256::ZERO, 1, Bytes::from_static(CODE), []);
+        let cfg = CfgEnv::new(SpecId::Cancun);
+        let block = BlockEnv { gas_limit: 1, basefee: 1_000, ..BlockEnv::default() };
+        let data = Bytes::from(vec![0xab; 32]);
+        let (result, changes) =
+            system_call(&mut db, &cfg, &block, TARGET, data, &mut CodeCache::default()).unwrap();
+        assert!(result.is_success(), "{result:?}");
+        assert_eq!(result.output(), [0u8; 32]);
+        // Two cold SSTOREs from zero and the rest: far more than a block with a gas limit of 1
+        // could hold, which a system call ignores.
+        assert!(result.gas_used() > 40_000, "{}", result.gas_used());
+        let system = changes.iter().find(|(a, _)| *a == SYSTEM_ADDRESS);
+        assert!(system.is_none_or(|(_, c)| c.removed), "the system address is left out");
+        let (_, target) = changes.iter().find(|(a, _)| *a == TARGET).unwrap();
+        assert_eq!(target.storage[&U256::ZERO], U256::from_be_slice(SYSTEM_ADDRESS.as_slice()));
+        assert_eq!(target.storage[&U256::from(1)], U256::from_be_bytes([0xab; 32]));
+        assert_eq!(target.info.nonce, 1);
+
+        // A call to an address without code succeeds with nothing done.
+        let empty = address!("0x0000000000000000000000000000000000001234");
+        let (result, _) =
+            system_call(&mut db, &cfg, &block, empty, Bytes::new(), &mut CodeCache::default())
+                .unwrap();
+        assert!(result.is_success());
+        assert_eq!(result.gas_used(), 0);
+    }
 }

@@ -34,7 +34,9 @@ pub use db::{
 pub use env::{
     AccessListItem, Authorization, BlobSchedule, BlockEnv, CfgEnv, TxEnv, TxKind, TxType,
 };
-pub use handler::{transact, transact_commit, Transact};
+pub use handler::{
+    system_call, transact, transact_commit, Transact, SYSTEM_ADDRESS, SYSTEM_CALL_GAS,
+};
 pub use interpreter::{NoTracer, Tracer};
 pub use kiln_frontend::SpecId;
 pub use result::{logs_hash, EvmError, ExecutionResult, HaltReason, InvalidTransaction, Log};

@@ -4,6 +4,7 @@
 //! (bad arguments, missing files); the latter always prints `error: ...` to stderr.
 
 pub mod bench;
+pub mod blocktest;
 pub mod compile;
 pub mod disasm;
 pub mod ir;

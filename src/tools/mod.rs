@@ -1,6 +1,7 @@
 //! What the `kiln` tool runs, private to the binary: the library's users need none of it.
 //!
 //! - [`statetest`]: runs execution-spec-tests state-test fixtures;
+//! - [`blocktest`]: execution-spec-tests blockchain-test fixtures (groundwork, issue 19);
 //! - [`fixture`]: benchmark workloads (transaction fixtures and state tests);
 //! - [`bench`]: differential benchmarking of the modes against each other and revm;
 //! - [`run`]: running bytecode as a contract called by a funded sender (`kiln run`);
@@ -12,6 +13,7 @@
 //! `#[path = "../src/tools/mod.rs"] mod tools;`.
 
 pub mod bench;
+pub mod blocktest;
 pub mod exec;
 pub mod fixture;
 pub mod input;

@@ -1,0 +1,28 @@
+//! The blockchain-test runner (issue 19; plan in `docs/blocks.md`): execution-spec-tests
+//! `blockchain_test` fixtures, chains of blocks from a genesis and a pre-state.
+//!
+//! - [`fixture`]: the JSON format as serde types;
+//! - [`chain`]: a test's network and config as the library's `ChainConfig`;
+//! - [`decode`]: each block's `rlp` decoded with alloy-consensus, and compared with the
+//!   fixture's JSON decoding of it;
+//! - [`run`]: one test through the library's prototype executor.
+//!
+//! `kiln blocktest` (`src/cli/blocktest.rs`) is a first cut on [`run`]; some of this is used
+//! only by the tests so far (the JSON decodings, the comparisons), hence the allowance.
+#![allow(dead_code)]
+
+pub mod chain;
+pub mod decode;
+pub mod fixture;
+pub mod run;
+
+/// The shared blockchain tests: `$KILN_BLOCK_FIXTURES`, default
+/// `../shared/fixtures/blockchain_tests` beside the repository.
+#[cfg(test)]
+pub(crate) fn fixtures_dir() -> std::path::PathBuf {
+    match std::env::var_os("KILN_BLOCK_FIXTURES") {
+        Some(dir) => std::path::PathBuf::from(dir),
+        None => std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+            .join("../shared/fixtures/blockchain_tests"),
+    }
+}
