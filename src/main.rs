@@ -22,7 +22,7 @@ struct Cli {
 enum Command {
     /// Run execution-spec-tests state-test fixtures.
     Statetest(cli::statetest::Args),
-    /// Run execution-spec-tests blockchain-test fixtures (interpreted; a first cut).
+    /// Run execution-spec-tests blockchain-test fixtures (interp, jit or tiered).
     Blocktest(cli::blocktest::Args),
     /// Print Kiln's SSA IR for bytecode.
     Ir(cli::ir::Args),

@@ -16,6 +16,12 @@ if [ ! -d "$regressions" ]; then
   echo "error: regression fixtures not found at $regressions (set KILN_REGRESSIONS)" >&2
   exit 2
 fi
+# Blockchain tests (whole blocks).
+blocks=${KILN_BLOCK_FIXTURES:-../shared/fixtures/blockchain_tests}
+if [ ! -d "$blocks" ]; then
+  echo "error: blockchain-test fixtures not found at $blocks (set KILN_BLOCK_FIXTURES)" >&2
+  exit 2
+fi
 if ! command -v valgrind >/dev/null; then
   echo "error: valgrind not found: run tests/setup.sh first" >&2
   exit 2
@@ -63,6 +69,11 @@ echo "== state tests (aot: one shared object per fixture file) =="
 
 echo "== state tests (tiered, threshold 1) =="
 ./target/release/kiln statetest --mode tiered --tier-threshold 1 --stats --known-failures tests/known-failures.txt "$fixtures"
+
+echo "== blockchain tests (interp, jit, tiered with threshold 1) =="
+./target/release/kiln blocktest --mode interp "$blocks"
+./target/release/kiln blocktest --mode jit "$blocks"
+./target/release/kiln blocktest --mode tiered --tier-threshold 1 --stats "$blocks"
 
 # A debug build runs Cranelift's IR verifier on every function it compiles, and every
 # debug assertion (Cranelift's builder, the differential test's generator): the tests and

@@ -57,7 +57,7 @@ pub struct Args {
 }
 
 /// Contracts listed by `--stats` after a state-test run (those kept interpreted come first).
-const STATS_LISTED: usize = 20;
+pub const STATS_LISTED: usize = 20;
 
 fn parse_fork(name: &str) -> Result<SpecId, kiln_frontend::UnknownFork> {
     name.parse()
