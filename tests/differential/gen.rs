@@ -156,30 +156,18 @@ pub struct Options {
     pub big_initcode: bool,
 }
 
-/// The forks before Cancun that the generator picks from.
-const OLDER_FORKS: [SpecId; 11] = [
-    SpecId::Frontier,
-    SpecId::Homestead,
-    SpecId::TangerineWhistle,
-    SpecId::SpuriousDragon,
-    SpecId::Byzantium,
-    SpecId::Petersburg,
-    SpecId::Istanbul,
-    SpecId::Berlin,
-    SpecId::London,
-    SpecId::Paris,
-    SpecId::Shanghai,
-];
-
 /// Generates a case.
 pub fn case(rng: &mut Rng, options: Options) -> Case {
-    // Mostly the forks of today; a third of the cases under one of the older forks revm
-    // implements (all but Constantinople).
+    // Mostly the forks of today; a third of the cases under one of the forks before Cancun
+    // that revm implements (all but Constantinople, whose EIP-1283 revm leaves out).
+    let older: Vec<SpecId> = SpecId::all()
+        .filter(|&s| s < SpecId::Cancun && s != SpecId::Constantinople)
+        .collect();
     let spec = match rng.weighted(&[10, 45, 12, 33]) {
         0 => SpecId::Cancun,
         1 => SpecId::Prague,
         2 => SpecId::Osaka,
-        _ => *rng.pick(&OLDER_FORKS),
+        _ => *rng.pick(&older),
     };
     super::asm::allow_push0(spec.is_enabled_in(SpecId::Shanghai));
     let shape = Shape::ALL[rng.weighted(&Shape::WEIGHTS)];
