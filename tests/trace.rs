@@ -495,6 +495,50 @@ fn generated_programs_trace_as_revm() {
     assert!(failures.is_empty(), "{} traces differ:\n{}", failures.len(), failures.join("\n\n"));
 }
 
+/// Instructions short of both their stack and their static gas, traced by both EVMs: revm says
+/// `OutOfGas`, Kiln `StackUnderflow` or `StackOverflow` (as its untraced loop and compiled code
+/// do), and [`compare`] takes them for the same halt. Neither the generator nor the state tests
+/// produce one, so they are written out here.
+#[test]
+fn short_of_stack_and_gas_traces_as_revm() {
+    let overflow = [0x5f; 1025]; // PUSH0 x 1025
+    let programs: [(&[u8], u64, &str); 3] = [
+        (&[0x01], 2, "StackUnderflow"),       // ADD on an empty stack
+        (&[0x5f, 0x90], 4, "StackUnderflow"), // PUSH0 SWAP1
+        (&overflow, 2049, "StackOverflow"),
+    ];
+    for (code, gas, halt) in programs {
+        let mut case = gen::case(&mut Rng::for_case(1, 0), gen::Options::default());
+        case.spec = SpecId::Prague; // PUSH0 is an opcode
+        case.create = false;
+        case.data.clear();
+        case.access_list.clear();
+        case.value = alloy_primitives::U256::ZERO;
+        for account in case.accounts.iter_mut().filter(|a| a.address == gen::MAIN) {
+            account.code = code.to_vec();
+        }
+        let env = oracle::kiln_env(&case);
+        let tx = oracle::kiln_tx(&case, 0);
+        let gas = kiln_runtime::handler::intrinsic_gas(&tx, case.spec).initial + gas;
+        let kiln = kiln_trace(&env.pre, &env.cfg, &env.block, &oracle::kiln_tx(&case, gas));
+        let revm = revm_trace(
+            oracle::revm_db(&case),
+            oracle::revm_block(&case),
+            oracle::revm_spec(case.spec),
+            1,
+            oracle::revm_tx(&case, gas),
+            &env.pre,
+        );
+        let last = |lines: &[String]| {
+            let step = lines.iter().rev().find(|l| l.contains("\"pc\"")).expect("a step");
+            serde_json::from_str::<Value>(step).expect("JSON")["error"].clone()
+        };
+        assert_eq!(last(&kiln.lines), halt, "{code:02x?}");
+        assert_eq!(last(&revm.lines), "OutOfGas", "{code:02x?}");
+        compare(&kiln, &revm, false).unwrap_or_else(|e| panic!("{code:02x?}: {e}"));
+    }
+}
+
 fn fixtures_dir() -> Option<PathBuf> {
     let dir = std::env::var_os("KILN_FIXTURES")
         .map(|d| PathBuf::from(d).join("state_tests"))
