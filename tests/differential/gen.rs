@@ -160,9 +160,8 @@ pub struct Options {
 pub fn case(rng: &mut Rng, options: Options) -> Case {
     // Mostly the forks of today; a third of the cases under one of the forks before Cancun
     // that revm implements (all but Constantinople, whose EIP-1283 revm leaves out).
-    let older: Vec<SpecId> = SpecId::all()
-        .filter(|&s| s < SpecId::Cancun && s != SpecId::Constantinople)
-        .collect();
+    let older: Vec<SpecId> =
+        SpecId::all().filter(|&s| s < SpecId::Cancun && s != SpecId::Constantinople).collect();
     let spec = match rng.weighted(&[10, 45, 12, 33]) {
         0 => SpecId::Cancun,
         1 => SpecId::Prague,
