@@ -22,7 +22,10 @@ struct Cli {
 enum Command {
     /// Run execution-spec-tests state-test fixtures.
     Statetest(cli::statetest::Args),
-    /// Run execution-spec-tests blockchain-test fixtures (interp, jit or tiered).
+    /// Run execution-spec-tests blockchain-test fixtures: each block imported or rejected
+    /// through the block executor, its transactions in the chosen mode. System calls are
+    /// always interpreted; with --mode aot each file's `pre` contracts and its blocks'
+    /// creating initcode are compiled first, and contracts a block deploys run interpreted.
     Blocktest(cli::blocktest::Args),
     /// Print Kiln's SSA IR for bytecode.
     Ir(cli::ir::Args),

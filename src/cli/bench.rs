@@ -6,8 +6,7 @@ use std::time::Duration;
 
 use crate::tools::bench::table::Report;
 use crate::tools::bench::{self, Engine, Options, Rejected};
-use crate::tools::statetest::install_panic_capture;
-use crate::tools::statetest::runner::guarded;
+use crate::tools::suite::{guarded, install_panic_capture};
 use kiln_runtime::SpecId;
 
 use super::{emit, print_error, progress_bar, CliError};

@@ -10,6 +10,7 @@ pub mod disasm;
 pub mod ir;
 pub mod run;
 pub mod statetest;
+pub mod suite;
 pub mod tier;
 
 use std::fmt::Display;
@@ -68,6 +69,8 @@ pub struct LogProgress {
     every: Duration,
     total: usize,
     unit: &'static str,
+    /// What a step runs (`cases`).
+    runs: &'static str,
     start: Instant,
     last: Mutex<Instant>,
     done: AtomicUsize,
@@ -76,8 +79,9 @@ pub struct LogProgress {
 }
 
 impl LogProgress {
-    /// Progress over `total` steps named `unit` (`files`).
-    pub fn new(total: usize, unit: &'static str) -> Self {
+    /// Progress over `total` steps named `unit` (`files`), each running some `runs`
+    /// (`cases`).
+    pub fn new(total: usize, unit: &'static str, runs: &'static str) -> Self {
         let now = Instant::now();
         LogProgress {
             enabled: !io::stderr().is_terminal(),
@@ -87,6 +91,7 @@ impl LogProgress {
                 .map_or(Duration::from_secs(30), Duration::from_secs_f64),
             total,
             unit,
+            runs,
             start: now,
             last: Mutex::new(now),
             done: AtomicUsize::new(0),
@@ -95,7 +100,7 @@ impl LogProgress {
         }
     }
 
-    /// One step done, which ran `cases` cases of which `failed` failed.
+    /// One step done, which ran `cases` of the `runs` of which `failed` failed.
     pub fn step(&self, cases: usize, failed: usize) {
         let done = self.done.fetch_add(1, Ordering::Relaxed) + 1;
         let cases = self.cases.fetch_add(cases, Ordering::Relaxed) + cases;
@@ -110,9 +115,10 @@ impl LogProgress {
         *last = Instant::now();
         let _ = writeln!(
             io::stderr(),
-            "progress: {done}/{} {}, {cases} cases run, {failed} failed, {:.0} s",
+            "progress: {done}/{} {}, {cases} {} run, {failed} failed, {:.0} s",
             self.total,
             self.unit,
+            self.runs,
             self.start.elapsed().as_secs_f64()
         );
     }

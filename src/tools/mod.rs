@@ -1,7 +1,9 @@
 //! What the `kiln` tool runs, private to the binary: the library's users need none of it.
 //!
 //! - [`statetest`]: runs execution-spec-tests state-test fixtures;
-//! - [`blocktest`]: execution-spec-tests blockchain-test fixtures (groundwork, issue 19);
+//! - [`blocktest`]: runs execution-spec-tests blockchain-test fixtures (issue 19);
+//! - [`suite`]: what both runners share (files, threads, panics, AOT libraries per file, the
+//!   known-failures list, the report);
 //! - [`fixture`]: benchmark workloads (transaction fixtures and state tests);
 //! - [`bench`]: differential benchmarking of the modes against each other and revm;
 //! - [`run`]: running bytecode as a contract called by a funded sender (`kiln run`);
@@ -20,3 +22,4 @@ pub mod input;
 pub mod mode;
 pub mod run;
 pub mod statetest;
+pub mod suite;

@@ -42,8 +42,9 @@ pub fn chain_config(test: &BlockchainTest) -> Result<ChainConfig, String> {
 #[cfg(test)]
 mod tests {
     use super::super::decode::decode_block;
-    use super::super::fixture::FixtureFile;
+    use super::super::fixtures_dir;
     use super::*;
+    use crate::tools::suite::files::each_fixture_test;
     use kiln::block::{validate_header, BlockError};
     use std::collections::BTreeSet;
 
@@ -75,81 +76,71 @@ mod tests {
     /// invalid blocks the header check catches are counted and printed.
     #[test]
     fn every_shared_fixture_header_validates() {
-        let dir = super::super::fixtures_dir();
-        if !dir.is_dir() {
-            println!("note: {} is absent; skipping the header validation test", dir.display());
-            return;
-        }
         let header_names = header_exception_names();
-        let files = crate::tools::statetest::collect_files(std::slice::from_ref(&dir))
-            .expect("listing the fixtures");
         let mut problems = Vec::new();
         let mut counts: BTreeMap<&str, usize> = BTreeMap::new();
-        for path in &files {
-            let text = std::fs::read_to_string(path).expect("reading a fixture");
-            let file: FixtureFile = serde_json::from_str(&text).expect("a fixture that loads");
-            for (name, test) in &file {
-                let mut problem = |what: String| {
-                    problems.push(format!("{} :: {name}: {what}", path.display()));
-                };
-                let chain = match chain_config(test) {
-                    Ok(chain) => chain,
-                    Err(e) => {
-                        problem(e);
-                        continue;
-                    }
-                };
-                let mut parent = match decode_block(&test.genesis_rlp.0) {
-                    Ok(genesis) => genesis.block.header,
-                    Err(e) => {
-                        problem(format!("genesis: {e}"));
-                        continue;
-                    }
-                };
-                for (i, block) in test.blocks.iter().enumerate() {
-                    let Ok(sealed) = decode_block(&block.rlp.0) else {
-                        if !block.is_invalid() {
-                            problem(format!("block {i}: valid, yet does not decode"));
-                        }
-                        continue;
-                    };
-                    let header = sealed.block.header;
-                    let result = validate_header(&chain, &parent, &header);
+        let walked = each_fixture_test(&fixtures_dir(), |path, name, test: &BlockchainTest| {
+            let mut problem = |what: String| {
+                problems.push(format!("{} :: {name}: {what}", path.display()));
+            };
+            let chain = match chain_config(test) {
+                Ok(chain) => chain,
+                Err(e) => {
+                    problem(e);
+                    return;
+                }
+            };
+            let mut parent = match decode_block(&test.genesis_rlp.0) {
+                Ok(genesis) => genesis.block.header,
+                Err(e) => {
+                    problem(format!("genesis: {e}"));
+                    return;
+                }
+            };
+            for (i, block) in test.blocks.iter().enumerate() {
+                let Ok(sealed) = decode_block(&block.rlp.0) else {
                     if !block.is_invalid() {
-                        match result {
-                            Ok(()) => *counts.entry("valid headers passed").or_default() += 1,
-                            Err(e) => problem(format!("block {i}: valid, yet refused: {e}")),
-                        }
-                        parent = header;
-                        continue;
+                        problem(format!("block {i}: valid, yet does not decode"));
                     }
-                    let expected: Vec<&str> = block.expected_exceptions().collect();
-                    let all_header = expected.iter().all(|e| header_names.contains(e));
+                    continue;
+                };
+                let header = sealed.block.header;
+                let result = validate_header(&chain, &parent, &header);
+                if !block.is_invalid() {
                     match result {
-                        Ok(()) if all_header => problem(format!(
-                            "block {i}: expected {} but the header passed",
+                        Ok(()) => *counts.entry("valid headers passed").or_default() += 1,
+                        Err(e) => problem(format!("block {i}: valid, yet refused: {e}")),
+                    }
+                    parent = header;
+                    continue;
+                }
+                let expected: Vec<&str> = block.expected_exceptions().collect();
+                let all_header = expected.iter().all(|e| header_names.contains(e));
+                match result {
+                    Ok(()) if all_header => problem(format!(
+                        "block {i}: expected {} but the header passed",
+                        expected.join("|")
+                    )),
+                    Ok(()) => {
+                        *counts.entry("invalid, header passed (not a header case)").or_default() +=
+                            1
+                    }
+                    Err(e) if e.eest_names().iter().any(|n| expected.contains(n)) => {
+                        *counts.entry("invalid, refused with an expected name").or_default() += 1
+                    }
+                    Err(e) => {
+                        *counts.entry("invalid, refused with another name").or_default() += 1;
+                        println!(
+                            "other name: {} :: {name}: block {i}: expected {}, refused: {e}",
+                            path.display(),
                             expected.join("|")
-                        )),
-                        Ok(()) => {
-                            *counts
-                                .entry("invalid, header passed (not a header case)")
-                                .or_default() += 1
-                        }
-                        Err(e) if e.eest_names().iter().any(|n| expected.contains(n)) => {
-                            *counts.entry("invalid, refused with an expected name").or_default() +=
-                                1
-                        }
-                        Err(e) => {
-                            *counts.entry("invalid, refused with another name").or_default() += 1;
-                            println!(
-                                "other name: {} :: {name}: block {i}: expected {}, refused: {e}",
-                                path.display(),
-                                expected.join("|")
-                            );
-                        }
+                        );
                     }
                 }
             }
+        });
+        if walked.is_none() {
+            return;
         }
         for (what, n) in &counts {
             println!("{what}: {n}");

@@ -279,8 +279,10 @@ pub fn body_root_mismatches(block: &Block) -> Vec<String> {
 
 #[cfg(test)]
 mod tests {
-    use super::super::fixture::FixtureFile;
+    use super::super::fixture::BlockchainTest;
+    use super::super::fixtures_dir;
     use super::*;
+    use crate::tools::suite::files::each_fixture_test;
     use std::collections::BTreeMap;
 
     /// The genesis RLP of `frontier/examples/test_block_intermediate_state.json`.
@@ -316,83 +318,75 @@ mod tests {
     /// are printed. Prints how many blocks were compared.
     #[test]
     fn every_shared_fixture_block_decodes_as_its_json() {
-        let dir = super::super::fixtures_dir();
-        if !dir.is_dir() {
-            println!("note: {} is absent; skipping the block decoding test", dir.display());
-            return;
-        }
-        let files = crate::tools::statetest::collect_files(std::slice::from_ref(&dir))
-            .expect("listing the fixtures");
         let mut problems = Vec::new();
         let mut counts: BTreeMap<&str, usize> = BTreeMap::new();
-        for path in &files {
-            let text = std::fs::read_to_string(path).expect("reading a fixture");
-            let file: FixtureFile = serde_json::from_str(&text).expect("a fixture that loads");
-            for (name, test) in &file {
-                let mut problem = |what: String| {
-                    problems.push(format!("{} :: {name}: {what}", path.display()));
-                };
-                match decode_block(&test.genesis_rlp.0) {
-                    Ok(genesis) => {
-                        *counts.entry("genesis blocks compared").or_default() += 1;
-                        for line in header_mismatches(
-                            &genesis.block.header,
-                            genesis.hash,
-                            &test.genesis_block_header,
-                        ) {
-                            problem(format!("genesis {line}"));
-                        }
+        let walked = each_fixture_test(&fixtures_dir(), |path, name, test: &BlockchainTest| {
+            let mut problem = |what: String| {
+                problems.push(format!("{} :: {name}: {what}", path.display()));
+            };
+            match decode_block(&test.genesis_rlp.0) {
+                Ok(genesis) => {
+                    *counts.entry("genesis blocks compared").or_default() += 1;
+                    for line in header_mismatches(
+                        &genesis.block.header,
+                        genesis.hash,
+                        &test.genesis_block_header,
+                    ) {
+                        problem(format!("genesis {line}"));
                     }
-                    Err(e) => problem(format!("genesis: {e}")),
                 }
-                for (i, block) in test.blocks.iter().enumerate() {
-                    let decoded = decode_block(&block.rlp.0);
-                    let Some(json) = block.decoded() else {
-                        match decoded {
-                            Ok(_) => problem(format!("block {i}: decodes, yet has no decoding")),
-                            Err(_) => *counts.entry("undecodable invalid blocks").or_default() += 1,
-                        }
-                        continue;
-                    };
-                    let kind = if block.is_invalid() { "invalid" } else { "valid" };
-                    let lines = match decoded {
-                        Ok(sealed) => {
-                            *counts.entry("transactions compared").or_default() +=
-                                sealed.block.body.transactions.len();
-                            let mut lines =
-                                header_mismatches(&sealed.block.header, sealed.hash, json.header);
-                            lines.extend(body_mismatches(&sealed.block, json));
-                            if !block.is_invalid() {
-                                lines.extend(body_root_mismatches(&sealed.block));
-                            }
-                            lines
-                        }
-                        Err(e) => vec![e.to_string()],
-                    };
-                    *counts
-                        .entry(if block.is_invalid() {
-                            "invalid blocks compared"
-                        } else {
-                            "valid blocks compared"
-                        })
-                        .or_default() += 1;
-                    // An invalid block need only be rejected, and its RLP may be deliberately
-                    // at odds with what the filler decoded (a header missing a middle field
-                    // shifts the rest, which alloy decodes by position): its disagreements are
-                    // printed, not failed. A valid block must agree exactly.
-                    if block.is_invalid() && !lines.is_empty() {
-                        *counts.entry("invalid blocks disagreeing").or_default() += 1;
+                Err(e) => problem(format!("genesis: {e}")),
+            }
+            for (i, block) in test.blocks.iter().enumerate() {
+                let decoded = decode_block(&block.rlp.0);
+                let Some(json) = block.decoded() else {
+                    match decoded {
+                        Ok(_) => problem(format!("block {i}: decodes, yet has no decoding")),
+                        Err(_) => *counts.entry("undecodable invalid blocks").or_default() += 1,
                     }
-                    for line in lines {
-                        let line = format!("block {i} ({kind}) {line}");
-                        if block.is_invalid() {
-                            println!("disagrees: {} :: {name}: {line}", path.display());
-                        } else {
-                            problem(line);
+                    continue;
+                };
+                let kind = if block.is_invalid() { "invalid" } else { "valid" };
+                let lines = match decoded {
+                    Ok(sealed) => {
+                        *counts.entry("transactions compared").or_default() +=
+                            sealed.block.body.transactions.len();
+                        let mut lines =
+                            header_mismatches(&sealed.block.header, sealed.hash, json.header);
+                        lines.extend(body_mismatches(&sealed.block, json));
+                        if !block.is_invalid() {
+                            lines.extend(body_root_mismatches(&sealed.block));
                         }
+                        lines
+                    }
+                    Err(e) => vec![e.to_string()],
+                };
+                *counts
+                    .entry(if block.is_invalid() {
+                        "invalid blocks compared"
+                    } else {
+                        "valid blocks compared"
+                    })
+                    .or_default() += 1;
+                // An invalid block need only be rejected, and its RLP may be deliberately
+                // at odds with what the filler decoded (a header missing a middle field
+                // shifts the rest, which alloy decodes by position): its disagreements are
+                // printed, not failed. A valid block must agree exactly.
+                if block.is_invalid() && !lines.is_empty() {
+                    *counts.entry("invalid blocks disagreeing").or_default() += 1;
+                }
+                for line in lines {
+                    let line = format!("block {i} ({kind}) {line}");
+                    if block.is_invalid() {
+                        println!("disagrees: {} :: {name}: {line}", path.display());
+                    } else {
+                        problem(line);
                     }
                 }
             }
+        });
+        if walked.is_none() {
+            return;
         }
         for (what, n) in &counts {
             println!("{what}: {n}");

@@ -483,7 +483,7 @@ mod tests {
             );
             return;
         }
-        let files = crate::tools::statetest::collect_files(std::slice::from_ref(&dir))
+        let files = crate::tools::suite::collect_files(std::slice::from_ref(&dir))
             .expect("listing the fixtures");
         assert!(!files.is_empty(), "no .json files under {}", dir.display());
 

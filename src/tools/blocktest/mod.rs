@@ -5,16 +5,19 @@
 //! - [`chain`]: a test's network and config as the library's `ChainConfig`;
 //! - [`decode`]: each block's `rlp` decoded with alloy-consensus, and compared with the
 //!   fixture's JSON decoding of it;
-//! - [`run`]: one test through the library's prototype executor.
+//! - [`run`]: one test through the library's prototype executor;
+//! - [`runner`]: a file's tests as a [`crate::tools::suite::Suite`], which `kiln blocktest`
+//!   (`src/cli/blocktest.rs`) runs as `kiln statetest` runs state tests.
 //!
-//! `kiln blocktest` (`src/cli/blocktest.rs`) is a first cut on [`run`]; some of this is used
-//! only by the tests so far (the JSON decodings, the comparisons), hence the allowance.
+//! Some of this is used only by the tests (the JSON decodings, the comparisons), hence the
+//! allowance.
 #![allow(dead_code)]
 
 pub mod chain;
 pub mod decode;
 pub mod fixture;
 pub mod run;
+pub mod runner;
 
 /// The shared blockchain tests: `$KILN_BLOCK_FIXTURES`, default
 /// `../shared/fixtures/blockchain_tests` beside the repository.

@@ -179,8 +179,9 @@ fn check_post_state(test: &BlockchainTest, db: &InMemoryDb) -> Result<(), String
 
 #[cfg(test)]
 mod tests {
-    use super::super::fixture::FixtureFile;
+    use super::super::fixtures_dir;
     use super::*;
+    use crate::tools::suite::files::each_fixture_test;
     use std::collections::BTreeMap;
 
     /// Runs every shared fixture test through the prototype executor and prints, per
@@ -188,37 +189,29 @@ mod tests {
     /// reached execution), with the first failures. Nothing may fail.
     #[test]
     fn shared_fixtures_through_the_prototype_executor() {
-        let dir = super::super::fixtures_dir();
-        if !dir.is_dir() {
-            println!("note: {} is absent; skipping the executor test", dir.display());
-            return;
-        }
-        let files = crate::tools::statetest::collect_files(std::slice::from_ref(&dir))
-            .expect("listing the fixtures");
         let engine = Engine::new(kiln::evm::Execution::Interpreter).unwrap();
         let mut per_network: BTreeMap<String, [usize; 3]> = BTreeMap::new();
         let mut failures = Vec::new();
         let mut other = 0;
-        for path in &files {
-            let text = std::fs::read_to_string(path).expect("reading a fixture");
-            let file: FixtureFile = serde_json::from_str(&text).expect("a fixture that loads");
-            for (name, test) in &file {
-                let counts = per_network.entry(test.network.clone()).or_default();
-                match run_test(test, &engine) {
-                    Outcome::Pass { other_names } => {
-                        counts[0] += 1;
-                        for line in other_names {
-                            println!("other name: {} :: {name}: {line}", path.display());
-                            other += 1;
-                        }
+        let walked = each_fixture_test(&fixtures_dir(), |path, name, test: &BlockchainTest| {
+            let counts = per_network.entry(test.network.clone()).or_default();
+            match run_test(test, &engine) {
+                Outcome::Pass { other_names } => {
+                    counts[0] += 1;
+                    for line in other_names {
+                        println!("other name: {} :: {name}: {line}", path.display());
+                        other += 1;
                     }
-                    Outcome::Fail(reason) => {
-                        counts[1] += 1;
-                        failures.push(format!("FAIL {} :: {name}: {reason}", path.display()));
-                    }
-                    Outcome::Unsupported(_) => counts[2] += 1,
                 }
+                Outcome::Fail(reason) => {
+                    counts[1] += 1;
+                    failures.push(format!("FAIL {} :: {name}: {reason}", path.display()));
+                }
+                Outcome::Unsupported(_) => counts[2] += 1,
             }
+        });
+        if walked.is_none() {
+            return;
         }
         println!("{:<28} {:>6} {:>6} {:>11}", "network", "passed", "failed", "unsupported");
         let mut total = [0; 3];

@@ -14,9 +14,9 @@ use kiln_runtime::{JsonTracer, SpecId, TraceSummary};
 use super::check::judge_with_root;
 use super::env::{block_env, cfg_env, pre_state, tx_env};
 use super::fixture::FixtureFile;
-use super::known::{case_id, KnownFailures};
-use super::report::{CaseKey, Report};
-use super::runner::{classify, guarded, RunOptions};
+use crate::tools::suite::known::case_id;
+use crate::tools::suite::report::{CaseKey, Report};
+use crate::tools::suite::{classify, guarded, KnownFailures, RunOptions};
 
 /// Case ids a refusal lists before eliding the rest.
 const LISTED: usize = 5;
@@ -33,7 +33,7 @@ pub struct CaseRef {
 
 impl CaseRef {
     pub fn id(&self) -> String {
-        case_id(&self.test, &self.fork, self.index)
+        case_id(&self.test, &self.fork, Some(self.index))
     }
 }
 
@@ -49,7 +49,7 @@ pub fn select(files: &[PathBuf], opts: &RunOptions) -> Result<Vec<CaseRef>, Stri
             }
             for (fork, cases) in &test.post {
                 let Ok(spec) = fork.parse::<SpecId>() else { continue };
-                if opts.fork.is_some_and(|want| want != spec) {
+                if !opts.selects_spec(spec) {
                     continue;
                 }
                 for index in 0..cases.len() {
@@ -155,8 +155,7 @@ pub fn run_traced(
         file: &file,
         test: &case.test,
         fork: &case.fork,
-        index: case.index,
-        indexes: indexes.unwrap_or_default(),
+        index: Some((case.index, indexes.unwrap_or_default())),
     };
     report.record_case(key, root, classify(judged, listed));
     (report, write_error)

@@ -1,45 +1,52 @@
-//! Counting outcomes and printing them.
+//! Counting outcomes and printing them, for state tests and blockchain tests alike: a
+//! state-test case is a test's fork key and its position in that fork's list (with the
+//! transaction's `indexes`); a blockchain test is one case of its network, with no position.
 
 use std::collections::BTreeMap;
 use std::io::{self, Write};
 
-use kiln_runtime::SpecId;
 use serde::Serialize;
 use serde_json::json;
 
-use super::fixture::Indexes;
+use super::fork::ForkName;
 use super::known::case_id;
+use crate::tools::statetest::fixture::Indexes;
 
 /// One failed case, or a file or fork entry that could not be run at all.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Failure {
     pub file: String,
     /// `-` when the file could not be parsed far enough to know.
     pub test: String,
-    /// The fork key as written in the fixture; `None` for file-level failures.
+    /// The fork key (state tests) or network (blockchain tests) as written in the fixture;
+    /// `None` for file-level failures.
     pub fork: Option<String>,
-    /// Position in `post[fork]`; `None` when the failure is not about one case.
-    pub index: Option<usize>,
-    pub indexes: Option<Indexes>,
+    /// The case, when the failure is a case's verdict.
+    pub case: Option<CaseAt>,
     pub reason: String,
 }
 
-impl Failure {
-    /// The case's known-failures ID, if the failure is about one case.
-    pub fn id(&self) -> Option<String> {
-        Some(case_id(&self.test, self.fork.as_deref()?, self.index?))
-    }
+/// Where a failed case is in its test, and its known-failures ID.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct CaseAt {
+    /// A state-test case's position in `post[fork]` and its transaction's indexes; `None`
+    /// for a blockchain test, which is one case of its network.
+    pub index: Option<(usize, Indexes)>,
+    pub id: String,
+}
 
-    /// The text line: `FAIL file :: test [fork #index dD gG vV] reason`.
+impl Failure {
+    /// The text line: `FAIL file :: test [fork #index dD gG vV] reason` (a blockchain test:
+    /// `[network]`).
     pub fn line(&self) -> String {
         let mut line = format!("FAIL {} :: {}", self.file, self.test);
-        match (&self.fork, self.index, self.indexes) {
-            (Some(fork), Some(index), Some(ix)) => {
+        let index = self.case.as_ref().and_then(|c| c.index);
+        match (&self.fork, index) {
+            (Some(fork), Some((index, ix))) => {
                 line.push_str(&format!(" [{fork} #{index} d{} g{} v{}]", ix.data, ix.gas, ix.value))
             }
-            (Some(fork), Some(index), None) => line.push_str(&format!(" [{fork} #{index}]")),
-            (Some(fork), None, _) => line.push_str(&format!(" [{fork}]")),
-            (None, ..) => {}
+            (Some(fork), None) => line.push_str(&format!(" [{fork}]")),
+            (None, _) => {}
         }
         line.push(' ');
         line.push_str(&self.reason);
@@ -52,11 +59,10 @@ impl Failure {
 pub struct CaseKey<'a> {
     pub file: &'a str,
     pub test: &'a str,
-    /// The fork key as written in the fixture.
+    /// The fork key (network) as written in the fixture.
     pub fork: &'a str,
-    /// Position in `post[fork]`.
-    pub index: usize,
-    pub indexes: Indexes,
+    /// As [`CaseAt::index`].
+    pub index: Option<(usize, Indexes)>,
 }
 
 /// One case that ran, for `--json-cases` (geth's `evm statetest --json` shape).
@@ -64,7 +70,7 @@ pub struct CaseKey<'a> {
 pub struct CaseResult {
     pub test: String,
     pub fork: String,
-    pub index: usize,
+    pub index: Option<usize>,
     pub pass: bool,
     /// The state root after the case; `None` when it could not run.
     pub state_root: Option<alloy_primitives::B256>,
@@ -109,7 +115,7 @@ impl Report {
         state_root: Option<alloy_primitives::B256>,
         verdict: Verdict,
     ) {
-        let CaseKey { file, test, fork, index, indexes } = case;
+        let CaseKey { file, test, fork, index } = case;
         let error = match &verdict {
             Verdict::Passed => String::new(),
             Verdict::Known => "a known failure (listed with --known-failures)".into(),
@@ -118,7 +124,7 @@ impl Report {
         self.cases.push(CaseResult {
             test: test.to_string(),
             fork: fork.to_string(),
-            index,
+            index: index.map(|(i, _)| i),
             pass: matches!(verdict, Verdict::Passed),
             state_root,
             error,
@@ -140,8 +146,7 @@ impl Report {
                     file: file.to_string(),
                     test: test.to_string(),
                     fork: Some(fork.to_string()),
-                    index: Some(index),
-                    indexes: Some(indexes),
+                    case: Some(CaseAt { index, id: case_id(test, fork, index.map(|(i, _)| i)) }),
                     reason,
                 });
             }
@@ -187,8 +192,9 @@ impl Report {
             writeln!(out, "{}", failure.line())?;
         }
         let mut forks: Vec<_> = self.by_fork.iter().collect();
-        // Activation order reads better than alphabetical; unparseable names go first.
-        forks.sort_by_key(|(name, _)| (name.parse::<SpecId>().ok(), name.as_str()));
+        // Activation order reads better than alphabetical (a transition by its first fork);
+        // unparseable names go first.
+        forks.sort_by_key(|(name, _)| (ForkName::order_key(name), name.as_str()));
         for (fork, c) in forks {
             write!(out, "{fork}: {} passed, {} failed", c.passed, c.failed)?;
             if c.known > 0 {
@@ -218,9 +224,9 @@ impl Report {
                     "file": f.file,
                     "test": f.test,
                     "fork": f.fork,
-                    "index": f.index,
-                    "indexes": f.indexes,
-                    "id": f.id(),
+                    "index": f.case.as_ref().and_then(|c| c.index).map(|(i, _)| i),
+                    "indexes": f.case.as_ref().and_then(|c| c.index).map(|(_, ix)| ix),
+                    "id": f.case.as_ref().map(|c| &c.id),
                     "reason": f.reason,
                 })
             })
@@ -259,7 +265,7 @@ mod tests {
     use super::*;
 
     fn key(fork: &'static str, index: usize, indexes: Indexes) -> CaseKey<'static> {
-        CaseKey { file: "a.json", test: "t1", fork, index, indexes }
+        CaseKey { file: "a.json", test: "t1", fork, index: Some((index, indexes)) }
     }
 
     fn sample() -> Report {
@@ -273,8 +279,7 @@ mod tests {
             file: "b.json".into(),
             test: "-".into(),
             fork: None,
-            index: None,
-            indexes: None,
+            case: None,
             reason: "invalid JSON".into(),
         });
         r
