@@ -8,8 +8,12 @@ use kiln::block::{BlobParams, ChainConfig};
 use super::fixture::BlockchainTest;
 
 /// The chain a test runs: its `network` with `config.chainid` (default 1) and
-/// `config.blobSchedule`.
+/// `config.blobSchedule`. A `config.network` other than `network` is refused: which of the
+/// two the filler meant cannot be told.
 pub fn chain_config(test: &BlockchainTest) -> Result<ChainConfig, String> {
+    if let Some(network) = test.config.network.as_ref().filter(|n| **n != test.network) {
+        return Err(format!("config.network {network} is not the network {}", test.network));
+    }
     let chain_id = match test.config.chainid {
         Some(id) => id.to_u64("chainid").map_err(|e| e.to_string())?,
         None => 1,
@@ -42,7 +46,7 @@ pub fn chain_config(test: &BlockchainTest) -> Result<ChainConfig, String> {
 #[cfg(test)]
 mod tests {
     use super::super::decode::decode_block;
-    use super::super::fixtures_dir;
+    use super::super::{fixtures_dir, report_walk};
     use super::*;
     use crate::tools::suite::files::each_fixture_test;
     use kiln::block::{validate_header, BlockError};
@@ -142,15 +146,6 @@ mod tests {
         if walked.is_none() {
             return;
         }
-        for (what, n) in &counts {
-            println!("{what}: {n}");
-        }
-        let shown = problems.len().min(40);
-        assert!(
-            problems.is_empty(),
-            "{} problem(s), the first {shown}:\n{}",
-            problems.len(),
-            problems[..shown].join("\n")
-        );
+        report_walk(&counts, &problems);
     }
 }

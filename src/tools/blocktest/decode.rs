@@ -280,7 +280,7 @@ pub fn body_root_mismatches(block: &Block) -> Vec<String> {
 #[cfg(test)]
 mod tests {
     use super::super::fixture::BlockchainTest;
-    use super::super::fixtures_dir;
+    use super::super::{fixtures_dir, report_walk};
     use super::*;
     use crate::tools::suite::files::each_fixture_test;
     use std::collections::BTreeMap;
@@ -388,15 +388,6 @@ mod tests {
         if walked.is_none() {
             return;
         }
-        for (what, n) in &counts {
-            println!("{what}: {n}");
-        }
-        let shown = problems.len().min(40);
-        assert!(
-            problems.is_empty(),
-            "{} problem(s), the first {shown}:\n{}",
-            problems.len(),
-            problems[..shown].join("\n")
-        );
+        report_walk(&counts, &problems);
     }
 }

@@ -7,8 +7,9 @@
 //! of it that only valid blocks carry (invalid blocks carry `expectException` and, mostly,
 //! `rlp_decoded`). `_info` and `sealEngine`'s meaning (always `NoProof`) are not modelled.
 //!
-//! Numbers, byte strings, accounts and access lists are the state-test types
-//! ([`super::super::statetest::fixture`]), which accept every spelling fixtures use.
+//! Numbers, byte strings, accounts, access lists, authorizations and `config` are the
+//! state-test types ([`super::super::statetest::fixture`]), which accept every spelling
+//! fixtures use.
 
 use std::collections::BTreeMap;
 
@@ -17,7 +18,7 @@ use serde::Deserialize;
 
 use crate::tools::statetest::fixture::deserialize_to;
 pub use crate::tools::statetest::fixture::{
-    AccessListEntry, Account, BlobScheduleEntry, HexBytes, Quantity,
+    AccessListEntry, Account, AuthorizationEntry, Config, HexBytes, Quantity,
 };
 
 /// A fixture file: test name → test.
@@ -43,16 +44,6 @@ pub struct BlockchainTest {
     #[serde(default)]
     pub config: Config,
     pub seal_engine: Option<String>,
-}
-
-/// `config`: the chain id and the blob schedule of every fork the network reaches.
-#[derive(Clone, Debug, Default, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct Config {
-    pub network: Option<String>,
-    pub chainid: Option<Quantity>,
-    /// Fork name (`Cancun`, `Prague`, `Osaka`, `BPO1`, …) → blob parameters.
-    pub blob_schedule: Option<BTreeMap<String, BlobScheduleEntry>>,
 }
 
 /// One block of the chain: valid (it must import) or, with `expect_exception`, invalid (it
@@ -189,25 +180,11 @@ pub struct Transaction {
     pub access_list: Option<Vec<AccessListEntry>>,
     pub max_fee_per_blob_gas: Option<Quantity>,
     pub blob_versioned_hashes: Option<Vec<B256>>,
-    pub authorization_list: Option<Vec<Authorization>>,
+    pub authorization_list: Option<Vec<AuthorizationEntry>>,
     pub v: Quantity,
     pub r: Quantity,
     pub s: Quantity,
     pub sender: Option<Address>,
-}
-
-/// An EIP-7702 authorization tuple, with the authority the filler recovered (`signer`).
-#[derive(Clone, Debug, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct Authorization {
-    pub chain_id: Quantity,
-    pub address: Address,
-    pub nonce: Quantity,
-    pub v: Option<Quantity>,
-    pub y_parity: Option<Quantity>,
-    pub r: Quantity,
-    pub s: Quantity,
-    pub signer: Option<Address>,
 }
 
 /// An EIP-4895 withdrawal; `amount` is in Gwei.

@@ -29,3 +29,19 @@ pub(crate) fn fixtures_dir() -> std::path::PathBuf {
             .join("../shared/fixtures/blockchain_tests"),
     }
 }
+
+/// The end of a test that walked every shared fixture: prints what it counted and fails
+/// with the first problems it found, if any.
+#[cfg(test)]
+pub(crate) fn report_walk(counts: &std::collections::BTreeMap<&str, usize>, problems: &[String]) {
+    for (what, n) in counts {
+        println!("{what}: {n}");
+    }
+    let shown = problems.len().min(40);
+    assert!(
+        problems.is_empty(),
+        "{} problem(s), the first {shown}:\n{}",
+        problems.len(),
+        problems[..shown].join("\n")
+    );
+}

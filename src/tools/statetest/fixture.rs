@@ -77,6 +77,8 @@ pub struct AccessListEntry {
     pub storage_keys: Vec<B256>,
 }
 
+/// An EIP-7702 authorization tuple (state tests and blockchain tests alike; the `signer` a
+/// blockchain test writes is left out: the authority is recovered from the signature).
 #[derive(Clone, Debug, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct AuthorizationEntry {
@@ -89,11 +91,15 @@ pub struct AuthorizationEntry {
     pub s: Quantity,
 }
 
+/// `config` (state tests and blockchain tests alike): the chain id and the blob schedule of
+/// every fork the test reaches.
 #[derive(Clone, Debug, Default, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Config {
+    /// A blockchain test's network again.
+    pub network: Option<String>,
     pub chainid: Option<Quantity>,
-    /// Fork name → blob parameters for that fork.
+    /// Fork name (`Cancun`, `Prague`, `Osaka`, `BPO1`, …) → blob parameters for that fork.
     pub blob_schedule: Option<BTreeMap<String, BlobScheduleEntry>>,
 }
 
