@@ -462,3 +462,136 @@ fn statetest_trace_traces_one_selected_case_to_stderr() {
     let err = usage_error(&["statetest", "--trace", "--run", "nothing", &file]);
     assert!(err.contains("no test case matched"), "{err}");
 }
+
+/// One blockchain test from execution-spec-tests v5.4.0
+/// (`cancun/eip7516_blobgasfee/test_blobbasefee_before_fork.json`): a
+/// `ShanghaiToCancunAtTime15k` chain of one valid block with one transaction.
+const BLOCKTEST: &str = include_str!("data/blocktest_one.json");
+const BLOCKTEST_NETWORK: &str = "ShanghaiToCancunAtTime15k";
+
+/// `BLOCKTEST` with `change` applied to its one test; the test's name.
+fn blocktest_with(change: impl FnOnce(&mut serde_json::Value)) -> (String, String) {
+    let mut file: serde_json::Value = serde_json::from_str(BLOCKTEST).unwrap();
+    let (name, test) = file.as_object_mut().unwrap().iter_mut().next().unwrap();
+    let name = name.clone();
+    change(test);
+    (serde_json::to_string(&file).unwrap(), name)
+}
+
+#[test]
+fn blocktest_passes_and_reports_per_network() {
+    let dir = TempDir::new("blocktest-pass");
+    let file = dir.write("t.json", BLOCKTEST);
+    for mode in ["interp", "aot"] {
+        let out = kiln(&["blocktest", "--mode", mode, &file]);
+        assert_eq!(out.status.code(), Some(0), "{mode}: {}{}", stdout(&out), stderr(&out));
+        let text = stdout(&out);
+        let lines: Vec<_> = text.lines().collect();
+        assert_eq!(
+            lines,
+            [&format!("{BLOCKTEST_NETWORK}: 1 passed, 0 failed"), "1 passed, 0 failed"]
+        );
+    }
+    let out = kiln(&["blocktest", "--json", &file]);
+    let v: serde_json::Value = serde_json::from_str(&stdout(&out)).expect("one JSON object");
+    assert_eq!((v["passed"].as_u64(), v["failed"].as_u64()), (Some(1), Some(0)));
+    assert_eq!(v["by_fork"][BLOCKTEST_NETWORK]["passed"], 1);
+}
+
+#[test]
+fn blocktest_corrupted_fixture_is_a_failure_line() {
+    let dir = TempDir::new("blocktest-corrupt");
+    let corruptions: [(&str, fn(&mut serde_json::Value)); 2] = [
+        ("balance", |t| {
+            let post = t["postState"].as_object_mut().unwrap();
+            let account = post.values_mut().next().unwrap();
+            account["balance"] = "0x0123456789".into();
+        }),
+        ("lastblockhash", |t| {
+            t["lastblockhash"] = format!("0x{}", "11".repeat(32)).into();
+        }),
+    ];
+    for (what, corrupt) in corruptions {
+        let (text, name) = blocktest_with(corrupt);
+        let file = dir.write(&format!("{what}.json"), &text);
+        for mode in ["interp", "aot"] {
+            let out = kiln(&["blocktest", "--mode", mode, &file]);
+            assert_eq!(out.status.code(), Some(1), "{what} {mode}: {}", stderr(&out));
+            let text = stdout(&out);
+            let first = text.lines().next().unwrap();
+            assert!(
+                first.starts_with(&format!("FAIL {file} :: {name} [{BLOCKTEST_NETWORK}] ")),
+                "{what} {mode}: {text}"
+            );
+            assert!(first.contains(what), "{what} {mode}: {first}");
+            assert_eq!(text.lines().last(), Some("0 passed, 1 failed"), "{text}");
+        }
+    }
+}
+
+#[test]
+fn blocktest_malformed_fixture_is_one_failure_not_a_panic() {
+    let dir = TempDir::new("blocktest-malformed");
+    let file = dir.write("broken.json", &BLOCKTEST[..BLOCKTEST.len() / 2]);
+    let (wrong_type, _) = blocktest_with(|t| t["blocks"] = "none".into());
+    dir.write("wrong.json", &wrong_type);
+    let out = kiln(&["blocktest", dir.path()]);
+    let err = stderr(&out);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(!err.contains("panic"), "{err}");
+    let text = stdout(&out);
+    let lines: Vec<_> = text.lines().collect();
+    assert!(lines[0].starts_with(&format!("FAIL {file} :: - invalid fixture: ")), "{text}");
+    assert!(lines[0].contains(" at line "), "{text}");
+    assert!(lines[1].contains("wrong.json :: - invalid fixture: invalid type"), "{text}");
+    assert_eq!(lines.last(), Some(&"0 passed, 2 failed"), "{text}");
+}
+
+#[test]
+fn blocktest_selection_by_fork_and_filter() {
+    let dir = TempDir::new("blocktest-select");
+    let file = dir.write("t.json", BLOCKTEST);
+    // A transition network belongs to both its forks.
+    for fork in ["Shanghai", "cancun"] {
+        let out = kiln(&["blocktest", "--fork", fork, &file]);
+        assert_eq!(stdout(&out).lines().last(), Some("1 passed, 0 failed"), "{fork}");
+    }
+    // Nothing selected: an error, not a pass.
+    for args in [["--fork", "Prague"], ["--filter", "no_such_test"], ["--run", "^nothing$"]] {
+        let out = kiln(&["blocktest", args[0], args[1], &file]);
+        assert_eq!(out.status.code(), Some(2), "{args:?}");
+        assert_eq!(stdout(&out).lines().last(), Some("0 passed, 0 failed"), "{args:?}");
+        assert!(stderr(&out).contains("error: no test case matched: nothing ran"), "{args:?}");
+    }
+    let empty = TempDir::new("blocktest-empty");
+    assert!(usage_error(&["blocktest", empty.path()]).contains("no test case matched"));
+    // An unknown fork is refused before anything runs.
+    let err = usage_error(&["blocktest", "--fork", "Amsterdamm", &file]);
+    assert!(err.contains("unknown fork `Amsterdamm`"), "{err}");
+    assert!(usage_error(&["blocktest", "/definitely/not/here.json"]).contains("no such file"));
+}
+
+#[test]
+fn blocktest_known_failures() {
+    let dir = TempDir::new("blocktest-known");
+    let (corrupt, name) =
+        blocktest_with(|t| t["lastblockhash"] = format!("0x{}", "11".repeat(32)).into());
+    let bad = dir.write("bad.json", &corrupt);
+    let good = dir.write("good.json", BLOCKTEST);
+    let list = dir.write("known.txt", &format!("{name}[{BLOCKTEST_NETWORK}]  # corrupted\n"));
+    let out = kiln(&["blocktest", "--known-failures", &list, &bad]);
+    assert_eq!(out.status.code(), Some(0), "{}", stdout(&out));
+    let text = stdout(&out);
+    assert!(text.contains("1 known failures (not counted as failed)"), "{text}");
+    // A listed test that passes fails the run, so the list only shrinks.
+    let out = kiln(&["blocktest", "--json", "--known-failures", &list, &good]);
+    assert_eq!(out.status.code(), Some(1));
+    let v: serde_json::Value = serde_json::from_str(&stdout(&out)).unwrap();
+    let failure = &v["failures"][0];
+    assert_eq!(failure["id"], format!("{name}[{BLOCKTEST_NETWORK}]"));
+    assert!(failure["reason"].as_str().unwrap().starts_with("fixed (remove from list)"));
+    // State-test IDs are not blockchain-test IDs.
+    let wrong = dir.write("wrong.txt", &format!("{name}[{BLOCKTEST_NETWORK}#0]\n"));
+    let err = usage_error(&["blocktest", "--known-failures", &wrong, &good]);
+    assert!(err.contains("wrong.txt:1: expected `test_name[Network]`"), "{err}");
+}

@@ -71,3 +71,57 @@ impl Suite for BlockTests {
         report.record_case(key, None, classify(judged, listed));
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::BTreeMap;
+
+    fn fixture(text: &str) -> BTreeMap<String, BlockchainTest> {
+        serde_json::from_str(text).expect("a fixture that loads")
+    }
+
+    /// A transition chain's `pre` code is compiled for both of its forks: a block after the
+    /// transition calls it under the second.
+    #[test]
+    fn aot_compiles_pre_code_for_every_fork_of_the_network() {
+        let file = fixture(include_str!("../../../tests/data/blocktest_one.json"));
+        let test = file.values().next().unwrap();
+        assert_eq!(test.network, "ShanghaiToCancunAtTime15k");
+        let mut codes = Vec::new();
+        BlockTests::aot_codes(test, &RunOptions::default(), &mut codes);
+        for account in test.pre.values().filter(|a| !a.code.0.is_empty()) {
+            for spec in [SpecId::Shanghai, SpecId::Cancun] {
+                assert!(codes.contains(&(account.code.0.to_vec(), spec)), "{spec:?}");
+            }
+        }
+    }
+
+    /// A creating transaction's initcode is compiled for the fork of its block.
+    #[test]
+    fn aot_compiles_the_initcode_of_creates() {
+        let path = super::super::fixtures_dir().join("frontier/opcodes/test_double_kill.json");
+        let Ok(text) = std::fs::read_to_string(&path) else {
+            println!("note: {} is absent; skipping", path.display());
+            return;
+        };
+        let mut creates = 0;
+        for test in fixture(&text).values() {
+            let mut codes = Vec::new();
+            BlockTests::aot_codes(test, &RunOptions::default(), &mut codes);
+            let chain = chain_config(test).unwrap();
+            for block in &test.blocks {
+                let sealed = decode_block(&block.rlp.0).unwrap();
+                let header = &sealed.block.header;
+                let spec = chain.fork_at(header.number, header.timestamp).spec;
+                for tx in &sealed.block.body.transactions {
+                    if tx.to().is_none() {
+                        assert!(codes.contains(&(tx.input().to_vec(), spec)));
+                        creates += 1;
+                    }
+                }
+            }
+        }
+        assert!(creates > 0, "the file has creating transactions");
+    }
+}
