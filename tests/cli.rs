@@ -469,6 +469,9 @@ fn statetest_trace_traces_one_selected_case_to_stderr() {
 const BLOCKTEST: &str = include_str!("data/blocktest_one.json");
 const BLOCKTEST_NETWORK: &str = "ShanghaiToCancunAtTime15k";
 
+/// A change to a fixture's one test.
+type Corruption = fn(&mut serde_json::Value);
+
 /// `BLOCKTEST` with `change` applied to its one test; the test's name.
 fn blocktest_with(change: impl FnOnce(&mut serde_json::Value)) -> (String, String) {
     let mut file: serde_json::Value = serde_json::from_str(BLOCKTEST).unwrap();
@@ -501,7 +504,7 @@ fn blocktest_passes_and_reports_per_network() {
 #[test]
 fn blocktest_corrupted_fixture_is_a_failure_line() {
     let dir = TempDir::new("blocktest-corrupt");
-    let corruptions: [(&str, fn(&mut serde_json::Value)); 2] = [
+    let corruptions: [(&str, Corruption); 2] = [
         ("balance", |t| {
             let post = t["postState"].as_object_mut().unwrap();
             let account = post.values_mut().next().unwrap();
