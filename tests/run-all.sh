@@ -70,9 +70,10 @@ echo "== state tests (aot: one shared object per fixture file) =="
 echo "== state tests (tiered, threshold 1) =="
 ./target/release/kiln statetest --mode tiered --tier-threshold 1 --stats --known-failures tests/known-failures.txt "$fixtures"
 
-echo "== blockchain tests (interp, jit, tiered with threshold 1) =="
+echo "== blockchain tests (interp, jit, aot: one shared object per fixture file, tiered with threshold 1) =="
 ./target/release/kiln blocktest --mode interp "$blocks"
 ./target/release/kiln blocktest --mode jit "$blocks"
+./target/release/kiln blocktest --mode aot "$blocks"
 ./target/release/kiln blocktest --mode tiered --tier-threshold 1 --stats "$blocks"
 
 # A debug build runs Cranelift's IR verifier on every function it compiles, and every
