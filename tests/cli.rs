@@ -56,23 +56,9 @@ impl Drop for TempDir {
     }
 }
 
-/// A one-test fixture with the given `post` object.
+/// A one-test fixture (`test_x`, a value transfer) with the given `post` object.
 fn fixture(post: &str) -> String {
-    format!(
-        r#"{{"test_x": {{
-          "env": {{"currentCoinbase": "0x2adc25665018aa1fe0e6bc666dac8fc2697ff9ba",
-                   "currentGasLimit": "0x07270e00", "currentNumber": "0x01",
-                   "currentTimestamp": "0x03e8", "currentDifficulty": "0x00",
-                   "currentBaseFee": "0x07", "currentExcessBlobGas": "0x00"}},
-          "pre": {{"0x766b923079c2900993bafa89b07d66423481776e":
-                    {{"nonce": "0x00", "balance": "0x6124fee993bc0000", "code": "0x", "storage": {{}}}}}},
-          "transaction": {{"nonce": "0x00", "gasPrice": "0x0a", "gasLimit": ["0x5208"],
-                   "to": "0x1ad41edb9130201ba8476168bcbf9bafe279f89d", "value": ["0x01"],
-                   "data": ["0x"], "sender": "0x766b923079c2900993bafa89b07d66423481776e"}},
-          "post": {post},
-          "config": {{"chainid": "0x01"}}
-        }}}}"#
-    )
+    include_str!("data/statetest_one.json").replace(r#""post": {}"#, &format!(r#""post": {post}"#))
 }
 
 /// A case expecting an all-zero state root, which no execution can produce.
@@ -481,10 +467,16 @@ fn blocktest_with(change: impl FnOnce(&mut serde_json::Value)) -> (String, Strin
     (serde_json::to_string(&file).unwrap(), name)
 }
 
+/// A fresh directory holding `BLOCKTEST` as `t.json`, and that file's path.
+fn blocktest_dir(name: &str) -> (TempDir, String) {
+    let dir = TempDir::new(name);
+    let file = dir.write("t.json", BLOCKTEST);
+    (dir, file)
+}
+
 #[test]
 fn blocktest_passes_and_reports_per_network() {
-    let dir = TempDir::new("blocktest-pass");
-    let file = dir.write("t.json", BLOCKTEST);
+    let (_dir, file) = blocktest_dir("blocktest-pass");
     for mode in ["interp", "aot"] {
         let out = kiln(&["blocktest", "--mode", mode, &file]);
         assert_eq!(out.status.code(), Some(0), "{mode}: {}{}", stdout(&out), stderr(&out));
@@ -552,8 +544,7 @@ fn blocktest_malformed_fixture_is_one_failure_not_a_panic() {
 
 #[test]
 fn blocktest_selection_by_fork_and_filter() {
-    let dir = TempDir::new("blocktest-select");
-    let file = dir.write("t.json", BLOCKTEST);
+    let (_dir, file) = blocktest_dir("blocktest-select");
     // A transition network belongs to both its forks.
     for fork in ["Shanghai", "cancun"] {
         let out = kiln(&["blocktest", "--fork", fork, &file]);

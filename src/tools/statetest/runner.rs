@@ -133,24 +133,12 @@ mod tests {
     };
     use std::sync::atomic::{AtomicUsize, Ordering};
 
-    /// A fixture whose single test has cases for the forks `post` names. Each case expects a
-    /// zero state root, which no runtime produces, so it fails whatever state the runtime is
-    /// in.
+    /// A fixture whose single test (`test_x`) has cases for the forks `post` names (the CLI
+    /// tests' fixture). Each case expects a zero state root, which no runtime produces, so it
+    /// fails whatever state the runtime is in.
     fn fixture(post: &str) -> String {
-        format!(
-            r#"{{"t1": {{
-              "env": {{"currentCoinbase": "0x2adc25665018aa1fe0e6bc666dac8fc2697ff9ba",
-                       "currentGasLimit": "0x07270e00", "currentNumber": "0x01",
-                       "currentTimestamp": "0x03e8", "currentDifficulty": "0x00",
-                       "currentBaseFee": "0x07"}},
-              "pre": {{"0x766b923079c2900993bafa89b07d66423481776e":
-                        {{"nonce": "0x00", "balance": "0x6124fee993bc0000", "code": "0x", "storage": {{}}}}}},
-              "transaction": {{"nonce": "0x00", "gasPrice": "0x0a", "gasLimit": ["0x5208"],
-                       "to": "0x1ad41edb9130201ba8476168bcbf9bafe279f89d", "value": ["0x00"],
-                       "data": ["0x"], "sender": "0x766b923079c2900993bafa89b07d66423481776e"}},
-              "post": {post}
-            }}}}"#
-        )
+        include_str!("../../../tests/data/statetest_one.json")
+            .replace(r#""post": {}"#, &format!(r#""post": {post}"#))
     }
 
     const CASE: &str = r#"{"hash": "0x0000000000000000000000000000000000000000000000000000000000000000",
@@ -200,7 +188,7 @@ mod tests {
         let report = run_text(fixture(&post), &opts, &KnownFailures::default());
         assert_eq!(report, Report::default());
 
-        for filter in ["t1", "dir/f"] {
+        for filter in ["test_x", "dir/f"] {
             let opts = RunOptions { filter: Some(filter.into()), ..RunOptions::default() };
             let report = run_text(fixture(&post), &opts, &KnownFailures::default());
             assert_eq!(report.ran(), 3, "{filter}");
@@ -211,7 +199,7 @@ mod tests {
     fn known_failures_are_counted_apart() {
         let post = format!(r#"{{"Cancun": [{CASE}, {CASE}]}}"#);
         let known =
-            KnownFailures::parse("t1[Cancun#1] # broken on purpose\n", "list", IdForm::Case)
+            KnownFailures::parse("test_x[Cancun#1] # broken on purpose\n", "list", IdForm::Case)
                 .unwrap();
         let report = run_text(fixture(&post), &RunOptions::default(), &known);
         assert_eq!((report.failed, report.known), (1, 1));
