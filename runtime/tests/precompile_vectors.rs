@@ -468,51 +468,24 @@ fn point_evaluation() {
 const G2ADD_GAS: u64 = 600; // blsG2Add.json says 800
 const MAP_FP2_TO_G2_GAS: u64 = 23800; // blsMapG2.json says 75000
 
-fn bls_g1add(spec: SpecId) {
-    check_vectors(spec, BLS12_G1ADD, "blsG1Add.json", Gas::FromVector);
-    check_failures(spec, BLS12_G1ADD, "fail-blsG1Add.json");
-}
-
-fn bls_g1msm(spec: SpecId) {
-    check_vectors(spec, BLS12_G1MSM, "blsG1MSM.json", Gas::FromVector);
-    check_failures(spec, BLS12_G1MSM, "fail-blsG1MSM.json");
-}
-
-fn bls_g2add(spec: SpecId) {
-    check_vectors(spec, BLS12_G2ADD, "blsG2Add.json", Gas::Eip(G2ADD_GAS));
-    check_failures(spec, BLS12_G2ADD, "fail-blsG2Add.json");
-}
-
-fn bls_g2msm(spec: SpecId) {
-    check_vectors(spec, BLS12_G2MSM, "blsG2MSM.json", Gas::FromVector);
-    check_failures(spec, BLS12_G2MSM, "fail-blsG2MSM.json");
-}
-
-fn bls_pairing(spec: SpecId) {
-    check_vectors(spec, BLS12_PAIRING_CHECK, "blsPairing.json", Gas::FromVector);
-    check_failures(spec, BLS12_PAIRING_CHECK, "fail-blsPairing.json");
-}
-
-fn bls_map_fp_to_g1(spec: SpecId) {
-    check_vectors(spec, BLS12_MAP_FP_TO_G1, "blsMapG1.json", Gas::FromVector);
-    check_failures(spec, BLS12_MAP_FP_TO_G1, "fail-blsMapG1.json");
-}
-
-fn bls_map_fp2_to_g2(spec: SpecId) {
-    check_vectors(spec, BLS12_MAP_FP2_TO_G2, "blsMapG2.json", Gas::Eip(MAP_FP2_TO_G2_GAS));
-    check_failures(spec, BLS12_MAP_FP2_TO_G2, "fail-blsMapG2.json");
-}
+/// Each BLS12-381 precompile: its vector file, the price to expect, its failure file.
+const BLS12: [(u16, &str, Gas, &str); 7] = [
+    (BLS12_G1ADD, "blsG1Add.json", Gas::FromVector, "fail-blsG1Add.json"),
+    (BLS12_G1MSM, "blsG1MSM.json", Gas::FromVector, "fail-blsG1MSM.json"),
+    (BLS12_G2ADD, "blsG2Add.json", Gas::Eip(G2ADD_GAS), "fail-blsG2Add.json"),
+    (BLS12_G2MSM, "blsG2MSM.json", Gas::FromVector, "fail-blsG2MSM.json"),
+    (BLS12_PAIRING_CHECK, "blsPairing.json", Gas::FromVector, "fail-blsPairing.json"),
+    (BLS12_MAP_FP_TO_G1, "blsMapG1.json", Gas::FromVector, "fail-blsMapG1.json"),
+    (BLS12_MAP_FP2_TO_G2, "blsMapG2.json", Gas::Eip(MAP_FP2_TO_G2_GAS), "fail-blsMapG2.json"),
+];
 
 #[test]
 fn bls12() {
     for spec in forks(SpecId::Prague, SpecId::Osaka) {
-        bls_g1add(spec);
-        bls_g1msm(spec);
-        bls_g2add(spec);
-        bls_g2msm(spec);
-        bls_pairing(spec);
-        bls_map_fp_to_g1(spec);
-        bls_map_fp2_to_g2(spec);
+        for (precompile, vectors, gas, failures) in BLS12 {
+            check_vectors(spec, precompile, vectors, gas);
+            check_failures(spec, precompile, failures);
+        }
     }
 }
 
