@@ -229,6 +229,7 @@ impl<'a, DB: Database + 'a> Transact<'a, DB> {
         let blob_price = U256::from(blob_base_fee(cfg, block.excess_blob_gas));
         let blob_gas = gas::GAS_PER_BLOB * tx.blob_hashes.len() as u64;
 
+        crate::keccak_cache::new_transaction();
         let mut journal = Journal::new(db);
         journal.set_state_clearing(Rules::of(spec).state_clearing);
         let sender = tx.caller;
@@ -391,6 +392,7 @@ pub fn system_call<DB: Database>(
         data: data.clone(),
         ..TxEnv::default()
     };
+    crate::keccak_cache::new_transaction();
     let mut journal = Journal::new(db);
     journal.set_state_clearing(rules.state_clearing);
     let precompiles = PrecompileSet::for_spec(spec);
