@@ -386,7 +386,8 @@ fn bn254_eip1108() {
 /// EIP-197 (100,000 + 80,000 per pair).
 #[test]
 fn bn254_byzantium_pricing() {
-    let files: [(u16, &str, fn(usize) -> u64); 3] = [
+    type Price = fn(usize) -> u64;
+    let files: [(u16, &str, Price); 3] = [
         (BN254_ADD, "bn256Add.json", |_| 500),
         (BN254_MUL, "bn256ScalarMul.json", |_| 40_000),
         (BN254_PAIRING, "bn256Pairing.json", |len| 100_000 + 80_000 * (len / 192) as u64),
