@@ -6,9 +6,9 @@ use kiln_runtime::InvalidTransaction;
 /// Why a block is invalid. Each reason names the execution-spec-tests exceptions it stands
 /// for ([`BlockError::eest_names`]), as the runtime's `InvalidTransaction` does.
 ///
-/// The header checks of [`super::validate_header`] and the prototype executor
-/// ([`super::execute_block_in_memory`]) produce these; `docs/blocks.md` lists the reasons
-/// still to come (system calls, requests, ommers, the RLP size cap).
+/// The header checks of [`super::validate_header`], ommer validation
+/// ([`super::validate_ommers`]) and the executor ([`crate::Evm::execute_block`]) produce
+/// these.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
 pub enum BlockError {
     #[error("parent hash {got} is not the parent's hash {expected}")]
@@ -69,6 +69,23 @@ pub enum BlockError {
     LogsBloom,
     #[error("state root {got} is not the header's {expected}")]
     StateRoot { expected: B256, got: B256 },
+    #[error("{0} ommers (at most 2)")]
+    TooManyOmmers(usize),
+    #[error("ommer {index} appears twice in the block")]
+    OmmerDuplicate { index: usize },
+    #[error("ommer {index} is an ancestor of the block")]
+    OmmerIsAncestor { index: usize },
+    #[error("ommer {index} was included by an ancestor already")]
+    OmmerIncludedBefore { index: usize },
+    #[error("ommer {index}'s parent is not one of the 6 ancestors before the block's parent")]
+    OmmerParent { index: usize },
+    #[error("ommer {index}: {error}")]
+    InvalidOmmer { index: usize, error: Box<BlockError> },
+    #[error("block RLP of {size} bytes over the {max} allowed (EIP-7934)")]
+    RlpTooLarge { size: usize, max: usize },
+    /// The caller's mistake, not a verdict on the block.
+    #[error("{senders} senders for {transactions} transactions")]
+    SenderCount { transactions: usize, senders: usize },
     /// What the executor cannot do yet: not a verdict on the block.
     #[error("unsupported: {0}")]
     Unsupported(&'static str),
@@ -120,7 +137,18 @@ impl BlockError {
             ReceiptsRoot { .. } => &["BlockException.INVALID_RECEIPTS_ROOT"],
             LogsBloom => &["BlockException.INVALID_LOG_BLOOM"],
             StateRoot { .. } => &["BlockException.INVALID_STATE_ROOT"],
-            Unsupported(_) | Evm(_) => &[],
+            TooManyOmmers(_) => &["BlockException.TOO_MANY_UNCLES"],
+            OmmerDuplicate { .. } => &["BlockException.UNCLE_IS_BROTHER"],
+            OmmerIsAncestor { .. } => &["BlockException.UNCLE_IS_ANCESTOR"],
+            OmmerIncludedBefore { .. } => &["BlockException.UNCLE_IN_CHAIN"],
+            // A parent outside the window may be unknown or known but too old: which one,
+            // a window of headers cannot tell.
+            OmmerParent { .. } => {
+                &["BlockException.UNCLE_PARENT_INCORRECT", "BlockException.UNCLE_UNKNOWN_PARENT"]
+            }
+            InvalidOmmer { error, .. } => error.eest_names(),
+            RlpTooLarge { .. } => &["BlockException.RLP_BLOCK_LIMIT_EXCEEDED"],
+            SenderCount { .. } | Unsupported(_) | Evm(_) => &[],
         }
     }
 }

@@ -64,12 +64,12 @@ pub struct ResultAndState {
 
 /// An EVM over a database, for one fork and block, running code on an [`Engine`].
 pub struct Evm<DB> {
-    db: DB,
-    cfg: CfgEnv,
-    block: BlockEnv,
+    pub(crate) db: DB,
+    pub(crate) cfg: CfgEnv,
+    pub(crate) block: BlockEnv,
     /// The engine, and the bytecode analyses this EVM works with (given back to the engine
     /// when the EVM is dropped).
-    lease: Lease,
+    pub(crate) lease: Lease,
 }
 
 impl<DB: Database> Evm<DB> {
