@@ -149,9 +149,9 @@ impl<DB: Database> Database for BlockState<'_, DB> {
 }
 
 impl<DB> DatabaseCommit for BlockState<'_, DB> {
-    /// Merges one transaction's changes into the block's: a removed account forgets its
-    /// storage, so that an account created again later in the block starts without the
-    /// database's.
+    /// Merges one transaction's changes into the block's. A removed account's entry clears
+    /// its storage, so that an account created again later in the block starts without the
+    /// database's (the later change, merged into that entry, keeps `storage_cleared`).
     fn commit(&mut self, changes: StateChanges) {
         for (address, change) in changes {
             if let Some(code) = change.info.code.as_ref().filter(|code| !code.is_empty()) {
@@ -172,7 +172,7 @@ impl<DB> DatabaseCommit for BlockState<'_, DB> {
                 };
                 continue;
             }
-            if change.storage_cleared || entry.removed {
+            if change.storage_cleared {
                 entry.storage.clear();
                 entry.storage_cleared = true;
             }
