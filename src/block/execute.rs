@@ -96,9 +96,37 @@ impl BlockOutcome {
     }
 }
 
+/// A block with its transactions' senders, in order (recovered from the signatures by the
+/// caller, who also decides what a signature that does not recover means).
+#[derive(Clone, Copy, Debug)]
+pub struct RecoveredBlock<'a> {
+    block: &'a EthBlock,
+    senders: &'a [Address],
+}
+
+impl<'a> RecoveredBlock<'a> {
+    /// Fails when there are not as many senders as transactions.
+    pub fn new(block: &'a EthBlock, senders: &'a [Address]) -> Result<Self, BlockError> {
+        if block.body.transactions.len() != senders.len() {
+            return Err(BlockError::SenderCount {
+                transactions: block.body.transactions.len(),
+                senders: senders.len(),
+            });
+        }
+        Ok(Self { block, senders })
+    }
+
+    pub fn block(&self) -> &'a EthBlock {
+        self.block
+    }
+
+    pub fn senders(&self) -> &'a [Address] {
+        self.senders
+    }
+}
+
 impl<DB: Database + DatabaseCommit + StateRoot> Evm<DB> {
-    /// Validates `block` (whose transactions' senders are `senders`, in order) against
-    /// `parent` under the chain's fork at the block, executes it on this EVM's engine and
+    /// Validates `block` against `parent` under the chain's fork at the block, executes it on this EVM's engine and
     /// commits its state changes to the database; on any error the database is as it was.
     /// `history` holds the imported blocks behind `parent` that ommer validation needs
     /// (a [`super::RecentBlocks`]; `&()` after the merge). The EVM's fork and block
@@ -107,12 +135,11 @@ impl<DB: Database + DatabaseCommit + StateRoot> Evm<DB> {
         &mut self,
         chain: &ChainConfig,
         parent: &Header,
-        block: &EthBlock,
-        senders: &[Address],
+        block: RecoveredBlock<'_>,
         history: &H,
     ) -> Result<BlockOutcome, BlockError> {
-        let (outcome, changes) = self.apply_block(chain, parent, block, senders, history)?;
-        outcome.check(&block.header)?;
+        let (outcome, changes) = self.apply_block(chain, parent, block, history)?;
+        outcome.check(&block.block().header)?;
         self.db.commit(changes);
         Ok(outcome)
     }
@@ -127,17 +154,11 @@ impl<DB: Database + StateRoot> Evm<DB> {
         &mut self,
         chain: &ChainConfig,
         parent: &Header,
-        block: &EthBlock,
-        senders: &[Address],
+        block: RecoveredBlock<'_>,
         history: &H,
     ) -> Result<(BlockOutcome, StateChanges), BlockError> {
+        let RecoveredBlock { block, senders } = block;
         let header = &block.header;
-        if block.body.transactions.len() != senders.len() {
-            return Err(BlockError::SenderCount {
-                transactions: block.body.transactions.len(),
-                senders: senders.len(),
-            });
-        }
         let fork = chain.fork_at(header.number, header.timestamp);
         let spec = fork.spec;
         // EIP-7934 first, as execution-specs' `state_transition` does.
@@ -666,8 +687,7 @@ mod tests {
         mut block: EthBlock,
         history: &RecentBlocks,
     ) -> EthBlock {
-        let senders = vec![sender(); block.body.transactions.len()];
-        let (outcome, _) = evm.apply_block(chain, parent, &block, &senders, history).unwrap();
+        let (outcome, _) = evm.apply_block(chain, parent, recovered(&block), history).unwrap();
         let header = &mut block.header;
         header.gas_used = outcome.gas_used;
         header.receipts_root = outcome.receipts_root;
@@ -677,8 +697,26 @@ mod tests {
         block
     }
 
-    fn senders(block: &EthBlock) -> Vec<Address> {
-        vec![sender(); block.body.transactions.len()]
+    /// An interpreting EVM over `db` (each block it executes sets its fork and block).
+    fn interpreter<DB: Database>(db: DB) -> Evm<DB> {
+        Evm::new(db, &Engine::interpreter(), CfgEnv::new(SpecId::LATEST), BlockEnv::default())
+    }
+
+    /// Recent blocks holding only `genesis`.
+    fn history_from(genesis: &Header) -> RecentBlocks {
+        let mut history = RecentBlocks::default();
+        history.push(
+            genesis.hash_slow(),
+            &EthBlock { header: genesis.clone(), body: Default::default() },
+        );
+        history
+    }
+
+    /// `block` with [`sender`] as every transaction's sender.
+    fn recovered(block: &EthBlock) -> RecoveredBlock<'_> {
+        static SENDERS: std::sync::LazyLock<Vec<Address>> =
+            std::sync::LazyLock::new(|| vec![sender(); 16]);
+        RecoveredBlock::new(block, &SENDERS[..block.body.transactions.len()]).unwrap()
     }
 
     fn cancun() -> ChainConfig {
@@ -697,17 +735,12 @@ mod tests {
         let mut db = pre_state();
         let genesis = genesis(&chain, &db, 30_000_000);
         let no_history = RecentBlocks::default();
-        let mut evm = Evm::new(
-            &mut db,
-            &Engine::interpreter(),
-            CfgEnv::new(SpecId::Cancun),
-            BlockEnv::default(),
-        );
+        let mut evm = interpreter(&mut db);
 
         let first =
             skeleton(&chain, &genesis, 12, genesis.gas_limit, vec![call(SpecId::Cancun, 0)]);
         let first = seal(&mut evm, &chain, &genesis, first, &no_history);
-        let outcome = evm.execute_block(&chain, &genesis, &first, &senders(&first), &()).unwrap();
+        let outcome = evm.execute_block(&chain, &genesis, recovered(&first), &()).unwrap();
         assert_eq!(outcome.hash, first.header.hash_slow());
         assert_eq!(outcome.receipts.len(), 1);
         assert!(outcome.receipts[0].status());
@@ -737,11 +770,11 @@ mod tests {
         bad.header.state_root =
             b256!("0x0000000000000000000000000000000000000000000000000000000000000bad");
         let before = evm.db().state_root();
-        let err = evm.execute_block(&chain, &first.header, &bad, &senders(&bad), &());
+        let err = evm.execute_block(&chain, &first.header, recovered(&bad), &());
         assert!(matches!(err, Err(BlockError::StateRoot { .. })), "{err:?}");
         assert_eq!(evm.db().state_root(), before, "a refused block changes nothing");
 
-        evm.execute_block(&chain, &first.header, &second, &senders(&second), &()).unwrap();
+        evm.execute_block(&chain, &first.header, recovered(&second), &()).unwrap();
         let db = evm.into_db();
         assert_eq!(db.state_root(), second.header.state_root);
         assert_eq!(db.account(&sender()).unwrap().info.nonce, 2);
@@ -793,13 +826,12 @@ mod tests {
         let chain = cancun();
         let db = Tracked { db: pre_state(), commits: 0 };
         let genesis = genesis(&chain, &db.db, 30_000_000);
-        let mut evm =
-            Evm::new(db, &Engine::interpreter(), CfgEnv::new(SpecId::Cancun), BlockEnv::default());
+        let mut evm = interpreter(db);
         let history = RecentBlocks::default();
         let first =
             skeleton(&chain, &genesis, 12, genesis.gas_limit, vec![call(SpecId::Cancun, 0)]);
         let first = seal(&mut evm, &chain, &genesis, first, &history);
-        evm.execute_block(&chain, &genesis, &first, &senders(&first), &()).unwrap();
+        evm.execute_block(&chain, &genesis, recovered(&first), &()).unwrap();
         assert_eq!(evm.db().commits, 1);
         let root = evm.db().db.state_root();
 
@@ -807,13 +839,13 @@ mod tests {
         let mut bad_root = skeleton(&chain, &first.header, 12, first.header.gas_limit, txs);
         bad_root = seal(&mut evm, &chain, &first.header, bad_root, &history);
         bad_root.header.state_root = B256::repeat_byte(0xbd);
-        let err = evm.execute_block(&chain, &first.header, &bad_root, &senders(&bad_root), &());
+        let err = evm.execute_block(&chain, &first.header, recovered(&bad_root), &());
         assert!(matches!(err, Err(BlockError::StateRoot { .. })), "{err:?}");
 
         // Nonce 1, then 5 (the sender is at 2 by then), then 2: refused at the second.
         let txs = vec![call(SpecId::Cancun, 1), call(SpecId::Cancun, 5), call(SpecId::Cancun, 2)];
         let bad_tx = skeleton(&chain, &first.header, 12, first.header.gas_limit, txs);
-        let err = evm.execute_block(&chain, &first.header, &bad_tx, &senders(&bad_tx), &());
+        let err = evm.execute_block(&chain, &first.header, recovered(&bad_tx), &());
         assert!(
             matches!(
                 err,
@@ -851,9 +883,7 @@ mod tests {
                     vec![call(SpecId::Cancun, 2 * nonce), call(SpecId::Cancun, 2 * nonce + 1)];
                 let block = skeleton(&chain, &parent, 12, parent.gas_limit, txs);
                 let block = seal(&mut evm, &chain, &parent, block, &history);
-                outcomes.push(
-                    evm.execute_block(&chain, &parent, &block, &senders(&block), &()).unwrap(),
-                );
+                outcomes.push(evm.execute_block(&chain, &parent, recovered(&block), &()).unwrap());
                 parent = block.header;
             }
             drop(evm);
@@ -873,20 +903,11 @@ mod tests {
         let chain = ChainConfig::single(1, Fork { spec: SpecId::Berlin, blob: None });
         let mut db = pre_state();
         let genesis = genesis(&chain, &db, 10_000_000);
-        let mut history = RecentBlocks::default();
-        history.push(
-            genesis.hash_slow(),
-            &EthBlock { header: genesis.clone(), body: Default::default() },
-        );
-        let mut evm = Evm::new(
-            &mut db,
-            &Engine::interpreter(),
-            CfgEnv::new(SpecId::Berlin),
-            BlockEnv::default(),
-        );
+        let mut history = history_from(&genesis);
+        let mut evm = interpreter(&mut db);
         let first = skeleton(&chain, &genesis, 10, genesis.gas_limit, vec![]);
         let first = seal(&mut evm, &chain, &genesis, first, &history);
-        evm.execute_block(&chain, &genesis, &first, &[], &history).unwrap();
+        evm.execute_block(&chain, &genesis, recovered(&first), &history).unwrap();
         history.push(first.header.hash_slow(), &first);
         // A sibling of block 1, mined by someone else, included by block 2.
         let mut ommer = skeleton(&chain, &genesis, 11, genesis.gas_limit, vec![]).header;
@@ -895,7 +916,7 @@ mod tests {
         second.body.ommers = vec![ommer];
         second.header.ommers_hash = proofs::calculate_ommers_root(&second.body.ommers);
         let second = seal(&mut evm, &chain, &first.header, second, &history);
-        evm.execute_block(&chain, &first.header, &second, &[], &history).unwrap();
+        evm.execute_block(&chain, &first.header, recovered(&second), &history).unwrap();
         let db = evm.into_db();
         let ether = U256::from(10).pow(U256::from(18));
         let reward = U256::from(2) * ether;
@@ -932,14 +953,11 @@ mod tests {
         assert_eq!(over.length(), MAX_RLP_BLOCK_SIZE + 1);
 
         let mut db = pre_state();
-        let mut evm = Evm::new(
-            &mut db,
-            &Engine::interpreter(),
-            CfgEnv::new(SpecId::Osaka),
-            BlockEnv::default(),
-        );
+        let mut evm = interpreter(&mut db);
         let senders = [Address::ZERO];
-        let err = evm.execute_block(&chain, &genesis, &over, &senders, &()).unwrap_err();
+        let err = evm
+            .execute_block(&chain, &genesis, RecoveredBlock::new(&over, &senders).unwrap(), &())
+            .unwrap_err();
         assert_eq!(
             err,
             BlockError::RlpTooLarge { size: MAX_RLP_BLOCK_SIZE + 1, max: MAX_RLP_BLOCK_SIZE }
@@ -947,12 +965,16 @@ mod tests {
         assert_eq!(err.eest_names(), ["BlockException.RLP_BLOCK_LIMIT_EXCEEDED"]);
         // At the cap the block goes on to its other checks (and fails one: its sender is
         // not the signature's, its header not sealed), none of them the size.
-        let err = evm.execute_block(&chain, &genesis, &at_cap, &senders, &()).unwrap_err();
+        let err = evm
+            .execute_block(&chain, &genesis, RecoveredBlock::new(&at_cap, &senders).unwrap(), &())
+            .unwrap_err();
         assert!(!matches!(err, BlockError::RlpTooLarge { .. }), "{err:?}");
         // Prague has no cap.
         let prague =
             ChainConfig::single(1, Fork { spec: SpecId::Prague, blob: Some(BlobParams::prague()) });
-        let err = evm.execute_block(&prague, &genesis, &over, &senders, &()).unwrap_err();
+        let err = evm
+            .execute_block(&prague, &genesis, RecoveredBlock::new(&over, &senders).unwrap(), &())
+            .unwrap_err();
         assert!(!matches!(err, BlockError::RlpTooLarge { .. }), "{err:?}");
     }
 
@@ -967,17 +989,8 @@ mod tests {
         assert_eq!(chain.fork_at(5, 0).spec, SpecId::London);
         let mut db = pre_state();
         let mut parent = genesis(&chain, &db, 10_000_000);
-        let mut history = RecentBlocks::default();
-        history.push(
-            parent.hash_slow(),
-            &EthBlock { header: parent.clone(), body: Default::default() },
-        );
-        let mut evm = Evm::new(
-            &mut db,
-            &Engine::interpreter(),
-            CfgEnv::new(SpecId::Berlin),
-            BlockEnv::default(),
-        );
+        let mut history = history_from(&parent);
+        let mut evm = interpreter(&mut db);
         for number in 1..=4u64 {
             let block = skeleton(
                 &chain,
@@ -988,7 +1001,7 @@ mod tests {
             );
             assert!(matches!(block.body.transactions[0], BlockTx::Legacy(_)));
             let block = seal(&mut evm, &chain, &parent, block, &history);
-            evm.execute_block(&chain, &parent, &block, &senders(&block), &history).unwrap();
+            evm.execute_block(&chain, &parent, recovered(&block), &history).unwrap();
             assert_eq!(evm.cfg().spec, SpecId::Berlin);
             history.push(block.header.hash_slow(), &block);
             parent = block.header;
@@ -1002,20 +1015,20 @@ mod tests {
 
         let mut bad_fee = fork_block.clone();
         bad_fee.header.base_fee_per_gas = Some(7);
-        let err = evm.execute_block(&chain, &parent, &bad_fee, &senders(&bad_fee), &history);
+        let err = evm.execute_block(&chain, &parent, recovered(&bad_fee), &history);
         assert_eq!(err, Err(BlockError::BaseFee { expected: 1_000_000_000, got: 7 }));
         let unscaled =
             skeleton(&chain, &parent, 10, parent.gas_limit, vec![call(SpecId::London, 4)]);
-        let err = evm.execute_block(&chain, &parent, &unscaled, &senders(&unscaled), &history);
+        let err = evm.execute_block(&chain, &parent, recovered(&unscaled), &history);
         assert_eq!(err, Err(BlockError::GasLimit { parent: limit, got: parent.gas_limit }));
 
-        evm.execute_block(&chain, &parent, &fork_block, &senders(&fork_block), &history).unwrap();
+        evm.execute_block(&chain, &parent, recovered(&fork_block), &history).unwrap();
         assert_eq!(evm.cfg().spec, SpecId::London);
         // Block 6 prices its base fee from block 5's by the ordinary rule.
         let six = skeleton(&chain, &fork_block.header, 10, limit, vec![call(SpecId::London, 5)]);
         assert!(six.header.base_fee_per_gas.unwrap() < 1_000_000_000, "block 5 was under target");
         let six = seal(&mut evm, &chain, &fork_block.header, six, &history);
-        evm.execute_block(&chain, &fork_block.header, &six, &senders(&six), &history).unwrap();
+        evm.execute_block(&chain, &fork_block.header, recovered(&six), &history).unwrap();
         assert_eq!(evm.db().account(&sender()).unwrap().info.nonce, 6);
     }
 
@@ -1028,12 +1041,7 @@ mod tests {
         assert_eq!(chain.fork_at(3, 0).spec, SpecId::Paris);
         let mut db = pre_state();
         let mut parent = genesis(&chain, &db, 10_000_000);
-        let mut evm = Evm::new(
-            &mut db,
-            &Engine::interpreter(),
-            CfgEnv::new(SpecId::London),
-            BlockEnv::default(),
-        );
+        let mut evm = interpreter(&mut db);
         let two_ether = U256::from(2) * U256::from(10).pow(U256::from(18));
         for number in 1..=4u64 {
             let block = skeleton(&chain, &parent, 10, parent.gas_limit, vec![]);
@@ -1042,11 +1050,11 @@ mod tests {
                 let mut mined = block.clone();
                 mined.header.difficulty =
                     difficulty(SpecId::London, &parent, mined.header.timestamp);
-                let err = evm.execute_block(&chain, &parent, &mined, &[], &());
+                let err = evm.execute_block(&chain, &parent, recovered(&mined), &());
                 assert!(matches!(err, Err(BlockError::Difficulty { .. })), "{err:?}");
             }
             let block = seal(&mut evm, &chain, &parent, block, &RecentBlocks::default());
-            evm.execute_block(&chain, &parent, &block, &[], &()).unwrap();
+            evm.execute_block(&chain, &parent, recovered(&block), &()).unwrap();
             let paid = evm.db().account(&COINBASE).map(|a| a.info.balance).unwrap_or_default();
             assert_eq!(paid, two_ether * U256::from(number.min(2)), "block {number}");
             parent = block.header;
@@ -1057,12 +1065,7 @@ mod tests {
         let mut db = pre_state();
         let mut parent = genesis(&chain, &db, 10_000_000);
         parent.timestamp = 14_997;
-        let mut evm = Evm::new(
-            &mut db,
-            &Engine::interpreter(),
-            CfgEnv::new(SpecId::Paris),
-            BlockEnv::default(),
-        );
+        let mut evm = interpreter(&mut db);
         for seconds in [1, 1, 1, 1] {
             let block = skeleton(&chain, &parent, seconds, parent.gas_limit, vec![]);
             let shanghai = block.header.timestamp >= 15_000;
@@ -1072,11 +1075,11 @@ mod tests {
                 let mut bare = block.clone();
                 bare.header.withdrawals_root = None;
                 bare.body.withdrawals = None;
-                let err = evm.execute_block(&chain, &parent, &bare, &[], &());
+                let err = evm.execute_block(&chain, &parent, recovered(&bare), &());
                 assert_eq!(err, Err(BlockError::MissingField("withdrawalsRoot")));
             }
             let block = seal(&mut evm, &chain, &parent, block, &RecentBlocks::default());
-            evm.execute_block(&chain, &parent, &block, &[], &()).unwrap();
+            evm.execute_block(&chain, &parent, recovered(&block), &()).unwrap();
             assert_eq!(evm.cfg().spec, if shanghai { SpecId::Shanghai } else { SpecId::Paris });
             parent = block.header;
         }

@@ -4,7 +4,7 @@
 //! post-state. The seed of `kiln blocktest`'s runner; interpreter only.
 
 use alloy_primitives::{keccak256, KECCAK256_EMPTY};
-use kiln::block::{BlockError, RecentBlocks};
+use kiln::block::{BlockError, RecentBlocks, RecoveredBlock};
 use kiln::evm::Engine;
 use kiln::Evm;
 use kiln_runtime::{BlockEnv, CfgEnv, InMemoryDb, SpecId};
@@ -92,7 +92,8 @@ fn run(test: &BlockchainTest, engine: &Engine, other_names: &mut Vec<String>) ->
         };
         // Each block through a `kiln::Evm` on the run's engine, as an embedder's would.
         let mut evm = Evm::new(&mut db, engine, CfgEnv::new(spec), BlockEnv::default());
-        let executed = evm.execute_block(&chain, &parent, &sealed.block, &senders, &history);
+        let executed = RecoveredBlock::new(&sealed.block, &senders)
+            .and_then(|block| evm.execute_block(&chain, &parent, block, &history));
         match executed {
             Ok(_) if block.is_invalid() => {
                 return Err(fail(format!("block {i}: imported, yet expected {expected}")));
