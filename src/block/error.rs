@@ -1,6 +1,6 @@
 //! Why a block is rejected.
 
-use alloy_primitives::{B256, U256};
+use alloy_primitives::{Address, B256, U256};
 use kiln_runtime::InvalidTransaction;
 
 /// Why a block is invalid. Each reason names the execution-spec-tests exceptions it stands
@@ -11,87 +11,132 @@ use kiln_runtime::InvalidTransaction;
 /// these.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
 pub enum BlockError {
-    #[error("parent hash {got} is not the parent's hash {expected}")]
-    UnknownParent { expected: B256, got: B256 },
-    #[error("block number {got} is not the parent's plus one ({expected})")]
-    Number { expected: u64, got: u64 },
+    // The header against its parent and its fork.
+    #[error("parent hash {0}")]
+    UnknownParent(Mismatch<B256>),
+    #[error("block number {0}")]
+    Number(Mismatch<u64>),
+    /// Strictly after the parent's.
     #[error("timestamp {got} is not after the parent's {parent}")]
     Timestamp { parent: u64, got: u64 },
     #[error("extra data of {0} bytes (at most 32)")]
     ExtraDataTooLong(usize),
+    /// Within 1/1024 of the parent's (doubled at the London fork block), at least 5000,
+    /// below 2^63.
     #[error("gas limit {got} out of bounds (parent {parent})")]
     GasLimit { parent: u64, got: u64 },
     #[error("gas used {used} over the gas limit {limit}")]
     GasUsedOverLimit { used: u64, limit: u64 },
+    /// A field of a fork the block is under is absent (`baseFeePerGas` from London,
+    /// `withdrawalsRoot` from Shanghai, the blob fields and `parentBeaconBlockRoot` from
+    /// Cancun, `requestsHash` from Prague), or a field is present before its fork.
     #[error("header field {0} is missing under this fork")]
     MissingField(&'static str),
     #[error("header field {0} is present before its fork")]
     UnexpectedField(&'static str),
-    #[error("base fee {got} is not the expected {expected}")]
-    BaseFee { expected: u64, got: u64 },
-    #[error("difficulty {got} is not the expected {expected}")]
-    Difficulty { expected: U256, got: U256 },
+    #[error("base fee {0}")]
+    BaseFee(Mismatch<u64>),
+    #[error("difficulty {0}")]
+    Difficulty(Mismatch<U256>),
+    /// After the merge (EIP-3675) the proof-of-work fields are constants.
     #[error("nonce is not zero after the merge")]
     NonceNotZero,
     #[error("ommers hash is not the empty list's after the merge")]
     OmmersAfterMerge,
+    /// EIP-4844: at most the schedule's maximum, in whole blobs.
     #[error("blob gas used {got} over the block's maximum {max}, or not whole blobs")]
     BlobGasUsed { max: u64, got: u64 },
-    #[error("excess blob gas {got} is not the expected {expected}")]
-    ExcessBlobGas { expected: u64, got: u64 },
-    #[error("transactions root {got} is not the header's {expected}")]
-    TransactionsRoot { expected: B256, got: B256 },
+    #[error("excess blob gas {0}")]
+    ExcessBlobGas(Mismatch<u64>),
+
+    // The body against the header, before execution.
+    #[error("transactions root {0}")]
+    TransactionsRoot(Mismatch<B256>),
     #[error("ommers hash is not the header's")]
     OmmersHash,
     #[error("withdrawals root is not the header's")]
     WithdrawalsRoot,
+    /// At most 2 ommers.
+    #[error("{0} ommers (at most 2)")]
+    TooManyOmmers(usize),
+    #[error("ommer {index}: {reason}")]
+    Ommer { index: usize, reason: OmmerError },
+    /// EIP-7934, from Osaka on.
+    #[error("block RLP of {size} bytes over the {max} allowed (EIP-7934)")]
+    RlpTooLarge { size: usize, max: usize },
+
+    // Execution.
+    /// A transaction's gas limit over what the transactions before it left of the block's.
     #[error("transaction {index}: gas limit {gas_limit} over the {available} left in the block")]
     BlockGasExhausted { index: usize, gas_limit: u64, available: u64 },
     #[error("transaction {index}: {error}")]
     Transaction { index: usize, error: InvalidTransaction },
+    /// EIP-4844: the block's blob gas, counted transaction by transaction.
     #[error("transaction {index}: blob gas over the block's maximum")]
     BlobGasExhausted { index: usize },
-    #[error("gas used {got} is not the header's {expected}")]
-    GasUsed { expected: u64, got: u64 },
-    #[error("blob gas used {got} is not the header's {expected}")]
-    BlobGasUsedMismatch { expected: u64, got: u64 },
+    /// EIP-7002 and EIP-7251: the post-block system calls need their contracts (EIP-4788's
+    /// and EIP-2935's are skipped when empty) and must succeed.
     #[error("system contract {0} has no code")]
-    SystemContractEmpty(alloy_primitives::Address),
+    SystemContractEmpty(Address),
     #[error("system call to {0} failed")]
-    SystemContractCallFailed(alloy_primitives::Address),
+    SystemContractCallFailed(Address),
+    /// EIP-6110: every offset and size of the ABI-encoded event is fixed.
     #[error("a deposit contract log does not have the DepositEvent layout")]
     InvalidDepositEventLayout,
+
+    // The header's execution fields against the outcome.
+    #[error("gas used {0}")]
+    GasUsed(Mismatch<u64>),
+    #[error("blob gas used {0}")]
+    BlobGasUsedMismatch(Mismatch<u64>),
     #[error("requests hash is not the header's")]
     RequestsHash,
-    #[error("receipts root {got} is not the header's {expected}")]
-    ReceiptsRoot { expected: B256, got: B256 },
+    #[error("receipts root {0}")]
+    ReceiptsRoot(Mismatch<B256>),
     #[error("logs bloom is not the header's")]
     LogsBloom,
-    #[error("state root {got} is not the header's {expected}")]
-    StateRoot { expected: B256, got: B256 },
-    #[error("{0} ommers (at most 2)")]
-    TooManyOmmers(usize),
-    #[error("ommer {index} appears twice in the block")]
-    OmmerDuplicate { index: usize },
-    #[error("ommer {index} is an ancestor of the block")]
-    OmmerIsAncestor { index: usize },
-    #[error("ommer {index} was included by an ancestor already")]
-    OmmerIncludedBefore { index: usize },
-    #[error("ommer {index}'s parent is not one of the 6 ancestors before the block's parent")]
-    OmmerParent { index: usize },
-    #[error("ommer {index}: {error}")]
-    InvalidOmmer { index: usize, error: Box<BlockError> },
-    #[error("block RLP of {size} bytes over the {max} allowed (EIP-7934)")]
-    RlpTooLarge { size: usize, max: usize },
-    /// The caller's mistake, not a verdict on the block.
+    #[error("state root {0}")]
+    StateRoot(Mismatch<B256>),
+
+    // Not verdicts on the block: a runner reports these as its own failures.
+    /// The caller's mistake.
     #[error("{senders} senders for {transactions} transactions")]
     SenderCount { transactions: usize, senders: usize },
-    /// What the executor cannot do yet: not a verdict on the block.
+    /// What the executor cannot do yet.
     #[error("unsupported: {0}")]
     Unsupported(&'static str),
-    /// A database error or a native fault: not a verdict on the block either.
+    /// A database error or a native fault.
     #[error("execution failed: {0}")]
     Evm(String),
+}
+
+/// A value a block carries (`got`) that is not what the rules or the block's execution give
+/// (`expected`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Mismatch<T> {
+    pub expected: T,
+    pub got: T,
+}
+
+impl<T: std::fmt::Display> std::fmt::Display for Mismatch<T> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{} where {} was expected", self.got, self.expected)
+    }
+}
+
+/// Why an ommer may not be included (before the merge; see [`super::validate_ommers`]).
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum OmmerError {
+    #[error("appears twice in the block")]
+    Duplicate,
+    #[error("is an ancestor of the block")]
+    IsAncestor,
+    #[error("was included by an ancestor already")]
+    IncludedBefore,
+    #[error("its parent is not one of the 6 ancestors before the block's parent")]
+    Parent,
+    #[error("{0}")]
+    Header(Box<BlockError>),
 }
 
 impl BlockError {
@@ -99,19 +144,24 @@ impl BlockError {
     pub fn eest_names(&self) -> &'static [&'static str] {
         use BlockError::*;
         match self {
-            UnknownParent { .. } => &["BlockException.UNKNOWN_PARENT"],
-            Number { .. } => &["BlockException.INVALID_BLOCK_NUMBER"],
+            UnknownParent(_) => &["BlockException.UNKNOWN_PARENT"],
+            Number(_) => &["BlockException.INVALID_BLOCK_NUMBER"],
             Timestamp { .. } => &["BlockException.INVALID_BLOCK_TIMESTAMP_OLDER_THAN_PARENT"],
             ExtraDataTooLong(_) => &["BlockException.EXTRA_DATA_TOO_BIG"],
             GasLimit { .. } => &["BlockException.INVALID_GASLIMIT"],
-            GasUsedOverLimit { .. } => &["BlockException.GAS_USED_OVERFLOW"],
+            GasUsedOverLimit { .. } => {
+                &["BlockException.GAS_USED_OVERFLOW", "BlockException.INVALID_GAS_USED_ABOVE_LIMIT"]
+            }
             MissingField(_) | UnexpectedField(_) => {
                 &["BlockException.INCORRECT_BLOCK_FORMAT", "BlockException.RLP_STRUCTURES_ENCODING"]
             }
-            BaseFee { .. } => &["BlockException.INVALID_BASEFEE_PER_GAS"],
-            Difficulty { .. } => &["BlockException.INVALID_DIFFICULTY"],
+            BaseFee(_) => &["BlockException.INVALID_BASEFEE_PER_GAS"],
+            Difficulty(_) => &["BlockException.INVALID_DIFFICULTY"],
             NonceNotZero => &["BlockException.INVALID_BLOCK_NONCE"],
-            OmmersAfterMerge => &["BlockException.INVALID_UNCLES_HASH"],
+            OmmersAfterMerge => &[
+                "BlockException.INVALID_UNCLES_HASH",
+                "BlockException.IMPORT_IMPOSSIBLE_UNCLES_OVER_PARIS",
+            ],
             // A header claiming more blob gas than a block may hold is a block whose
             // transactions exceed the allowance, which is how the fixtures name it.
             BlobGasUsed { .. } => &[
@@ -119,8 +169,8 @@ impl BlockError {
                 "BlockException.INCORRECT_BLOB_GAS_USED",
                 "TransactionException.TYPE_3_TX_MAX_BLOB_GAS_ALLOWANCE_EXCEEDED",
             ],
-            ExcessBlobGas { .. } => &["BlockException.INCORRECT_EXCESS_BLOB_GAS"],
-            TransactionsRoot { .. } => &["BlockException.INVALID_TRANSACTIONS_ROOT"],
+            ExcessBlobGas(_) => &["BlockException.INCORRECT_EXCESS_BLOB_GAS"],
+            TransactionsRoot(_) => &["BlockException.INVALID_TRANSACTIONS_ROOT"],
             OmmersHash => &["BlockException.INVALID_UNCLES_HASH"],
             WithdrawalsRoot => &["BlockException.INVALID_WITHDRAWALS_ROOT"],
             BlockGasExhausted { .. } => &["TransactionException.GAS_ALLOWANCE_EXCEEDED"],
@@ -128,25 +178,28 @@ impl BlockError {
             BlobGasExhausted { .. } => {
                 &["TransactionException.TYPE_3_TX_MAX_BLOB_GAS_ALLOWANCE_EXCEEDED"]
             }
-            GasUsed { .. } => &["BlockException.INCORRECT_BLOCK_GAS_USED"],
-            BlobGasUsedMismatch { .. } => &["BlockException.INCORRECT_BLOB_GAS_USED"],
+            GasUsed(_) => &["BlockException.INVALID_GAS_USED"],
+            BlobGasUsedMismatch(_) => &["BlockException.INCORRECT_BLOB_GAS_USED"],
             SystemContractEmpty(_) => &["BlockException.SYSTEM_CONTRACT_EMPTY"],
             SystemContractCallFailed(_) => &["BlockException.SYSTEM_CONTRACT_CALL_FAILED"],
             InvalidDepositEventLayout => &["BlockException.INVALID_DEPOSIT_EVENT_LAYOUT"],
             RequestsHash => &["BlockException.INVALID_REQUESTS"],
-            ReceiptsRoot { .. } => &["BlockException.INVALID_RECEIPTS_ROOT"],
+            ReceiptsRoot(_) => &["BlockException.INVALID_RECEIPTS_ROOT"],
             LogsBloom => &["BlockException.INVALID_LOG_BLOOM"],
-            StateRoot { .. } => &["BlockException.INVALID_STATE_ROOT"],
+            StateRoot(_) => &["BlockException.INVALID_STATE_ROOT"],
             TooManyOmmers(_) => &["BlockException.TOO_MANY_UNCLES"],
-            OmmerDuplicate { .. } => &["BlockException.UNCLE_IS_BROTHER"],
-            OmmerIsAncestor { .. } => &["BlockException.UNCLE_IS_ANCESTOR"],
-            OmmerIncludedBefore { .. } => &["BlockException.UNCLE_IN_CHAIN"],
-            // A parent outside the window may be unknown or known but too old: which one,
-            // a window of headers cannot tell.
-            OmmerParent { .. } => {
-                &["BlockException.UNCLE_PARENT_INCORRECT", "BlockException.UNCLE_UNKNOWN_PARENT"]
-            }
-            InvalidOmmer { error, .. } => error.eest_names(),
+            Ommer { reason, .. } => match reason {
+                OmmerError::Duplicate => &["BlockException.UNCLE_IS_BROTHER"],
+                OmmerError::IsAncestor => &["BlockException.UNCLE_IS_ANCESTOR"],
+                OmmerError::IncludedBefore => &["BlockException.UNCLE_IN_CHAIN"],
+                // A parent outside the window may be unknown or known but too old: which
+                // one, a window of headers cannot tell.
+                OmmerError::Parent => &[
+                    "BlockException.UNCLE_PARENT_INCORRECT",
+                    "BlockException.UNCLE_UNKNOWN_PARENT",
+                ],
+                OmmerError::Header(error) => error.eest_names(),
+            },
             RlpTooLarge { .. } => &["BlockException.RLP_BLOCK_LIMIT_EXCEEDED"],
             SenderCount { .. } | Unsupported(_) | Evm(_) => &[],
         }

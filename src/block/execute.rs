@@ -31,7 +31,7 @@ use kiln_runtime::{
 };
 
 use super::chain::ChainConfig;
-use super::error::BlockError;
+use super::error::{BlockError, Mismatch};
 use super::header::validate_header;
 use super::ommers::{validate_ommers, BlockHistory};
 use super::state::{BlockState, StateRoot};
@@ -70,27 +70,33 @@ impl BlockOutcome {
             return Err(BlockError::RequestsHash);
         }
         if self.gas_used != header.gas_used {
-            return Err(BlockError::GasUsed { expected: header.gas_used, got: self.gas_used });
+            return Err(BlockError::GasUsed(Mismatch {
+                expected: header.gas_used,
+                got: self.gas_used,
+            }));
         }
         if let Some(expected) = header.blob_gas_used {
             if self.blob_gas_used != expected {
-                return Err(BlockError::BlobGasUsedMismatch { expected, got: self.blob_gas_used });
+                return Err(BlockError::BlobGasUsedMismatch(Mismatch {
+                    expected,
+                    got: self.blob_gas_used,
+                }));
             }
         }
         if self.receipts_root != header.receipts_root {
-            return Err(BlockError::ReceiptsRoot {
+            return Err(BlockError::ReceiptsRoot(Mismatch {
                 expected: header.receipts_root,
                 got: self.receipts_root,
-            });
+            }));
         }
         if self.logs_bloom != header.logs_bloom {
             return Err(BlockError::LogsBloom);
         }
         if self.state_root != header.state_root {
-            return Err(BlockError::StateRoot {
+            return Err(BlockError::StateRoot(Mismatch {
                 expected: header.state_root,
                 got: self.state_root,
-            });
+            }));
         }
         Ok(())
     }
@@ -383,10 +389,10 @@ fn check_body_roots(spec: SpecId, block: &EthBlock) -> Result<(), BlockError> {
     let (header, body) = (&block.header, &block.body);
     let transactions_root = proofs::calculate_transaction_root(&body.transactions);
     if transactions_root != header.transactions_root {
-        return Err(BlockError::TransactionsRoot {
+        return Err(BlockError::TransactionsRoot(Mismatch {
             expected: header.transactions_root,
             got: transactions_root,
-        });
+        }));
     }
     if proofs::calculate_ommers_root(&body.ommers) != header.ommers_hash {
         return Err(BlockError::OmmersHash);
@@ -771,7 +777,7 @@ mod tests {
             b256!("0x0000000000000000000000000000000000000000000000000000000000000bad");
         let before = evm.db().state_root();
         let err = evm.execute_block(&chain, &first.header, recovered(&bad), &());
-        assert!(matches!(err, Err(BlockError::StateRoot { .. })), "{err:?}");
+        assert!(matches!(err, Err(BlockError::StateRoot(_))), "{err:?}");
         assert_eq!(evm.db().state_root(), before, "a refused block changes nothing");
 
         evm.execute_block(&chain, &first.header, recovered(&second), &()).unwrap();
@@ -840,7 +846,7 @@ mod tests {
         bad_root = seal(&mut evm, &chain, &first.header, bad_root, &history);
         bad_root.header.state_root = B256::repeat_byte(0xbd);
         let err = evm.execute_block(&chain, &first.header, recovered(&bad_root), &());
-        assert!(matches!(err, Err(BlockError::StateRoot { .. })), "{err:?}");
+        assert!(matches!(err, Err(BlockError::StateRoot(_))), "{err:?}");
 
         // Nonce 1, then 5 (the sender is at 2 by then), then 2: refused at the second.
         let txs = vec![call(SpecId::Cancun, 1), call(SpecId::Cancun, 5), call(SpecId::Cancun, 2)];
@@ -1016,7 +1022,7 @@ mod tests {
         let mut bad_fee = fork_block.clone();
         bad_fee.header.base_fee_per_gas = Some(7);
         let err = evm.execute_block(&chain, &parent, recovered(&bad_fee), &history);
-        assert_eq!(err, Err(BlockError::BaseFee { expected: 1_000_000_000, got: 7 }));
+        assert_eq!(err, Err(BlockError::BaseFee(Mismatch { expected: 1_000_000_000, got: 7 })));
         let unscaled =
             skeleton(&chain, &parent, 10, parent.gas_limit, vec![call(SpecId::London, 4)]);
         let err = evm.execute_block(&chain, &parent, recovered(&unscaled), &history);
@@ -1051,7 +1057,7 @@ mod tests {
                 mined.header.difficulty =
                     difficulty(SpecId::London, &parent, mined.header.timestamp);
                 let err = evm.execute_block(&chain, &parent, recovered(&mined), &());
-                assert!(matches!(err, Err(BlockError::Difficulty { .. })), "{err:?}");
+                assert!(matches!(err, Err(BlockError::Difficulty(_))), "{err:?}");
             }
             let block = seal(&mut evm, &chain, &parent, block, &RecentBlocks::default());
             evm.execute_block(&chain, &parent, recovered(&block), &()).unwrap();

@@ -16,7 +16,7 @@ pub mod state;
 pub use alloy_consensus::Header;
 pub use alloy_eips::eip7840::BlobParams;
 pub use chain::{Activation, ChainConfig, Fork, NetworkError};
-pub use error::BlockError;
+pub use error::{BlockError, Mismatch, OmmerError};
 pub use execute::{BlockOutcome, BlockTx, EthBlock, RecoveredBlock, MAX_RLP_BLOCK_SIZE};
 pub use header::validate_header;
 pub use ommers::{validate_ommers, BlockHistory, RecentBlocks};

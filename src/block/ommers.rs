@@ -7,7 +7,7 @@ use alloy_consensus::Header;
 use alloy_primitives::B256;
 
 use super::chain::ChainConfig;
-use super::error::BlockError;
+use super::error::{BlockError, OmmerError};
 use super::execute::EthBlock;
 use super::header::validate_header;
 
@@ -108,23 +108,23 @@ pub fn validate_ommers<H: BlockHistory + ?Sized>(
     for (index, ommer) in ommers.iter().enumerate() {
         let hash = ommer.hash_slow();
         if seen.contains(&hash) {
-            return Err(BlockError::OmmerDuplicate { index });
+            return Err(BlockError::Ommer { index, reason: OmmerError::Duplicate });
         }
         seen.push(hash);
         if ancestors.iter().any(|(h, _)| *h == hash) {
-            return Err(BlockError::OmmerIsAncestor { index });
+            return Err(BlockError::Ommer { index, reason: OmmerError::IsAncestor });
         }
         if included.contains(&hash) {
-            return Err(BlockError::OmmerIncludedBefore { index });
+            return Err(BlockError::Ommer { index, reason: OmmerError::IncludedBefore });
         }
         // Not the parent itself: an ommer whose parent is the block's would be the block's
         // sibling, not an ancestor's.
         let Some((_, ommer_parent)) = ancestors[1..].iter().find(|(h, _)| *h == ommer.parent_hash)
         else {
-            return Err(BlockError::OmmerParent { index });
+            return Err(BlockError::Ommer { index, reason: OmmerError::Parent });
         };
         validate_header(chain, ommer_parent, ommer)
-            .map_err(|error| BlockError::InvalidOmmer { index, error: Box::new(error) })?;
+            .map_err(|e| BlockError::Ommer { index, reason: OmmerError::Header(Box::new(e)) })?;
     }
     Ok(())
 }
@@ -232,14 +232,14 @@ mod tests {
         let (h, history) = canonical(6);
         let ommer = child(&h[5], 11, 0xa1);
         let err = check(&h, &history, vec![ommer.clone(), ommer]);
-        assert_eq!(err, Err(BlockError::OmmerDuplicate { index: 1 }));
+        assert_eq!(err, Err(BlockError::Ommer { index: 1, reason: OmmerError::Duplicate }));
     }
 
     #[test]
     fn an_ancestor_is_no_ommer() {
         let (h, history) = canonical(6);
         let err = check(&h, &history, vec![h[5].clone()]);
-        assert_eq!(err, Err(BlockError::OmmerIsAncestor { index: 0 }));
+        assert_eq!(err, Err(BlockError::Ommer { index: 0, reason: OmmerError::IsAncestor }));
     }
 
     #[test]
@@ -249,7 +249,7 @@ mod tests {
         // Block 6 included it already.
         history.0.get_mut(&h[6].hash_slow()).unwrap().body.ommers.push(ommer.clone());
         let err = check(&h, &history, vec![ommer]);
-        assert_eq!(err, Err(BlockError::OmmerIncludedBefore { index: 0 }));
+        assert_eq!(err, Err(BlockError::Ommer { index: 0, reason: OmmerError::IncludedBefore }));
     }
 
     #[test]
@@ -257,14 +257,14 @@ mod tests {
         let (h, history) = canonical(7);
         // A sibling of block 1 is seven back from block 8's parent: too old, though known.
         let err = check(&h, &history, vec![child(&h[0], 11, 0xa1)]);
-        assert_eq!(err, Err(BlockError::OmmerParent { index: 0 }));
+        assert_eq!(err, Err(BlockError::Ommer { index: 0, reason: OmmerError::Parent }));
         // A sibling of the block itself (its parent is the block's parent).
         let err = check(&h, &history, vec![child(&h[7], 11, 0xa1)]);
-        assert_eq!(err, Err(BlockError::OmmerParent { index: 0 }));
+        assert_eq!(err, Err(BlockError::Ommer { index: 0, reason: OmmerError::Parent }));
         // A parent nobody imported.
         let stranger = child(&child(&h[3], 13, 0xee), 10, 0xa1);
         let err = check(&h, &history, vec![stranger]);
-        assert_eq!(err, Err(BlockError::OmmerParent { index: 0 }));
+        assert_eq!(err, Err(BlockError::Ommer { index: 0, reason: OmmerError::Parent }));
     }
 
     #[test]
@@ -274,8 +274,8 @@ mod tests {
         ommer.difficulty += U256::from(1);
         let err = check(&h, &history, vec![ommer]).unwrap_err();
         assert!(
-            matches!(&err, BlockError::InvalidOmmer { index: 0, error }
-                if matches!(**error, BlockError::Difficulty { .. })),
+            matches!(&err, BlockError::Ommer { index: 0, reason: OmmerError::Header(error) }
+                if matches!(**error, BlockError::Difficulty(_))),
             "{err:?}"
         );
         assert_eq!(err.eest_names(), ["BlockException.INVALID_DIFFICULTY"]);
