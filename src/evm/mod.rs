@@ -2,8 +2,9 @@
 //!
 //! An [`Evm`] owns (or borrows: `&mut DB` is a [`Database`] too) a database and a fork and
 //! block environment, and executes transactions with [`Evm::transact`] (result and state
-//! changes, nothing committed) or [`Evm::transact_commit`]. It runs contract code on an
-//! [`Engine`], chosen by an [`Execution`]:
+//! changes, nothing committed) or [`Evm::transact_commit`], and whole blocks with
+//! [`Evm::execute_block`] ([`crate::block`]). It runs contract code on an [`Engine`], chosen by
+//! an [`Execution`]:
 //!
 //! - [`Execution::Interpreter`]: every contract interpreted;
 //! - [`Execution::Jit`]: every contract compiled on its first execution;
