@@ -1025,22 +1025,8 @@ fn constant_steps_carry_across_limbs_in_loops() {
 #[test]
 fn shifts_by_runtime_amounts_match_the_interpreter() {
     let one = U256::from(1u64);
-    let values = [
-        U256::ZERO,
-        one,
-        U256::from(63u64),
-        U256::from(64u64),
-        U256::from(65u64),
-        U256::from(127u64),
-        U256::from(128u64),
-        U256::from(129u64),
-        U256::from(191u64),
-        U256::from(192u64),
-        U256::from(200u64),
-        U256::from(255u64),
-        U256::from(256u64),
-        U256::from(257u64),
-        U256::from(u64::MAX),
+    let amounts = [0u64, 1, 63, 64, 65, 127, 128, 129, 191, 192, 200, 255, 256, 257, u64::MAX];
+    let words = [
         (one << 64) + one,
         (one << 128) + U256::from(3u64),
         one << 255,
@@ -1048,6 +1034,7 @@ fn shifts_by_runtime_amounts_match_the_interpreter() {
         U256::from_be_bytes([0xa5; 32]),
         U256::MAX,
     ];
+    let values: Vec<U256> = amounts.map(U256::from).into_iter().chain(words).collect();
     // shift value: [0] = value << shift, [32] = value >> shift, [64] = value >>> shift.
     let code = [
         0x60, 0x20, 0x35, 0x5f, 0x35, // value shift
