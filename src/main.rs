@@ -23,9 +23,9 @@ enum Command {
     /// Run execution-spec-tests state-test fixtures.
     Statetest(cli::statetest::Args),
     /// Run execution-spec-tests blockchain-test fixtures: each block imported or rejected
-    /// through the block executor, its transactions in the chosen mode. System calls are
-    /// always interpreted; with --mode aot each file's `pre` contracts and its blocks'
-    /// creating initcode are compiled first, and contracts a block deploys run interpreted.
+    /// through the block executor, its transactions and system calls in the chosen mode. With
+    /// --mode aot each file's `pre` contracts (system contracts included) and its blocks'
+    /// creating initcode are compiled first; contracts a block deploys run interpreted.
     Blocktest(cli::blocktest::Args),
     /// Print Kiln's SSA IR for bytecode.
     Ir(cli::ir::Args),

@@ -30,13 +30,11 @@ fn summing_loop(tag: u8) -> Vec<u8> {
     a.push_u(0); // acc, n
     a.bind(top);
     a.ops(&[DUP2, op::ISZERO]);
-    a.push_label(end);
-    a.op(op::JUMPI);
+    a.jumpi(end);
     a.ops(&[DUP2, op::ADD, op::SWAP1]); // n, acc + n
     a.push_u(1);
     a.ops(&[op::SWAP1, op::SUB, op::SWAP1]); // acc + n, n - 1
-    a.push_label(top);
-    a.op(op::JUMP);
+    a.jump(top);
     a.bind(end);
     a.op(op::DUP1);
     a.push_u(0);
@@ -59,8 +57,7 @@ fn calling_loop(callee: Address) -> Vec<u8> {
     a.op(op::CALLDATALOAD); // c
     a.bind(top);
     a.ops(&[op::DUP1, op::ISZERO]);
-    a.push_label(end);
-    a.op(op::JUMPI);
+    a.jumpi(end);
     a.op(op::DUP1);
     a.push_u(0);
     a.op(op::MSTORE);
@@ -77,8 +74,7 @@ fn calling_loop(callee: Address) -> Vec<u8> {
     a.op(op::SSTORE);
     a.push_u(1);
     a.ops(&[op::SWAP1, op::SUB]);
-    a.push_label(top);
-    a.op(op::JUMP);
+    a.jump(top);
     a.bind(end);
     a.op(op::STOP);
     a.finish()

@@ -259,6 +259,73 @@ pub fn shl_const(b: &mut FunctionBuilder, x: Word, s: u32) -> Word {
     out
 }
 
+/// The parts of a run-time shift amount `s`: whether it is 256 or more (every bit shifted
+/// out), the whole limbs it moves (`(s / 64) % 4`), the bits within a limb (`s % 64`) and
+/// `63 - s % 64`, for the carry between limbs (`(y >> 1) >> (63 - r)` is `y >> (64 - r)`,
+/// and 0 when `r` is 0, where a single shift by 64 would be a shift by 0).
+fn shift_amount(b: &mut FunctionBuilder, s: Word) -> (Value, Value, Value, Value) {
+    let high = b.ins().bor(s[1], s[2]);
+    let high = b.ins().bor(high, s[3]);
+    let high = b.ins().icmp_imm_s(IntCC::NotEqual, high, 0);
+    let low = b.ins().icmp_imm_u(IntCC::UnsignedGreaterThan, s[0], 255);
+    let out = b.ins().bor(high, low);
+    let limbs = b.ins().ushr_imm_s(s[0], 6);
+    let limbs = b.ins().band_imm_s(limbs, 3);
+    let r = b.ins().band_imm_s(s[0], 63);
+    let inv = b.ins().bxor_imm_s(r, 63);
+    (out, limbs, r, inv)
+}
+
+/// `y[i + k]` (`y[i - k]` when `left`) for the run-time limb count `k` in 0..4, `fill` where
+/// that index falls outside the word: a word moved by whole limbs, through selects.
+fn move_limbs(b: &mut FunctionBuilder, y: Word, k: Value, left: bool, fill: Value) -> Word {
+    let is = [0, 1, 2].map(|n| b.ins().icmp_imm_s(IntCC::Equal, k, n));
+    std::array::from_fn(|i| {
+        let at = |n: usize| {
+            let j = if left { i.checked_sub(n) } else { Some(i + n).filter(|&j| j < 4) };
+            j.map_or(fill, |j| y[j])
+        };
+        let v = b.ins().select(is[2], at(2), at(3));
+        let v = b.ins().select(is[1], at(1), v);
+        b.ins().select(is[0], at(0), v)
+    })
+}
+
+/// Shift left by a run-time amount `s` (a word): zero when `s >= 256`.
+pub fn shl(b: &mut FunctionBuilder, x: Word, s: Word) -> Word {
+    let (out, k, r, inv) = shift_amount(b, s);
+    let zero = b.ins().iconst(types::I64, 0);
+    let y: Word = std::array::from_fn(|i| {
+        let v = b.ins().ishl(x[i], r);
+        if i == 0 {
+            return v;
+        }
+        let carry = b.ins().ushr_imm_s(x[i - 1], 1);
+        let carry = b.ins().ushr(carry, inv);
+        b.ins().bor(v, carry)
+    });
+    let moved = move_limbs(b, y, k, true, zero);
+    moved.map(|v| b.ins().select(out, zero, v))
+}
+
+/// Logical (or, with `arith`, arithmetic) shift right by a run-time amount `s` (a word): zero
+/// (or the sign in every bit) when `s >= 256`.
+pub fn shr(b: &mut FunctionBuilder, x: Word, s: Word, arith: bool) -> Word {
+    let (out, k, r, inv) = shift_amount(b, s);
+    let fill = if arith { b.ins().sshr_imm_s(x[3], 63) } else { b.ins().iconst(types::I64, 0) };
+    let y: Word = std::array::from_fn(|i| {
+        if i == 3 {
+            return if arith { b.ins().sshr(x[3], r) } else { b.ins().ushr(x[3], r) };
+        }
+        let v = b.ins().ushr(x[i], r);
+        let carry = b.ins().ishl_imm_s(x[i + 1], 1);
+        let carry = b.ins().ishl(carry, inv);
+        b.ins().bor(v, carry)
+    });
+    let moved = move_limbs(b, y, k, false, fill);
+    moved.map(|v| b.ins().select(out, fill, v))
+}
+
 /// Logical (or, with `arith`, arithmetic) shift right by a constant `s < 256`.
 pub fn shr_const(b: &mut FunctionBuilder, x: Word, s: u32, arith: bool) -> Word {
     let fill = if arith { b.ins().sshr_imm_s(x[3], 63) } else { b.ins().iconst(types::I64, 0) };

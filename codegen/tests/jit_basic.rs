@@ -1018,3 +1018,44 @@ fn constant_steps_carry_across_limbs_in_loops() {
         same_with_gas(&code, &data, gas, "counter from 2^64");
     }
 }
+
+/// SHL, SHR and SAR by run-time amounts, compiled inline, against the Yellow Paper's
+/// definitions written here with `U256`'s own shifts: every amount around the limb
+/// boundaries, 256 and past it, and amounts whose high limbs alone are non-zero.
+#[test]
+fn shifts_by_runtime_amounts_match_the_interpreter() {
+    let one = U256::from(1u64);
+    let amounts = [0u64, 1, 63, 64, 65, 127, 128, 129, 191, 192, 200, 255, 256, 257, u64::MAX];
+    let words = [
+        (one << 64) + one,
+        (one << 128) + U256::from(3u64),
+        one << 255,
+        (one << 255) | U256::from(0xffu64),
+        U256::from_be_bytes([0xa5; 32]),
+        U256::MAX,
+    ];
+    let values: Vec<U256> = amounts.map(U256::from).into_iter().chain(words).collect();
+    // shift value: [0] = value << shift, [32] = value >> shift, [64] = value >>> shift.
+    let code = [
+        0x60, 0x20, 0x35, 0x5f, 0x35, // value shift
+        0x81, 0x81, 0x1b, 0x5f, 0x52, // SHL -> [0]
+        0x81, 0x81, 0x1c, 0x60, 0x20, 0x52, // SHR -> [32]
+        0x1d, 0x60, 0x40, 0x52, // SAR -> [64]
+        0x60, 0x60, 0x5f, 0xf3,
+    ];
+    each_pair(&code, &values, |shift, value, out| {
+        let small = usize::try_from(shift).ok().filter(|&s| s < 256);
+        let negative = value.bit(255);
+        let shl = small.map_or(U256::ZERO, |s| value << s);
+        let shr = small.map_or(U256::ZERO, |s| value >> s);
+        let sar = match (small, negative) {
+            (Some(s), false) => value >> s,
+            (Some(s), true) => !(!value >> s),
+            (None, false) => U256::ZERO,
+            (None, true) => U256::MAX,
+        };
+        assert_eq!(U256::from_be_slice(&out[..32]), shl, "{value:#x} << {shift}");
+        assert_eq!(U256::from_be_slice(&out[32..64]), shr, "{value:#x} >> {shift}");
+        assert_eq!(U256::from_be_slice(&out[64..96]), sar, "{value:#x} >>> {shift}");
+    });
+}

@@ -229,6 +229,7 @@ impl<'a, DB: Database + 'a> Transact<'a, DB> {
         let blob_price = U256::from(blob_base_fee(cfg, block.excess_blob_gas));
         let blob_gas = gas::GAS_PER_BLOB * tx.blob_hashes.len() as u64;
 
+        crate::keccak_cache::new_transaction();
         let mut journal = Journal::new(db);
         journal.set_state_clearing(Rules::of(spec).state_clearing);
         let sender = tx.caller;
@@ -371,8 +372,8 @@ pub const SYSTEM_CALL_GAS: u64 = 30_000_000;
 /// `target` with `data`, [`SYSTEM_CALL_GAS`] gas, no value and no fee, outside the block's
 /// gas and without the sender's nonce or balance checks. Returns the result (its output is
 /// the request data of EIP-7002 and EIP-7251) and the state changes, uncommitted. The block
-/// executor decides what a missing contract or a failure means. Interpreted for now (the
-/// system contracts are small; native code through the `Evm`'s tiers is to come).
+/// executor decides what a missing contract or a failure means. Contracts run in `native`'s
+/// code where it has some (as a transaction's do), interpreted otherwise.
 pub fn system_call<DB: Database>(
     db: &mut DB,
     cfg: &CfgEnv,
@@ -380,6 +381,7 @@ pub fn system_call<DB: Database>(
     target: Address,
     data: Bytes,
     cache: &mut CodeCache,
+    native: Option<&mut dyn NativeCode>,
 ) -> Result<(ExecutionResult, StateChanges), EvmError> {
     let spec = cfg.spec;
     let rules = Rules::of(spec);
@@ -391,6 +393,7 @@ pub fn system_call<DB: Database>(
         data: data.clone(),
         ..TxEnv::default()
     };
+    crate::keccak_cache::new_transaction();
     let mut journal = Journal::new(db);
     journal.set_state_clearing(rules.state_clearing);
     let precompiles = PrecompileSet::for_spec(spec);
@@ -409,7 +412,9 @@ pub fn system_call<DB: Database>(
         code_cache: cache,
         fatal: None,
         native_fault: false,
-        native: None,
+        // `Host` holds every borrow for one lifetime, the local `tx`'s: shortening the
+        // trait object's lifetime bound to it is a coercion `&mut` allows.
+        native: native.map(|native| native as &mut dyn NativeCode),
     };
     let first = Action::Call(Box::new(CallInputs {
         kind: CallKind::Call,
@@ -596,7 +601,8 @@ mod tests {
         let block = BlockEnv { gas_limit: 1, basefee: 1_000, ..BlockEnv::default() };
         let data = Bytes::from(vec![0xab; 32]);
         let (result, changes) =
-            system_call(&mut db, &cfg, &block, TARGET, data, &mut CodeCache::default()).unwrap();
+            system_call(&mut db, &cfg, &block, TARGET, data, &mut CodeCache::default(), None)
+                .unwrap();
         assert!(result.is_success(), "{result:?}");
         assert_eq!(result.output(), [0u8; 32]);
         // Two cold SSTOREs from zero and the rest: far more than a block with a gas limit of 1
@@ -611,9 +617,16 @@ mod tests {
 
         // A call to an address without code succeeds with nothing done.
         let empty = address!("0x0000000000000000000000000000000000001234");
-        let (result, _) =
-            system_call(&mut db, &cfg, &block, empty, Bytes::new(), &mut CodeCache::default())
-                .unwrap();
+        let (result, _) = system_call(
+            &mut db,
+            &cfg,
+            &block,
+            empty,
+            Bytes::new(),
+            &mut CodeCache::default(),
+            None,
+        )
+        .unwrap();
         assert!(result.is_success());
         assert_eq!(result.gas_used(), 0);
     }

@@ -310,11 +310,23 @@ impl<'db> Journal<'db> {
         Ok(acc)
     }
 
-    pub fn set_balance(&mut self, address: Address, balance: U256) -> Result<(), DbError> {
-        let acc = self.load_touched(address)?;
-        let old = std::mem::replace(&mut acc.info.balance, balance);
-        self.entries.push(Entry::BalanceChanged(address, old));
+    /// Loads and touches `address`, changes it with `f` and journals the entry `f` returns,
+    /// which undoes the change.
+    #[inline]
+    fn change(
+        &mut self,
+        address: Address,
+        f: impl FnOnce(&mut AccountInfo) -> Entry,
+    ) -> Result<(), DbError> {
+        let undo = f(&mut self.load_touched(address)?.info);
+        self.entries.push(undo);
         Ok(())
+    }
+
+    pub fn set_balance(&mut self, address: Address, balance: U256) -> Result<(), DbError> {
+        self.change(address, |info| {
+            Entry::BalanceChanged(address, std::mem::replace(&mut info.balance, balance))
+        })
     }
 
     pub fn balance(&mut self, address: Address) -> Result<U256, DbError> {
@@ -342,10 +354,9 @@ impl<'db> Journal<'db> {
     }
 
     pub fn set_nonce(&mut self, address: Address, nonce: u64) -> Result<(), DbError> {
-        let acc = self.load_touched(address)?;
-        let old = std::mem::replace(&mut acc.info.nonce, nonce);
-        self.entries.push(Entry::NonceChanged(address, old));
-        Ok(())
+        self.change(address, |info| {
+            Entry::NonceChanged(address, std::mem::replace(&mut info.nonce, nonce))
+        })
     }
 
     pub fn set_code(&mut self, address: Address, code: Bytes) -> Result<(), DbError> {

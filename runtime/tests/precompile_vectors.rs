@@ -1,4 +1,4 @@
-//! Every precompile of Cancun, Prague and Osaka run against published test vectors.
+//! Every precompile run against published test vectors, in every fork that has it.
 //!
 //! The JSON files in `tests/vectors/` are copies, trimmed to a representative subset, of:
 //! - go-ethereum `core/vm/testdata/precompiles/*.json` (ecRecover, modexp, bn256, blake2F,
@@ -168,25 +168,54 @@ fn words(len: usize) -> u64 {
     len.div_ceil(32) as u64
 }
 
-const ALL_FORKS: [SpecId; 3] = [SpecId::Cancun, SpecId::Prague, SpecId::Osaka];
-
-// ---------------------------------------------------------------------------------------------
-// 0x01 ECRECOVER
-// ---------------------------------------------------------------------------------------------
-
-#[test]
-fn ecrecover_cancun() {
-    check_vectors(SpecId::Cancun, ECRECOVER, "ecRecover.json", Gas::FromVector);
+/// The forks from `first` to `last`, both included.
+fn forks(first: SpecId, last: SpecId) -> impl Iterator<Item = SpecId> {
+    SpecId::all().filter(move |s| (first..=last).contains(s))
 }
 
+/// Each precompile and the first fork that has it.
+const INTRODUCED: [(u16, SpecId); 18] = [
+    (ECRECOVER, SpecId::Frontier),
+    (SHA256, SpecId::Frontier),
+    (RIPEMD160, SpecId::Frontier),
+    (IDENTITY, SpecId::Frontier),
+    (MODEXP, SpecId::Byzantium),
+    (BN254_ADD, SpecId::Byzantium),
+    (BN254_MUL, SpecId::Byzantium),
+    (BN254_PAIRING, SpecId::Byzantium),
+    (BLAKE2F, SpecId::Istanbul),
+    (POINT_EVALUATION, SpecId::Cancun),
+    (BLS12_G1ADD, SpecId::Prague),
+    (BLS12_G1MSM, SpecId::Prague),
+    (BLS12_G2ADD, SpecId::Prague),
+    (BLS12_G2MSM, SpecId::Prague),
+    (BLS12_PAIRING_CHECK, SpecId::Prague),
+    (BLS12_MAP_FP_TO_G1, SpecId::Prague),
+    (BLS12_MAP_FP2_TO_G2, SpecId::Prague),
+    (P256VERIFY, SpecId::Osaka),
+];
+
+/// A precompile exists from the fork that introduced it on, and not before.
 #[test]
-fn ecrecover_prague() {
-    check_vectors(SpecId::Prague, ECRECOVER, "ecRecover.json", Gas::FromVector);
+fn precompiles_exist_from_their_fork_on() {
+    for spec in SpecId::all() {
+        let set = PrecompileSet::for_spec(spec);
+        for (n, since) in INTRODUCED {
+            assert_eq!(set.contains(&address(n)), spec >= since, "{n:#x} in {spec:?}");
+        }
+        assert_eq!(set.addresses().count(), INTRODUCED.iter().filter(|(_, s)| spec >= *s).count());
+    }
 }
 
+// ---------------------------------------------------------------------------------------------
+// 0x01 ECRECOVER (gas 3000 in every fork)
+// ---------------------------------------------------------------------------------------------
+
 #[test]
-fn ecrecover_osaka() {
-    check_vectors(SpecId::Osaka, ECRECOVER, "ecRecover.json", Gas::FromVector);
+fn ecrecover() {
+    for spec in SpecId::all() {
+        check_vectors(spec, ECRECOVER, "ecRecover.json", Gas::FromVector);
+    }
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -215,18 +244,8 @@ fn check_sha256(spec: SpecId) {
 }
 
 #[test]
-fn sha256_cancun() {
-    check_sha256(SpecId::Cancun);
-}
-
-#[test]
-fn sha256_prague() {
-    check_sha256(SpecId::Prague);
-}
-
-#[test]
-fn sha256_osaka() {
-    check_sha256(SpecId::Osaka);
+fn sha256() {
+    SpecId::all().for_each(check_sha256);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -259,18 +278,8 @@ fn check_ripemd160(spec: SpecId) {
 }
 
 #[test]
-fn ripemd160_cancun() {
-    check_ripemd160(SpecId::Cancun);
-}
-
-#[test]
-fn ripemd160_prague() {
-    check_ripemd160(SpecId::Prague);
-}
-
-#[test]
-fn ripemd160_osaka() {
-    check_ripemd160(SpecId::Osaka);
+fn ripemd160() {
+    SpecId::all().for_each(check_ripemd160);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -289,32 +298,20 @@ fn check_identity(spec: SpecId) {
 }
 
 #[test]
-fn identity_cancun() {
-    check_identity(SpecId::Cancun);
-}
-
-#[test]
-fn identity_prague() {
-    check_identity(SpecId::Prague);
-}
-
-#[test]
-fn identity_osaka() {
-    check_identity(SpecId::Osaka);
+fn identity() {
+    SpecId::all().for_each(check_identity);
 }
 
 // ---------------------------------------------------------------------------------------------
-// 0x05 MODEXP: EIP-2565 pricing through Prague, EIP-7883 pricing and EIP-7823 bounds in Osaka
+// 0x05 MODEXP: EIP-2565 pricing from Berlin through Prague, EIP-7883 pricing and EIP-7823
+// bounds in Osaka
 // ---------------------------------------------------------------------------------------------
 
 #[test]
-fn modexp_eip2565_cancun() {
-    check_vectors(SpecId::Cancun, MODEXP, "modexp_eip2565.json", Gas::FromVector);
-}
-
-#[test]
-fn modexp_eip2565_prague() {
-    check_vectors(SpecId::Prague, MODEXP, "modexp_eip2565.json", Gas::FromVector);
+fn modexp_eip2565() {
+    for spec in forks(SpecId::Berlin, SpecId::Prague) {
+        check_vectors(spec, MODEXP, "modexp_eip2565.json", Gas::FromVector);
+    }
 }
 
 #[test]
@@ -372,52 +369,46 @@ fn modexp_eip7823_input_bounds_osaka() {
 }
 
 // ---------------------------------------------------------------------------------------------
-// 0x06..0x08 BN254 (alt_bn128), Istanbul (EIP-1108) pricing in every fork here
+// 0x06..0x08 BN254 (alt_bn128): EIP-1108 pricing from Istanbul on, EIP-196 and EIP-197
+// pricing before
 // ---------------------------------------------------------------------------------------------
 
 #[test]
-fn bn254_add_cancun() {
-    check_vectors(SpecId::Cancun, BN254_ADD, "bn256Add.json", Gas::FromVector);
+fn bn254_eip1108() {
+    for spec in forks(SpecId::Istanbul, SpecId::Osaka) {
+        check_vectors(spec, BN254_ADD, "bn256Add.json", Gas::FromVector);
+        check_vectors(spec, BN254_MUL, "bn256ScalarMul.json", Gas::FromVector);
+        check_vectors(spec, BN254_PAIRING, "bn256Pairing.json", Gas::FromVector);
+    }
 }
 
+/// Byzantium to Petersburg: the same outputs at the prices of EIP-196 (500 and 40,000) and
+/// EIP-197 (100,000 + 80,000 per pair).
 #[test]
-fn bn254_add_prague() {
-    check_vectors(SpecId::Prague, BN254_ADD, "bn256Add.json", Gas::FromVector);
-}
-
-#[test]
-fn bn254_add_osaka() {
-    check_vectors(SpecId::Osaka, BN254_ADD, "bn256Add.json", Gas::FromVector);
-}
-
-#[test]
-fn bn254_mul_cancun() {
-    check_vectors(SpecId::Cancun, BN254_MUL, "bn256ScalarMul.json", Gas::FromVector);
-}
-
-#[test]
-fn bn254_mul_prague() {
-    check_vectors(SpecId::Prague, BN254_MUL, "bn256ScalarMul.json", Gas::FromVector);
-}
-
-#[test]
-fn bn254_mul_osaka() {
-    check_vectors(SpecId::Osaka, BN254_MUL, "bn256ScalarMul.json", Gas::FromVector);
-}
-
-#[test]
-fn bn254_pairing_cancun() {
-    check_vectors(SpecId::Cancun, BN254_PAIRING, "bn256Pairing.json", Gas::FromVector);
-}
-
-#[test]
-fn bn254_pairing_prague() {
-    check_vectors(SpecId::Prague, BN254_PAIRING, "bn256Pairing.json", Gas::FromVector);
-}
-
-#[test]
-fn bn254_pairing_osaka() {
-    check_vectors(SpecId::Osaka, BN254_PAIRING, "bn256Pairing.json", Gas::FromVector);
+fn bn254_byzantium_pricing() {
+    type Price = fn(usize) -> u64;
+    let files: [(u16, &str, Price); 3] = [
+        (BN254_ADD, "bn256Add.json", |_| 500),
+        (BN254_MUL, "bn256ScalarMul.json", |_| 40_000),
+        (BN254_PAIRING, "bn256Pairing.json", |len| 100_000 + 80_000 * (len / 192) as u64),
+    ];
+    for spec in forks(SpecId::Byzantium, SpecId::Petersburg) {
+        for (precompile, file, price) in files {
+            for v in load::<Vector>(file) {
+                let input = decode(&v.input, &v.name);
+                let want = PrecompileOutcome::Success {
+                    gas_used: price(input.len()),
+                    output: decode(&v.expected, &v.name).into(),
+                };
+                assert_eq!(
+                    run(spec, precompile, &input, AMPLE_GAS),
+                    want,
+                    "{file} / {} ({spec:?})",
+                    v.name
+                );
+            }
+        }
+    }
 }
 
 /// An input that is not a whole number of 192-byte pairs fails (EIP-197).
@@ -425,7 +416,7 @@ fn bn254_pairing_osaka() {
 fn bn254_pairing_bad_length_fails_in_every_fork() {
     let v = &load::<Vector>("bn256Pairing.json")[0];
     let input = decode(&v.input, &v.name);
-    for spec in ALL_FORKS {
+    for spec in forks(SpecId::Byzantium, SpecId::Osaka) {
         for len in [input.len() - 1, 191, 1] {
             assert_eq!(
                 run(spec, BN254_PAIRING, &input[..len], AMPLE_GAS),
@@ -437,29 +428,19 @@ fn bn254_pairing_bad_length_fails_in_every_fork() {
 }
 
 // ---------------------------------------------------------------------------------------------
-// 0x09 BLAKE2F (EIP-152)
+// 0x09 BLAKE2F (EIP-152), from Istanbul on
 // ---------------------------------------------------------------------------------------------
 
 #[test]
-fn blake2f_cancun() {
-    check_vectors(SpecId::Cancun, BLAKE2F, "blake2F.json", Gas::FromVector);
-    check_failures(SpecId::Cancun, BLAKE2F, "fail-blake2f.json");
-}
-
-#[test]
-fn blake2f_prague() {
-    check_vectors(SpecId::Prague, BLAKE2F, "blake2F.json", Gas::FromVector);
-    check_failures(SpecId::Prague, BLAKE2F, "fail-blake2f.json");
-}
-
-#[test]
-fn blake2f_osaka() {
-    check_vectors(SpecId::Osaka, BLAKE2F, "blake2F.json", Gas::FromVector);
-    check_failures(SpecId::Osaka, BLAKE2F, "fail-blake2f.json");
+fn blake2f() {
+    for spec in forks(SpecId::Istanbul, SpecId::Osaka) {
+        check_vectors(spec, BLAKE2F, "blake2F.json", Gas::FromVector);
+        check_failures(spec, BLAKE2F, "fail-blake2f.json");
+    }
 }
 
 // ---------------------------------------------------------------------------------------------
-// 0x0a KZG POINT EVALUATION (EIP-4844)
+// 0x0a KZG POINT EVALUATION (EIP-4844), from Cancun on
 // ---------------------------------------------------------------------------------------------
 
 fn check_point_evaluation(spec: SpecId) {
@@ -476,18 +457,8 @@ fn check_point_evaluation(spec: SpecId) {
 }
 
 #[test]
-fn point_evaluation_cancun() {
-    check_point_evaluation(SpecId::Cancun);
-}
-
-#[test]
-fn point_evaluation_prague() {
-    check_point_evaluation(SpecId::Prague);
-}
-
-#[test]
-fn point_evaluation_osaka() {
-    check_point_evaluation(SpecId::Osaka);
+fn point_evaluation() {
+    forks(SpecId::Cancun, SpecId::Osaka).for_each(check_point_evaluation);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -498,116 +469,24 @@ fn point_evaluation_osaka() {
 const G2ADD_GAS: u64 = 600; // blsG2Add.json says 800
 const MAP_FP2_TO_G2_GAS: u64 = 23800; // blsMapG2.json says 75000
 
-fn check_bls_g1add(spec: SpecId) {
-    check_vectors(spec, BLS12_G1ADD, "blsG1Add.json", Gas::FromVector);
-    check_failures(spec, BLS12_G1ADD, "fail-blsG1Add.json");
-}
-
-fn check_bls_g1msm(spec: SpecId) {
-    check_vectors(spec, BLS12_G1MSM, "blsG1MSM.json", Gas::FromVector);
-    check_failures(spec, BLS12_G1MSM, "fail-blsG1MSM.json");
-}
-
-fn check_bls_g2add(spec: SpecId) {
-    check_vectors(spec, BLS12_G2ADD, "blsG2Add.json", Gas::Eip(G2ADD_GAS));
-    check_failures(spec, BLS12_G2ADD, "fail-blsG2Add.json");
-}
-
-fn check_bls_g2msm(spec: SpecId) {
-    check_vectors(spec, BLS12_G2MSM, "blsG2MSM.json", Gas::FromVector);
-    check_failures(spec, BLS12_G2MSM, "fail-blsG2MSM.json");
-}
-
-fn check_bls_pairing(spec: SpecId) {
-    check_vectors(spec, BLS12_PAIRING_CHECK, "blsPairing.json", Gas::FromVector);
-    check_failures(spec, BLS12_PAIRING_CHECK, "fail-blsPairing.json");
-}
-
-fn check_bls_map_fp_to_g1(spec: SpecId) {
-    check_vectors(spec, BLS12_MAP_FP_TO_G1, "blsMapG1.json", Gas::FromVector);
-    check_failures(spec, BLS12_MAP_FP_TO_G1, "fail-blsMapG1.json");
-}
-
-fn check_bls_map_fp2_to_g2(spec: SpecId) {
-    check_vectors(spec, BLS12_MAP_FP2_TO_G2, "blsMapG2.json", Gas::Eip(MAP_FP2_TO_G2_GAS));
-    check_failures(spec, BLS12_MAP_FP2_TO_G2, "fail-blsMapG2.json");
-}
+/// Each BLS12-381 precompile: its vector file, the price to expect, its failure file.
+const BLS12: [(u16, &str, Gas, &str); 7] = [
+    (BLS12_G1ADD, "blsG1Add.json", Gas::FromVector, "fail-blsG1Add.json"),
+    (BLS12_G1MSM, "blsG1MSM.json", Gas::FromVector, "fail-blsG1MSM.json"),
+    (BLS12_G2ADD, "blsG2Add.json", Gas::Eip(G2ADD_GAS), "fail-blsG2Add.json"),
+    (BLS12_G2MSM, "blsG2MSM.json", Gas::FromVector, "fail-blsG2MSM.json"),
+    (BLS12_PAIRING_CHECK, "blsPairing.json", Gas::FromVector, "fail-blsPairing.json"),
+    (BLS12_MAP_FP_TO_G1, "blsMapG1.json", Gas::FromVector, "fail-blsMapG1.json"),
+    (BLS12_MAP_FP2_TO_G2, "blsMapG2.json", Gas::Eip(MAP_FP2_TO_G2_GAS), "fail-blsMapG2.json"),
+];
 
 #[test]
-fn bls12_g1add_prague() {
-    check_bls_g1add(SpecId::Prague);
-}
-
-#[test]
-fn bls12_g1add_osaka() {
-    check_bls_g1add(SpecId::Osaka);
-}
-
-#[test]
-fn bls12_g1msm_prague() {
-    check_bls_g1msm(SpecId::Prague);
-}
-
-#[test]
-fn bls12_g1msm_osaka() {
-    check_bls_g1msm(SpecId::Osaka);
-}
-
-#[test]
-fn bls12_g2add_prague() {
-    check_bls_g2add(SpecId::Prague);
-}
-
-#[test]
-fn bls12_g2add_osaka() {
-    check_bls_g2add(SpecId::Osaka);
-}
-
-#[test]
-fn bls12_g2msm_prague() {
-    check_bls_g2msm(SpecId::Prague);
-}
-
-#[test]
-fn bls12_g2msm_osaka() {
-    check_bls_g2msm(SpecId::Osaka);
-}
-
-#[test]
-fn bls12_pairing_check_prague() {
-    check_bls_pairing(SpecId::Prague);
-}
-
-#[test]
-fn bls12_pairing_check_osaka() {
-    check_bls_pairing(SpecId::Osaka);
-}
-
-#[test]
-fn bls12_map_fp_to_g1_prague() {
-    check_bls_map_fp_to_g1(SpecId::Prague);
-}
-
-#[test]
-fn bls12_map_fp_to_g1_osaka() {
-    check_bls_map_fp_to_g1(SpecId::Osaka);
-}
-
-#[test]
-fn bls12_map_fp2_to_g2_prague() {
-    check_bls_map_fp2_to_g2(SpecId::Prague);
-}
-
-#[test]
-fn bls12_map_fp2_to_g2_osaka() {
-    check_bls_map_fp2_to_g2(SpecId::Osaka);
-}
-
-#[test]
-fn bls12_precompiles_absent_in_cancun() {
-    let set = PrecompileSet::for_spec(SpecId::Cancun);
-    for n in BLS12_G1ADD..=BLS12_MAP_FP2_TO_G2 {
-        assert!(!set.contains(&address(n)), "{n:#x} must not be a precompile in Cancun");
+fn bls12() {
+    for spec in forks(SpecId::Prague, SpecId::Osaka) {
+        for (precompile, vectors, gas, failures) in BLS12 {
+            check_vectors(spec, precompile, vectors, gas);
+            check_failures(spec, precompile, failures);
+        }
     }
 }
 
@@ -639,11 +518,4 @@ fn p256verify_bad_length_osaka() {
         run(SpecId::Osaka, P256VERIFY, &long, AMPLE_GAS),
         PrecompileOutcome::Success { gas_used: v.gas, output: Default::default() }
     );
-}
-
-#[test]
-fn p256verify_absent_before_osaka() {
-    for spec in [SpecId::Cancun, SpecId::Prague] {
-        assert!(!PrecompileSet::for_spec(spec).contains(&address(P256VERIFY)), "{spec:?}");
-    }
 }

@@ -11,7 +11,7 @@ use alloy_primitives::{B64, U256};
 use kiln_runtime::SpecId;
 
 use super::chain::{ChainConfig, Fork};
-use super::error::BlockError;
+use super::error::{BlockError, Mismatch};
 
 /// The least gas limit a block may have.
 pub const MIN_GAS_LIMIT: u64 = 5000;
@@ -37,11 +37,14 @@ pub fn validate_header(
 
     let parent_hash = parent.hash_slow();
     if header.parent_hash != parent_hash {
-        return Err(BlockError::UnknownParent { expected: parent_hash, got: header.parent_hash });
+        return Err(BlockError::UnknownParent(Mismatch {
+            expected: parent_hash,
+            got: header.parent_hash,
+        }));
     }
     let number = parent.number + 1;
     if header.number != number {
-        return Err(BlockError::Number { expected: number, got: header.number });
+        return Err(BlockError::Number(Mismatch { expected: number, got: header.number }));
     }
     if header.timestamp <= parent.timestamp {
         return Err(BlockError::Timestamp { parent: parent.timestamp, got: header.timestamp });
@@ -84,13 +87,16 @@ pub fn validate_header(
             )
         };
         if got != expected {
-            return Err(BlockError::BaseFee { expected, got });
+            return Err(BlockError::BaseFee(Mismatch { expected, got }));
         }
     }
 
     if spec.is_enabled_in(SpecId::Paris) {
         if header.difficulty != U256::ZERO {
-            return Err(BlockError::Difficulty { expected: U256::ZERO, got: header.difficulty });
+            return Err(BlockError::Difficulty(Mismatch {
+                expected: U256::ZERO,
+                got: header.difficulty,
+            }));
         }
         if header.nonce != B64::ZERO {
             return Err(BlockError::NonceNotZero);
@@ -101,7 +107,7 @@ pub fn validate_header(
     } else {
         let expected = difficulty(spec, parent, header.timestamp);
         if header.difficulty != expected {
-            return Err(BlockError::Difficulty { expected, got: header.difficulty });
+            return Err(BlockError::Difficulty(Mismatch { expected, got: header.difficulty }));
         }
     }
 
@@ -114,7 +120,7 @@ pub fn validate_header(
         }
         let expected = excess_blob_gas(fork, parent_fork, parent);
         if excess != expected {
-            return Err(BlockError::ExcessBlobGas { expected, got: excess });
+            return Err(BlockError::ExcessBlobGas(Mismatch { expected, got: excess }));
         }
     }
     Ok(())

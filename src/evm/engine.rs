@@ -7,6 +7,7 @@
 //! EVM built from a clone reuses both, so an EVM may be as short-lived as one transaction on a
 //! borrowed database without compiling or analyzing anything again.
 
+use alloy_primitives::{Address, Bytes};
 use kiln_codegen::{AotLibrary, CompileError, JitCompiler, JitStats};
 use kiln_runtime::code::AnalyzedCode;
 use kiln_runtime::{
@@ -247,6 +248,36 @@ impl Lease {
         tracer: &mut T,
         interpret: bool,
     ) -> Result<(ExecutionResult, StateChanges), EvmError> {
+        self.run(interpret, |cache, native| {
+            // `Transact` holds every borrow for one lifetime: the native code's trait object
+            // bound shortens to it (a coercion `&mut` allows).
+            let native = native.map(|native| native as &mut dyn NativeCode);
+            Transact { db, cfg, block, tx, cache, native }.run(tracer)
+        })
+    }
+
+    /// Runs a system call (EIP-4788, EIP-2935, EIP-7002, EIP-7251) as a transaction runs: in
+    /// the engine's native code where it has some for the system contract.
+    pub(crate) fn system_call<DB: Database>(
+        &mut self,
+        db: &mut DB,
+        cfg: &CfgEnv,
+        block: &BlockEnv,
+        target: Address,
+        data: Bytes,
+    ) -> Result<(ExecutionResult, StateChanges), EvmError> {
+        self.run(false, |cache, native| {
+            kiln_runtime::system_call(db, cfg, block, target, data, cache, native)
+        })
+    }
+
+    /// Calls `run` with the lease's analyses and the engine's native code (none when
+    /// `interpret`), emptying the analyses first when they have grown past the engine's limit.
+    fn run<R>(
+        &mut self,
+        interpret: bool,
+        run: impl FnOnce(&mut CodeCache, Option<&mut dyn NativeCode>) -> R,
+    ) -> R {
         let Lease { engine, analyses: cache } = self;
         if cache.len() > engine.analysis_limit() {
             cache.clear();
@@ -270,7 +301,7 @@ impl Lease {
                 Some(&mut session)
             }
         };
-        Transact { db, cfg, block, tx, cache, native }.run(tracer)
+        run(cache, native)
     }
 }
 

@@ -2,8 +2,9 @@
 //!
 //! An [`Evm`] owns (or borrows: `&mut DB` is a [`Database`] too) a database and a fork and
 //! block environment, and executes transactions with [`Evm::transact`] (result and state
-//! changes, nothing committed) or [`Evm::transact_commit`]. It runs contract code on an
-//! [`Engine`], chosen by an [`Execution`]:
+//! changes, nothing committed) or [`Evm::transact_commit`], and whole blocks with
+//! [`Evm::execute_block`] ([`crate::block`]). It runs contract code on an [`Engine`], chosen by
+//! an [`Execution`]:
 //!
 //! - [`Execution::Interpreter`]: every contract interpreted;
 //! - [`Execution::Jit`]: every contract compiled on its first execution;
@@ -64,12 +65,12 @@ pub struct ResultAndState {
 
 /// An EVM over a database, for one fork and block, running code on an [`Engine`].
 pub struct Evm<DB> {
-    db: DB,
-    cfg: CfgEnv,
-    block: BlockEnv,
+    pub(crate) db: DB,
+    pub(crate) cfg: CfgEnv,
+    pub(crate) block: BlockEnv,
     /// The engine, and the bytecode analyses this EVM works with (given back to the engine
     /// when the EVM is dropped).
-    lease: Lease,
+    pub(crate) lease: Lease,
 }
 
 impl<DB: Database> Evm<DB> {

@@ -132,6 +132,18 @@ impl Asm {
         self.raw(&[0, 0]);
     }
 
+    /// JUMP to `l`.
+    pub fn jump(&mut self, l: Label) {
+        self.push_label(l);
+        self.op(op::JUMP);
+    }
+
+    /// JUMPI to `l` on the condition on top of the stack.
+    pub fn jumpi(&mut self, l: Label) {
+        self.push_label(l);
+        self.op(op::JUMPI);
+    }
+
     /// PUSH2 of the label's position minus `base`.
     pub fn push_label_from(&mut self, l: Label, base: usize) {
         self.op(op::PUSH2);

@@ -33,6 +33,7 @@
 //! that reads them). A [`Program`] carries the calldata and storage its code expects.
 
 use super::asm::{Asm, Label};
+use super::gen::{inline_binary_ops, inline_ops};
 use super::rng::Rng;
 use alloy_primitives::U256;
 use kiln_frontend::opcode as op;
@@ -601,21 +602,7 @@ impl<'r> Ctl<'r> {
                 *d -= 1;
             }
             46..60 if *d >= 2 => {
-                let o = *self.rng.pick(&[
-                    op::ADD,
-                    op::SUB,
-                    op::MUL,
-                    op::XOR,
-                    op::AND,
-                    op::OR,
-                    op::LT,
-                    op::GT,
-                    op::EQ,
-                    op::SHL,
-                    op::SHR,
-                    op::DIV,
-                    op::BYTE,
-                ]);
+                let o = *self.rng.pick(inline_binary_ops());
                 self.a.op(o);
                 *d -= 1;
             }
@@ -1324,20 +1311,7 @@ pub fn tokens(rng: &mut Rng) -> Program {
                 _ => code.push(op::CALLDATASIZE),
             },
             8 => code.push(op::POP),
-            9 => code.push(*rng.pick(&[
-                op::ADD,
-                op::SUB,
-                op::XOR,
-                op::AND,
-                op::OR,
-                op::LT,
-                op::GT,
-                op::EQ,
-                op::ISZERO,
-                op::NOT,
-                op::MUL,
-                op::SHR,
-            ])),
+            9 => code.push(*rng.pick(inline_ops())),
             10 => code.push(*rng.pick(&[
                 op::SSTORE,
                 op::SLOAD,

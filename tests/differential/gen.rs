@@ -355,10 +355,21 @@ fn roles(opcode: u8, inputs: u8) -> Vec<Role> {
 
 /// Computations compiled code may lower inline rather than through a runtime call, as the
 /// opcode table marks them (memory accesses have generators of their own).
-fn inline_ops() -> Vec<u8> {
-    (0..=255u8)
-        .filter(|&o| info(o).is_some_and(|i| i.inline && i.inputs > 0 && i.memory_access == 0))
-        .collect()
+pub fn inline_ops() -> &'static [u8] {
+    static OPS: std::sync::LazyLock<Vec<u8>> = std::sync::LazyLock::new(|| {
+        (0..=255u8)
+            .filter(|&o| info(o).is_some_and(|i| i.inline && i.inputs > 0 && i.memory_access == 0))
+            .collect()
+    });
+    &OPS
+}
+
+/// The [`inline_ops`] of two operands.
+pub fn inline_binary_ops() -> &'static [u8] {
+    static OPS: std::sync::LazyLock<Vec<u8>> = std::sync::LazyLock::new(|| {
+        inline_ops().iter().copied().filter(|&o| info(o).is_some_and(|i| i.inputs == 2)).collect()
+    });
+    &OPS
 }
 
 /// Number of behaviours the callee dispatcher knows.
@@ -388,8 +399,6 @@ struct Gen<'r> {
     /// Opcodes defined in the fork that straight-line code draws from.
     defined: Vec<u8>,
     undefined: Vec<u8>,
-    /// See [`inline_ops`].
-    inline_ops: Vec<u8>,
     /// Calldata and storage the program of [`MAIN`] expects (its jump tables).
     main_data: Option<Vec<u8>>,
     main_storage: Vec<(U256, U256)>,
@@ -449,7 +458,6 @@ impl<'r> Gen<'r> {
             edges: edge_words(),
             defined,
             undefined,
-            inline_ops: inline_ops(),
             main_data: None,
             main_storage: Vec::new(),
         }
@@ -957,7 +965,7 @@ impl<'r> Gen<'r> {
     /// operands the compiler cannot fold, except shift amounts and BYTE indices, which are
     /// mostly constants (the inline code exists for constant ones).
     fn inline_op(&mut self, a: &mut Asm) {
-        let o = *self.rng.pick(&self.inline_ops);
+        let o = *self.rng.pick(inline_ops());
         let i = info(o).expect("defined");
         let saved = self.opaque_pct;
         for (k, role) in roles(o, i.inputs).into_iter().enumerate().rev() {
@@ -1021,8 +1029,7 @@ impl<'r> Gen<'r> {
                     self.depth -= 1;
                 } else {
                     let l = a.label();
-                    a.push_label(l);
-                    a.op(op::JUMP);
+                    a.jump(l);
                     a.bind(l);
                 }
             }
@@ -1034,8 +1041,7 @@ impl<'r> Gen<'r> {
                     self.depth -= 1;
                 } else {
                     let l = a.label();
-                    a.push_label(l);
-                    a.op(op::JUMPI);
+                    a.jumpi(l);
                     a.bind(l);
                     self.depth -= 1;
                     return;
@@ -1165,20 +1171,17 @@ impl<'r> Gen<'r> {
                 self.push(a, n);
                 a.bind(head);
                 a.ops(&[op::DUP1, op::ISZERO]);
-                a.push_label(end);
-                a.op(op::JUMPI);
+                a.jumpi(end);
                 if self.rng.percent(25) {
                     a.op(op::DUP1);
                     a.push_u(self.rng.range(0, 5));
                     a.op(op::EQ);
-                    a.push_label(end);
-                    a.op(op::JUMPI);
+                    a.jumpi(end);
                 }
                 self.small_fragment(a);
                 a.push_u(1);
                 a.ops(&[op::SWAP1, op::SUB]);
-                a.push_label(head);
-                a.op(op::JUMP);
+                a.jump(head);
                 a.bind(end);
                 a.op(op::POP);
                 self.depth -= 1;
@@ -1190,8 +1193,7 @@ impl<'r> Gen<'r> {
                 self.small_fragment(a);
                 a.push_u(1);
                 a.ops(&[op::SWAP1, op::SUB, op::DUP1]);
-                a.push_label(head);
-                a.op(op::JUMPI);
+                a.jumpi(head);
                 a.op(op::POP);
                 self.depth -= 1;
             }
@@ -1204,16 +1206,14 @@ impl<'r> Gen<'r> {
                 a.bind(head);
                 a.push(m);
                 a.ops(&[op::MLOAD, op::ISZERO]);
-                a.push_label(end);
-                a.op(op::JUMPI);
+                a.jumpi(end);
                 self.small_fragment(a);
                 a.push_u(1);
                 a.push(m);
                 a.ops(&[op::MLOAD, op::SUB]);
                 a.push(m);
                 a.op(op::MSTORE);
-                a.push_label(head);
-                a.op(op::JUMP);
+                a.jump(head);
                 a.bind(end);
             }
             4 => {
@@ -1231,16 +1231,14 @@ impl<'r> Gen<'r> {
                 a.bind(head);
                 a.push(k);
                 a.ops(&[load, op::ISZERO]);
-                a.push_label(end);
-                a.op(op::JUMPI);
+                a.jumpi(end);
                 self.small_fragment(a);
                 a.push_u(1);
                 a.push(k);
                 a.ops(&[load, op::SUB]);
                 a.push(k);
                 a.op(store);
-                a.push_label(head);
-                a.op(op::JUMP);
+                a.jump(head);
                 a.bind(end);
             }
             _ => {
@@ -1252,28 +1250,24 @@ impl<'r> Gen<'r> {
                 self.push(a, n.min(U256::from(30)));
                 a.bind(head);
                 a.ops(&[op::DUP1, op::ISZERO]);
-                a.push_label(end);
-                a.op(op::JUMPI);
+                a.jumpi(end);
                 self.push(a, inner_n);
                 a.bind(inner_head);
                 a.ops(&[op::DUP1, op::ISZERO]);
-                a.push_label(inner_end);
-                a.op(op::JUMPI);
+                a.jumpi(inner_end);
                 // acc = acc <op> (i * j)
                 let f = *self.rng.pick(&[op::ADD, op::MUL, op::XOR, op::SUB, op::EXP, op::SHL]);
                 a.ops(&[op::DUP1, DUP3, op::MUL, DUP4, f, SWAP3, op::POP]);
                 self.small_fragment(a);
                 a.push_u(1);
                 a.ops(&[op::SWAP1, op::SUB]);
-                a.push_label(inner_head);
-                a.op(op::JUMP);
+                a.jump(inner_head);
                 a.bind(inner_end);
                 a.op(op::POP);
                 self.depth -= 1;
                 a.push_u(1);
                 a.ops(&[op::SWAP1, op::SUB]);
-                a.push_label(head);
-                a.op(op::JUMP);
+                a.jump(head);
                 a.bind(end);
                 a.op(op::POP);
                 self.depth -= 1;
@@ -1336,8 +1330,7 @@ impl<'r> Gen<'r> {
             a.bind(l);
             self.depth = base;
             self.small_fragment(a);
-            a.push_label(join);
-            a.op(op::JUMP);
+            a.jump(join);
         }
         a.bind(join);
         self.depth = base;
@@ -1401,8 +1394,7 @@ impl<'r> Gen<'r> {
         let over = a.label();
         let live = self.rng.percent(50);
         if !live {
-            a.push_label(over);
-            a.op(op::JUMP);
+            a.jump(over);
         }
         let n = self.rng.usize(1, 32);
         let mut data = self.rng.bytes(n);
@@ -1438,12 +1430,10 @@ impl<'r> Gen<'r> {
         for _ in 0..self.rng.range(1, 3) {
             let ret = a.label();
             a.push_label(ret);
-            a.push_label(sub);
-            a.op(op::JUMP);
+            a.jump(sub);
             a.bind(ret);
         }
-        a.push_label(end);
-        a.op(op::JUMP);
+        a.jump(end);
         a.bind(sub);
         self.depth = base + 1;
         self.small_fragment(a);
@@ -2047,8 +2037,7 @@ impl<'r> Gen<'r> {
             6 => {
                 let l = a.label();
                 a.bind(l);
-                a.push_label(l);
-                a.op(op::JUMP);
+                a.jump(l);
             }
             7 => {
                 // Self-destruct during creation: the account is gone after the transaction.
@@ -2090,8 +2079,7 @@ impl<'r> Gen<'r> {
             a.op(op::DUP1);
             a.push_u(m as u64);
             a.op(op::EQ);
-            a.push_label(l);
-            a.op(op::JUMPI);
+            a.jumpi(l);
         }
         a.op(op::POP);
         a.op(op::STOP);
@@ -2157,8 +2145,7 @@ impl<'r> Gen<'r> {
             4 => {
                 let l = a.label();
                 a.bind(l);
-                a.push_label(l);
-                a.op(op::JUMP);
+                a.jump(l);
             }
             5 | 11 => {
                 // Call the caller (mode 5) or the other callee (mode 11) with the rest of
@@ -2267,8 +2254,7 @@ impl<'r> Gen<'r> {
                 a.push_u(n);
                 a.bind(head);
                 a.ops(&[op::PUSH1, 7, op::SWAP1, op::PUSH1, 1, op::SWAP1, op::SUB, op::DUP1]);
-                a.push_label(head);
-                a.op(op::JUMPI);
+                a.jumpi(head);
                 a.op(op::POP);
                 for _ in 0..self.rng.range(0, 4) {
                     a.op(*self.rng.pick(&[op::DUP1, op::DUP16, op::SWAP16, op::ADD, op::PUSH0]));

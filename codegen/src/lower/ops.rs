@@ -221,6 +221,14 @@ impl super::Lower<'_, '_> {
                     _ => word::shr_const(self.b, x, s, true),
                 })
             }
+            op::SHL | op::SHR | op::SAR => {
+                let (s, x) = (a(self, 0), a(self, 1));
+                Some(match opcode {
+                    op::SHL => word::shl(self.b, x, s),
+                    op::SHR => word::shr(self.b, x, s, false),
+                    _ => word::shr(self.b, x, s, true),
+                })
+            }
             op::SIGNEXTEND if self.const_arg(inst.args[0]).is_some() => {
                 let k = self.const_arg(inst.args[0]).expect("checked");
                 let x = a(self, 1);

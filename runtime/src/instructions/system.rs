@@ -2,13 +2,14 @@
 
 use crate::context::{Context, OpResult, Status};
 use crate::gas;
-use alloy_primitives::{keccak256, U256};
+use crate::keccak_cache::keccak256_cached;
+use alloy_primitives::U256;
 
 pub fn keccak(ctx: &mut Context) -> OpResult {
     let [offset, len] = ctx.stack.popn::<2>();
     let (off, n) = ctx.memory_range(offset, len)?;
     ctx.spend_copy(n, gas::KECCAK_WORD)?;
-    let hash = keccak256(ctx.memory.slice(off, n));
+    let hash = keccak256_cached(ctx.memory.slice(off, n));
     ctx.stack.push(U256::from_be_bytes(hash.0));
     Ok(())
 }

@@ -49,27 +49,27 @@ mod tests {
     use super::super::{fixtures_dir, report_walk};
     use super::*;
     use crate::tools::suite::files::each_fixture_test;
-    use kiln::block::{validate_header, BlockError};
+    use kiln::block::{validate_header, BlockError, Mismatch};
     use std::collections::BTreeSet;
 
     /// Every exception name a header check can stand for.
     fn header_exception_names() -> BTreeSet<&'static str> {
         use alloy_primitives::{B256, U256};
         let all = [
-            BlockError::UnknownParent { expected: B256::ZERO, got: B256::ZERO },
-            BlockError::Number { expected: 0, got: 0 },
+            BlockError::UnknownParent(Mismatch { expected: B256::ZERO, got: B256::ZERO }),
+            BlockError::Number(Mismatch { expected: 0, got: 0 }),
             BlockError::Timestamp { parent: 0, got: 0 },
             BlockError::ExtraDataTooLong(0),
             BlockError::GasLimit { parent: 0, got: 0 },
             BlockError::GasUsedOverLimit { used: 0, limit: 0 },
             BlockError::MissingField(""),
             BlockError::UnexpectedField(""),
-            BlockError::BaseFee { expected: 0, got: 0 },
-            BlockError::Difficulty { expected: U256::ZERO, got: U256::ZERO },
+            BlockError::BaseFee(Mismatch { expected: 0, got: 0 }),
+            BlockError::Difficulty(Mismatch { expected: U256::ZERO, got: U256::ZERO }),
             BlockError::NonceNotZero,
             BlockError::OmmersAfterMerge,
             BlockError::BlobGasUsed { max: 0, got: 0 },
-            BlockError::ExcessBlobGas { expected: 0, got: 0 },
+            BlockError::ExcessBlobGas(Mismatch { expected: 0, got: 0 }),
         ];
         all.iter().flat_map(|e| e.eest_names().iter().copied()).collect()
     }

@@ -1,13 +1,13 @@
-//! One blockchain test run through the prototype executor
-//! ([`kiln::block::execute_block_in_memory`]): the genesis against the pre-state, each
+//! One blockchain test run through the block executor
+//! ([`kiln::Evm::execute_block`]): the genesis against the pre-state, each
 //! block imported or rejected as the fixture expects, then `lastblockhash` and the
-//! post-state. The seed of `kiln blocktest`'s runner; interpreter only.
+//! post-state. `kiln blocktest` runs each test through it (`runner.rs`), in any mode.
 
 use alloy_primitives::{keccak256, KECCAK256_EMPTY};
-use kiln::block::{execute_block_in_memory_with, BlockError};
+use kiln::block::{BlockError, RecentBlocks, RecoveredBlock};
 use kiln::evm::Engine;
 use kiln::Evm;
-use kiln_runtime::{BlockEnv, CfgEnv, InMemoryDb, SpecId, TxEnv};
+use kiln_runtime::{BlockEnv, CfgEnv, InMemoryDb, SpecId};
 
 use super::chain::chain_config;
 use super::decode::{decode_block, recover_senders};
@@ -27,8 +27,7 @@ pub enum Outcome {
     Unsupported(String),
 }
 
-/// Runs one test, its blocks' transactions through `engine` (any mode; system calls
-/// interpreted).
+/// Runs one test, its blocks' transactions and system calls on `engine` (any mode).
 pub fn run_test(test: &BlockchainTest, engine: &Engine) -> Outcome {
     let mut other_names = Vec::new();
     match run(test, engine, &mut other_names) {
@@ -48,10 +47,6 @@ fn fail(reason: impl Into<String>) -> Stop {
 }
 
 fn run(test: &BlockchainTest, engine: &Engine, other_names: &mut Vec<String>) -> Result<(), Stop> {
-    // Each transaction through a `kiln::Evm` on the run's engine, as an embedder's would.
-    let mut transact = |db: &mut InMemoryDb, cfg: &CfgEnv, block: &BlockEnv, tx: &TxEnv| {
-        Evm::new(db, engine, cfg.clone(), block.clone()).transact_commit(tx)
-    };
     let chain = chain_config(test).map_err(fail)?;
     let mut db = pre_state(&test.pre).map_err(|e| fail(e.to_string()))?;
     let genesis = decode_block(&test.genesis_rlp.0).map_err(|e| fail(format!("genesis: {e}")))?;
@@ -63,6 +58,9 @@ fn run(test: &BlockchainTest, engine: &Engine, other_names: &mut Vec<String>) ->
         )));
     }
     db.insert_block_hash(0, genesis.hash);
+    // The imported blocks ommer validation looks back on.
+    let mut history = RecentBlocks::default();
+    history.push(genesis.hash, &genesis.block);
     let mut parent = genesis.block.header;
     let mut head = genesis.hash;
 
@@ -91,20 +89,17 @@ fn run(test: &BlockchainTest, engine: &Engine, other_names: &mut Vec<String>) ->
                 continue;
             }
         };
-        let executed = execute_block_in_memory_with(
-            &chain,
-            &parent,
-            &sealed.block,
-            &senders,
-            &mut db,
-            &mut transact,
-        );
+        // Each block through a `kiln::Evm` on the run's engine, as an embedder's would.
+        let mut evm = Evm::new(&mut db, engine, CfgEnv::new(spec), BlockEnv::default());
+        let executed = RecoveredBlock::new(&sealed.block, &senders)
+            .and_then(|block| evm.execute_block(&chain, &parent, block, &history));
         match executed {
             Ok(_) if block.is_invalid() => {
                 return Err(fail(format!("block {i}: imported, yet expected {expected}")));
             }
             Ok(_) => {
                 db.insert_block_hash(header.number, sealed.hash);
+                history.push(sealed.hash, &sealed.block);
                 parent = sealed.block.header;
                 head = sealed.hash;
             }
