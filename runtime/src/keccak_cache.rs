@@ -4,7 +4,7 @@
 //! slot) and a dynamic array's by hashing 32, and a transaction hashes the same few keys
 //! again and again: a transfer reads and writes `balances[from]` and `balances[to]`, often
 //! through modifiers and internal calls that each hash the key anew. One permutation of
-//! Keccak-f[1600] costs thousands of instructions; comparing 64 bytes costs a few. So inputs
+//! Keccak-f\[1600\] costs thousands of instructions; comparing 64 bytes costs a few. So inputs
 //! of those two lengths are looked up in a small direct-mapped table first, and a hit must
 //! equal the input byte for byte: a result is only ever reused for the same input.
 //!
