@@ -223,29 +223,33 @@ impl InMemoryDb {
 }
 
 impl DatabaseCommit for InMemoryDb {
-    fn commit(&mut self, changes: StateChanges) {
-        for (address, change) in changes {
+    fn commit(&mut self, mut changes: StateChanges) {
+        // By reference: moving each change out of the vector copies its ~180 bytes, which
+        // showed in profiles of short transactions.
+        for (address, change) in changes.iter_mut() {
             if change.removed {
-                self.accounts.remove(&address);
+                self.accounts.remove(address);
                 continue;
             }
+            let account = self.accounts.entry(*address).or_default();
             if let Some(code) = &change.info.code {
-                if !code.is_empty() {
+                // Code is written once; an account whose code hash is unchanged has its code in
+                // the map already.
+                if !code.is_empty() && account.info.code_hash != change.info.code_hash {
                     self.contracts.entry(change.info.code_hash).or_insert_with(|| code.clone());
                 }
             }
-            let account = self.accounts.entry(address).or_default();
             if change.storage_cleared {
                 account.storage.clear();
             }
-            for (k, v) in change.storage {
+            for (k, v) in change.storage.drain() {
                 if v.is_zero() {
                     account.storage.remove(&k);
                 } else {
                     account.storage.insert(k, v);
                 }
             }
-            account.info = change.info;
+            account.info = std::mem::take(&mut change.info);
         }
     }
 }
