@@ -297,8 +297,8 @@ fn start_create(
 
 /// Ends a frame: keeps or reverts its changes and, for a creation, deploys the code.
 fn finish(host: &mut Host, frame: Frame, status: Status) -> FrameResult {
-    let Frame { ctx, checkpoint, kind, .. } = frame;
-    let mut ctx = *ctx;
+    // The context stays in its box: moved out whole, its ~400 bytes were copied.
+    let Frame { mut ctx, checkpoint, kind, .. } = frame;
     if status == Status::Fatal {
         return early_failure(Status::Fatal, 0);
     }
@@ -341,7 +341,7 @@ fn finish(host: &mut Host, frame: Frame, status: Status) -> FrameResult {
             status,
             gas_remaining: ctx.gas,
             refund: ctx.refund,
-            output: ctx.output,
+            output: std::mem::take(&mut ctx.output),
             created: None,
         };
     }
@@ -351,7 +351,7 @@ fn finish(host: &mut Host, frame: Frame, status: Status) -> FrameResult {
             status,
             gas_remaining: ctx.gas,
             refund: 0,
-            output: ctx.output,
+            output: std::mem::take(&mut ctx.output),
             created: None,
         };
     }

@@ -502,21 +502,26 @@ impl<'db> Journal<'db> {
                 }
                 continue;
             }
-            let storage = acc
-                .storage
-                .iter()
-                .filter(|(_, s)| acc.created || s.present != s.original)
-                .map(|(k, s)| (*k, s.present))
-                .collect();
+            // Filled in place rather than built and moved in: a whole change moved into the
+            // vector stalled on its own just-written bytes in profiles of short transactions.
             out.push((
                 address,
                 AccountChange {
-                    info: std::mem::take(&mut acc.info),
+                    info: AccountInfo::default(),
                     storage_cleared: acc.created,
-                    storage,
+                    storage: HashMap::default(),
                     removed: false,
                 },
             ));
+            let change = &mut out.last_mut().expect("just pushed").1;
+            change.info.take_from(&mut acc.info);
+            let created = acc.created;
+            change.storage.extend(
+                acc.storage
+                    .iter()
+                    .filter(|(_, s)| created || s.present != s.original)
+                    .map(|(k, s)| (*k, s.present)),
+            );
         }
         self.accounts.clear();
         self.entries.clear();
