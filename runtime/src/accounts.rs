@@ -12,7 +12,7 @@ use alloy_primitives::Address;
 /// a hash and a probe, which profiles of snailtracer showed as a twentieth of its time.
 ///
 /// Most transactions load a handful of accounts (sender, target, coinbase, a few callees).
-/// Up to [`LINEAR_MAX`] of them are found by comparing addresses in order, which costs less
+/// Up to eight (`LINEAR_MAX`) of them are found by comparing addresses in order, which costs less
 /// than hashing one; the hash index is built only when a transaction goes past that.
 ///
 /// Entries outlive the transaction that loaded them: the next transaction's accounts are
@@ -162,7 +162,7 @@ impl AccountTable {
     }
 
     /// Empties the table for the next transaction: entries are kept for reuse, their storage
-    /// maps emptied (or dropped, past [`KEPT_STORAGE_MAX_SLOTS`]) and their code released.
+    /// maps emptied (or dropped, past `KEPT_STORAGE_MAX_SLOTS` slots) and their code released.
     pub fn clear(&mut self) {
         self.index.clear();
         for (_, acc) in &mut self.list[..self.len] {
