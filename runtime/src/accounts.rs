@@ -33,9 +33,11 @@ pub struct AccountTable {
     last: usize,
 }
 
-/// The largest storage map (in slots) an entry keeps for the next transaction: enough for
-/// ordinary transactions, without holding on to the memory of an unusual one.
+/// The largest storage map (in slots) an entry keeps for the next transaction, and how many
+/// entries (the first ones) keep theirs: enough for ordinary transactions, without holding on
+/// to the memory of an unusual one (at most about a megabyte a thread).
 const KEPT_STORAGE_MAX_SLOTS: usize = 256;
+const KEPT_STORAGE_MAPS: usize = 32;
 
 /// Accounts found by a scan of the list rather than through the hash index.
 const LINEAR_MAX: usize = 8;
@@ -162,11 +164,13 @@ impl AccountTable {
     }
 
     /// Empties the table for the next transaction: entries are kept for reuse, their storage
-    /// maps emptied (or dropped, past `KEPT_STORAGE_MAX_SLOTS` slots) and their code released.
+    /// maps emptied (or freed: past `KEPT_STORAGE_MAX_SLOTS` slots or the first
+    /// `KEPT_STORAGE_MAPS` entries) and their code released.
     pub fn clear(&mut self) {
         self.index.clear();
-        for (_, acc) in &mut self.list[..self.len] {
-            if acc.storage.capacity() > KEPT_STORAGE_MAX_SLOTS {
+        for (i, (_, acc)) in self.list[..self.len].iter_mut().enumerate() {
+            let capacity = acc.storage.capacity();
+            if capacity > KEPT_STORAGE_MAX_SLOTS || (i >= KEPT_STORAGE_MAPS && capacity > 0) {
                 acc.storage = U256Map::with_hasher(acc.storage.hasher().clone());
             } else {
                 acc.storage.clear();
@@ -266,6 +270,28 @@ mod tests {
         assert_eq!(acc.info, AccountInfo::default());
         assert!(!(acc.created || acc.destroyed || acc.touched || acc.warm));
         assert_eq!(t.len(), 1);
+    }
+
+    /// What a table keeps between transactions is bounded: storage maps of the first
+    /// `KEPT_STORAGE_MAPS` entries only, none larger than `KEPT_STORAGE_MAX_SLOTS` slots.
+    #[test]
+    fn kept_storage_is_bounded() {
+        let mut db = InMemoryDb::new();
+        let hasher = FbBuildHasher::default();
+        let mut t = AccountTable::with_capacity(2);
+        let slot = Slot { original: U256::ZERO, present: U256::from(1), warm: false };
+        let accounts = KEPT_STORAGE_MAPS as u8 + 8;
+        for n in 0..accounts {
+            let acc = t.load(&mut db, &hasher, Address::with_last_byte(n)).unwrap();
+            let slots = if n == 0 { 2 * KEPT_STORAGE_MAX_SLOTS } else { 1 };
+            acc.storage.extend((0..slots).map(|k| (U256::from(k), slot)));
+        }
+        t.clear();
+        let kept: Vec<usize> = t.list.iter().map(|(_, acc)| acc.storage.capacity()).collect();
+        assert_eq!(kept.len(), accounts as usize, "the entries themselves are kept");
+        assert_eq!(kept[0], 0, "a map past the slot bound is freed");
+        assert!(kept[1..KEPT_STORAGE_MAPS].iter().all(|&c| c > 0), "{kept:?}");
+        assert!(kept[KEPT_STORAGE_MAPS..].iter().all(|&c| c == 0), "{kept:?}");
     }
 
     #[test]
