@@ -8,7 +8,10 @@
 //!    (executions after which compiling has paid for itself), which is how the default
 //!    threshold was chosen;
 //! 2. the workload's throughput per mode, tiered at several thresholds, and how long the
-//!    tiered runs took until every hot contract ran natively.
+//!    tiered runs took until every hot contract ran natively;
+//! 3. the same figures as one JSON object per mode (`mode`, `time_ms`, `tx_per_s`,
+//!    `mgas_per_s`, `native_share` from 0 to 1, `hot_set_native_after_txs` and
+//!    `hot_set_native_after_ms`, null when the hot set never ran natively).
 //!
 //! Every run's results are checked against the interpreter's, transaction by transaction.
 //! Each mode is timed `KILN_TIERED_REPEATS` times (default 2; tiered from a cold cache each
@@ -326,5 +329,20 @@ fn main() {
             run.native_share * 100.0,
             after
         );
+    }
+    // The same figures, one JSON object per mode, for scripts comparing runs.
+    println!();
+    for run in &runs {
+        let secs = run.elapsed.as_secs_f64();
+        let line = serde_json::json!({
+            "mode": run.label,
+            "time_ms": secs * 1e3,
+            "tx_per_s": order.len() as f64 / secs,
+            "mgas_per_s": run.gas as f64 / secs / 1e6,
+            "native_share": run.native_share,
+            "hot_set_native_after_txs": run.hot_native_after.map(|(n, _)| n),
+            "hot_set_native_after_ms": run.hot_native_after.map(|(_, t)| t.as_secs_f64() * 1e3),
+        });
+        println!("{line}");
     }
 }
