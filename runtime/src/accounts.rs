@@ -195,14 +195,23 @@ mod tests {
     use crate::journal::Slot;
     use alloy_primitives::{Bytes, U256};
 
+    /// An empty table, small enough that tests reach its growth, and the hasher for its
+    /// storage maps.
+    fn table() -> (FbBuildHasher<32>, AccountTable) {
+        (FbBuildHasher::default(), AccountTable::with_capacity(2))
+    }
+
+    fn slot(present: u64) -> Slot {
+        Slot { original: U256::ZERO, present: U256::from(present), warm: true }
+    }
+
     #[test]
     fn lookups_alternating_between_accounts_find_each_one() {
         let mut db = InMemoryDb::new();
         for n in 1..=3u8 {
             db.insert_account(Address::with_last_byte(n), U256::from(n), 0, Bytes::new(), []);
         }
-        let hasher = FbBuildHasher::default();
-        let mut t = AccountTable::with_capacity(2);
+        let (hasher, mut t) = table();
         for round in 0..3 {
             for n in [1u8, 2, 1, 3, 3, 2, 4] {
                 let a = Address::with_last_byte(n);
@@ -230,8 +239,7 @@ mod tests {
         for n in 1..=count {
             db.insert_account(Address::with_last_byte(n), U256::from(n), 0, Bytes::new(), []);
         }
-        let hasher = FbBuildHasher::default();
-        let mut t = AccountTable::with_capacity(2);
+        let (hasher, mut t) = table();
         // Every account, in an order that jumps about (7 is prime to the count), twice.
         let scrambled = |k: u8| k * 7 % count + 1;
         for round in 0..2 {
@@ -260,8 +268,7 @@ mod tests {
         let mut db = InMemoryDb::new();
         let code = Bytes::from_static(&[0x60, 0x00]);
         db.insert_account(Address::with_last_byte(1), U256::from(7), 3, code, []);
-        let hasher = FbBuildHasher::default();
-        let mut t = AccountTable::with_capacity(2);
+        let (hasher, mut t) = table();
         let acc = t.load(&mut db, &hasher, Address::with_last_byte(1)).unwrap();
         (acc.created, acc.destroyed, acc.touched, acc.warm) = (true, true, true, true);
         t.clear();
@@ -277,14 +284,12 @@ mod tests {
     #[test]
     fn kept_storage_is_bounded() {
         let mut db = InMemoryDb::new();
-        let hasher = FbBuildHasher::default();
-        let mut t = AccountTable::with_capacity(2);
-        let slot = Slot { original: U256::ZERO, present: U256::from(1), warm: false };
+        let (hasher, mut t) = table();
         let accounts = KEPT_STORAGE_MAPS as u8 + 8;
         for n in 0..accounts {
             let acc = t.load(&mut db, &hasher, Address::with_last_byte(n)).unwrap();
             let slots = if n == 0 { 2 * KEPT_STORAGE_MAX_SLOTS } else { 1 };
-            acc.storage.extend((0..slots).map(|k| (U256::from(k), slot)));
+            acc.storage.extend((0..slots).map(|k| (U256::from(k), slot(1))));
         }
         t.clear();
         let kept: Vec<usize> = t.list.iter().map(|(_, acc)| acc.storage.capacity()).collect();
@@ -297,13 +302,11 @@ mod tests {
     #[test]
     fn a_reused_storage_map_starts_empty() {
         let mut db = InMemoryDb::new();
-        let hasher = FbBuildHasher::default();
-        let mut t = AccountTable::with_capacity(2);
-        let slot = Slot { original: U256::ZERO, present: U256::from(5), warm: true };
+        let (hasher, mut t) = table();
         t.load(&mut db, &hasher, Address::with_last_byte(1))
             .unwrap()
             .storage
-            .insert(U256::from(1), slot);
+            .insert(U256::from(1), slot(5));
         t.clear();
         let acc = t.load(&mut db, &hasher, Address::with_last_byte(2)).unwrap();
         assert!(acc.storage.capacity() > 0, "the first account's map is reused");
