@@ -112,6 +112,19 @@ impl<DB: Database> Database for BlockState<'_, DB> {
         }
     }
 
+    /// As `basic`, in place (see `Database::basic_into`), so that a block's transactions
+    /// read their accounts as a lone transaction on the database does.
+    fn basic_into(&mut self, address: Address, info: &mut AccountInfo) -> Result<bool, DbError> {
+        match self.pending.get(&address) {
+            Some(change) if change.removed => Ok(false),
+            Some(change) => {
+                info.clone_from(&change.info);
+                Ok(true)
+            }
+            None => self.db.basic_into(address, info),
+        }
+    }
+
     fn code_by_hash(&mut self, code_hash: B256) -> Result<Bytes, DbError> {
         match self.contracts.get(&code_hash) {
             Some(code) => Ok(code.clone()),
@@ -242,5 +255,29 @@ mod tests {
         assert_eq!(base.state_root(), root);
         assert!(base.account(&A).unwrap().storage.is_empty());
         assert!(base.account(&B).is_none());
+    }
+
+    /// In place or not, an account reads the same through the overlay: pending, removed, or
+    /// read through to the database; a missing one leaves the old value untouched.
+    #[test]
+    fn basic_into_reads_what_basic_reads() {
+        let mut base = db();
+        let mut state = BlockState::new(&mut base);
+        state.commit(vec![(A, change(7, false, &[], false)), (B, change(0, false, &[], true))]);
+        let stale = AccountInfo::new(U256::from(99), 9, Bytes::from_static(&[0x00]));
+        let c = address!("0x00000000000000000000000000000000000000cc");
+        let mut base2 = db();
+        base2.insert_account(c, U256::from(3), 0, Bytes::new(), []);
+        let mut through = BlockState::new(&mut base2);
+        let check = |state: &mut BlockState<'_, InMemoryDb>, address: Address| {
+            let mut info = stale.clone();
+            let exists = state.basic_into(address, &mut info).unwrap();
+            let expected = state.basic(address).unwrap();
+            assert_eq!(exists, expected.is_some(), "{address}");
+            assert_eq!(info, expected.unwrap_or_else(|| stale.clone()), "{address}");
+        };
+        check(&mut state, A);
+        check(&mut state, B);
+        check(&mut through, c);
     }
 }
