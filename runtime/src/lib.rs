@@ -18,6 +18,7 @@ pub mod host;
 pub mod instructions;
 pub mod interpreter;
 pub mod journal;
+pub mod keccak;
 pub mod keccak_cache;
 pub mod memory;
 mod pool;

@@ -9,8 +9,7 @@ pub fn keccak(ctx: &mut Context) -> OpResult {
     let [offset, len] = ctx.stack.popn::<2>();
     let (off, n) = ctx.memory_range(offset, len)?;
     ctx.spend_copy(n, gas::KECCAK_WORD)?;
-    let hash = keccak256_cached(ctx.memory.slice(off, n));
-    ctx.stack.push(U256::from_be_bytes(hash.0));
+    ctx.stack.push(keccak256_cached(ctx.memory.slice(off, n)));
     Ok(())
 }
 
