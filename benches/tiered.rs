@@ -4,11 +4,12 @@
 //! cache), and all-JIT (every contract compiled before the timed run).
 //!
 //! `cargo bench --bench tiered` prints:
-//! 1. per contract: compile time, one execution interpreted and native, and the break-even
-//!    (executions after which compiling has paid for itself), which is how the default
-//!    threshold was chosen;
-//! 2. the workload's throughput per mode, tiered at several thresholds, and how long the
-//!    tiered runs took until every hot contract ran natively;
+//! 1. per contract and compiled tier: compile time, one execution interpreted and native, and
+//!    the break-even (executions after which compiling has paid for itself), which is how the
+//!    default threshold and `optimize_after` were chosen;
+//! 2. the workload's throughput per mode: tiered at several thresholds (the default policy,
+//!    quick code first and optimizing code once it stays hot), each compiled tier alone, and
+//!    all-JIT; and how long the tiered runs took until every hot contract ran natively;
 //! 3. the same figures as one JSON object per mode (`mode`, `time_ms`, `tx_per_s`,
 //!    `mgas_per_s`, `native_share` from 0 to 1, `hot_set_native_after_txs` and
 //!    `hot_set_native_after_ms`, null when the hot set never ran natively).
@@ -17,7 +18,9 @@
 //! Each mode is timed `KILN_TIERED_REPEATS` times (default 2; tiered from a cold cache each
 //! time) and the fastest run is shown. Environment: `KILN_TIERED_TXS` (default 200,000),
 //! `KILN_TIERED_MAX_US` (contracts whose one interpreted transaction takes longer are left
-//! out of the workload; default 3000), `KILN_TIERED_VERBOSE` (per-run tier statistics).
+//! out of the workload; default 3000), `KILN_TIERED_VERBOSE` (per-run tier statistics),
+//! `KILN_TIERED_WINDOWS` (each run's throughput per 10,000 transactions, to see when the tiers
+//! pay off).
 
 mod common;
 
@@ -26,7 +29,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use alloy_primitives::{B256, U256};
-use kiln::{Evm, ExecutionResult, InMemoryDb, SpecId, TierConfig, Tiers, TxEnv, TxKind};
+use kiln::{CodeTier, Evm, ExecutionResult, InMemoryDb, SpecId, TierConfig, Tiers, TxEnv, TxKind};
 use tools::fixture::{collect_fixture_files, load_file, BenchFixture};
 
 /// The `kiln` tool's code, private to the binary, compiled into this benchmark as well.
@@ -155,45 +158,48 @@ fn load_contracts(dir: &Path, max: Duration) -> Vec<Contract> {
     timed.into_iter().map(|(_, c)| c).collect()
 }
 
-/// Per contract: compile time, one execution interpreted and native, and the break-even.
+/// Per contract and compiled tier: compile time, one execution interpreted and native, and
+/// the break-even (executions after which compiling has paid for itself).
 fn break_even(contracts: &[Contract]) {
     println!(
-        "\n{:<22} {:>9} {:>11} {:>11} {:>12}",
-        "contract", "compile", "interp/tx", "native/tx", "break-even"
+        "\n{:<22} {:>11} {:>10} {:>11} {:>11} {:>12}",
+        "contract", "tier", "compile", "interp/tx", "native/tx", "break-even"
     );
     const RUNS: u32 = 50;
-    let mut ratios = Vec::new();
-    for (i, c) in contracts.iter().enumerate() {
-        let time = |tiers: &Arc<Tiers>| {
-            let mut world = World::new(contracts, tiers);
-            world.run(contracts, i);
-            tiers.wait_idle();
-            let start = Instant::now();
-            for _ in 0..RUNS {
+    for tier in CodeTier::ALL {
+        let mut ratios = Vec::new();
+        for (i, c) in contracts.iter().enumerate() {
+            let time = |tiers: &Arc<Tiers>| {
+                let mut world = World::new(contracts, tiers);
                 world.run(contracts, i);
-            }
-            start.elapsed() / RUNS
-        };
-        let interp = time(&tiers(TierConfig::interpreter_only()));
-        let jit = tiers(TierConfig { threshold: 1, ..TierConfig::default() });
-        let native = time(&jit);
-        let compile = jit.stats().compile_time;
-        let gain = interp.as_secs_f64() - native.as_secs_f64();
-        let even = if gain > 0.0 {
-            let n = compile.as_secs_f64() / gain;
-            ratios.push(n);
-            format!("{n:.0}")
-        } else {
-            "never".into()
-        };
-        println!(
-            "{:<22} {:>9.1?} {:>11.1?} {:>11.1?} {:>12}",
-            c.fixture.name, compile, interp, native, even
-        );
-    }
-    ratios.sort_by(f64::total_cmp);
-    if let Some(median) = ratios.get(ratios.len() / 2) {
-        println!("median break-even: {median:.0} executions");
+                tiers.wait_idle();
+                let start = Instant::now();
+                for _ in 0..RUNS {
+                    world.run(contracts, i);
+                }
+                start.elapsed() / RUNS
+            };
+            let interp = time(&tiers(TierConfig::interpreter_only()));
+            let jit = tiers(TierConfig { threshold: 1, ..TierConfig::only(tier) });
+            let native = time(&jit);
+            let compile = jit.stats().compile_time;
+            let gain = interp.as_secs_f64() - native.as_secs_f64();
+            let even = if gain > 0.0 {
+                let n = compile.as_secs_f64() / gain;
+                ratios.push(n);
+                format!("{n:.0}")
+            } else {
+                "never".into()
+            };
+            println!(
+                "{:<22} {:>11} {:>10.1?} {:>11.1?} {:>11.1?} {:>12}",
+                c.fixture.name, tier, compile, interp, native, even
+            );
+        }
+        ratios.sort_by(f64::total_cmp);
+        if let Some(median) = ratios.get(ratios.len() / 2) {
+            println!("median break-even, {tier} tier: {median:.0} executions");
+        }
     }
 }
 
@@ -219,7 +225,13 @@ fn replay(
     let mut results = Vec::with_capacity(order.len());
     let mut native_after: Vec<Option<(usize, Duration)>> = vec![None; hot.len()];
     let start = Instant::now();
+    let windows = std::env::var_os("KILN_TIERED_WINDOWS").is_some();
+    let mut window_start = Instant::now();
     for (n, &i) in order.iter().enumerate() {
+        if windows && n % 10_000 == 0 && n > 0 {
+            print!(" {:.0}", 10_000.0 / window_start.elapsed().as_secs_f64() / 1000.0);
+            window_start = Instant::now();
+        }
         results.push(world.run(contracts, i));
         for (after, h) in native_after.iter_mut().zip(&hot) {
             if after.is_none() && tiers.is_native(*h, SPEC) {
@@ -228,6 +240,9 @@ fn replay(
         }
     }
     let elapsed = start.elapsed();
+    if windows {
+        println!("  <- {label}: K tx/s per 10,000 transactions");
+    }
     let hot_native_after = native_after.iter().try_fold((0, Duration::ZERO), |acc, after| {
         after.map(|(n, t)| (acc.0.max(n), acc.1.max(t)))
     });
@@ -295,8 +310,16 @@ fn main() {
         };
         runs.push(best(&label, &TierConfig { threshold, ..TierConfig::default() }));
     }
-    // All-JIT: every contract compiled (and waited for) before the timed run.
-    let jit = tiers(TierConfig { threshold: 1, ..TierConfig::default() });
+    // Each compiled tier alone at the default threshold: what the tier policy's two steps
+    // are weighed against.
+    for tier in CodeTier::ALL {
+        let config =
+            TierConfig { threshold: kiln::evm::DEFAULT_THRESHOLD, ..TierConfig::only(tier) };
+        runs.push(best(&format!("tiered, {tier} tier only"), &config));
+    }
+    // All-JIT: every contract compiled in the optimizing tier (and waited for) before the
+    // timed run.
+    let jit = tiers(TierConfig { threshold: 1, ..TierConfig::only(CodeTier::Optimizing) });
     let mut warm = World::new(&contracts, &jit);
     for i in 0..contracts.len() {
         warm.run(&contracts, i);

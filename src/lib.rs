@@ -36,6 +36,8 @@ pub use kiln_runtime::{
 
 /// Addresses, words and bytes as `kiln`'s API takes them.
 pub use alloy_primitives as primitives;
+/// The compiled tiers ([`TierConfig::first_tier`], `KILN_JIT_TIER`).
+pub use kiln_codegen::CodeTier;
 /// What a JIT engine compiled ([`Engine::jit_stats`]).
 pub use kiln_codegen::JitStats;
 /// A shared object of contracts compiled ahead of time (`kiln compile`, [`AotCompiler`]).

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The whole test suite: unit and integration tests in release mode, then every state test in
-# ../shared/fixtures/state_tests through each execution mode (tiered with a threshold of 1, so
-# contracts move to native code as early as the background compiler allows).
+# ../shared/fixtures/state_tests through each execution mode (tiered with a threshold of 1 and
+# optimizing code after one native execution, so contracts move to quick and then optimizing
+# code as early as the background compiler allows), and through the JIT in each compiled tier.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -44,7 +45,13 @@ echo "== regressions (interp, jit, aot, tiered with threshold 1) =="
 for mode in interp jit aot; do
   ./target/release/kiln statetest --mode "$mode" "$regressions"
 done
-./target/release/kiln statetest --mode tiered --tier-threshold 1 --stats "$regressions"
+./target/release/kiln statetest --mode tiered --tier-threshold 1 --tier-optimize-after 1 --stats "$regressions"
+
+# The quick tier alone (the JIT's default is the optimizing tier, run above and below).
+echo "== quick tier (jit, KILN_JIT_TIER=quick): regressions, state tests, differential test =="
+KILN_JIT_TIER=quick ./target/release/kiln statetest --mode jit "$regressions"
+KILN_JIT_TIER=quick ./target/release/kiln statetest --mode jit --known-failures tests/known-failures.txt "$fixtures"
+KILN_JIT_TIER=quick KILN_DIFF_CASES=1000 cargo test --release --locked --test differential
 
 # Checked code generation: every native access to a stack slot, memory, the call data and
 # the jump tables asserts its bounds at run time and halts with a named fatal error instead.
@@ -67,14 +74,14 @@ echo "== state tests (jit) =="
 echo "== state tests (aot: one shared object per fixture file) =="
 ./target/release/kiln statetest --mode aot --known-failures tests/known-failures.txt "$fixtures"
 
-echo "== state tests (tiered, threshold 1) =="
-./target/release/kiln statetest --mode tiered --tier-threshold 1 --stats --known-failures tests/known-failures.txt "$fixtures"
+echo "== state tests (tiered, threshold 1, optimizing after 1) =="
+./target/release/kiln statetest --mode tiered --tier-threshold 1 --tier-optimize-after 1 --stats --known-failures tests/known-failures.txt "$fixtures"
 
 echo "== blockchain tests (interp, jit, aot: one shared object per fixture file, tiered with threshold 1) =="
 ./target/release/kiln blocktest --mode interp "$blocks"
 ./target/release/kiln blocktest --mode jit "$blocks"
 ./target/release/kiln blocktest --mode aot "$blocks"
-./target/release/kiln blocktest --mode tiered --tier-threshold 1 --stats "$blocks"
+./target/release/kiln blocktest --mode tiered --tier-threshold 1 --tier-optimize-after 1 --stats "$blocks"
 
 # A debug build runs Cranelift's IR verifier on every function it compiles, and every
 # debug assertion (Cranelift's builder, the differential test's generator): the tests and

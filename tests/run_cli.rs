@@ -440,7 +440,8 @@ fn tiered_stats_show_the_tier_and_the_reason() {
     assert_eq!(field(&text, "output"), word_hex(3));
     assert!(text.contains("tier executions: 1 interpreted, 0 native, 0 aot"), "{text}");
     assert!(text.contains("tier compiles: 1 compiled"), "{text}");
-    assert!(text.contains("Osaka") && text.contains(": native ("), "{text}");
+    assert!(text.contains("Osaka") && text.contains(": native, quick ("), "{text}");
+    assert!(text.contains("tier compiles by tier: 1 quick in"), "{text}");
 
     let args = [ADD_RETURN, "--mode", "tiered", "--tier-threshold", "1", "--stats"];
     let slow = ok(&[&args[..], &["--tier-timeout-ms", "0"]].concat());

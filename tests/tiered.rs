@@ -10,7 +10,9 @@ mod asm;
 use alloy_primitives::{keccak256, Address, Bytes, B256, U256};
 use asm::Asm;
 use kiln::evm::{InterpReason, Tier};
-use kiln::{BlockEnv, DatabaseCommit, Evm, InMemoryDb, SpecId, TierConfig, Tiers, TxEnv, TxKind};
+use kiln::{
+    BlockEnv, CodeTier, DatabaseCommit, Evm, InMemoryDb, SpecId, TierConfig, Tiers, TxEnv, TxKind,
+};
 use kiln_frontend::opcode as op;
 use std::path::Path;
 use std::sync::Arc;
@@ -194,6 +196,97 @@ fn hot_contract_moves_to_native_mid_workload_with_identical_results() {
     }
 }
 
+/// Quick code runs first; after `optimize_after` native executions the optimizing unit
+/// replaces it, in place in the cache's accounting, and nothing is compiled again.
+#[test]
+fn quick_code_is_replaced_by_optimizing_code() {
+    let code = summing_loop(2);
+    let mut interp = evm(world(std::slice::from_ref(&code)), TierConfig::interpreter_only());
+    let config = TierConfig { optimize_after: 2, ..tiered(1) };
+    assert_eq!(config.first_tier, CodeTier::Quick);
+    let mut subject = evm(world(std::slice::from_ref(&code)), config);
+    let code_tier = |stats: &kiln::TierStats| match contract(stats, &code).tier {
+        Tier::Native { code_tier, .. } => Some(code_tier),
+        _ => None,
+    };
+    let mut tiers_seen = Vec::new();
+    for nonce in 0..6 {
+        same(&mut interp, &mut subject, &call(contract_address(0), 30 + nonce, nonce));
+        tiers(&subject).wait_idle();
+        tiers_seen.push(code_tier(&tier_stats(&subject)));
+    }
+    use CodeTier::{Optimizing, Quick};
+    // Interpreted once (queuing the quick compile), quick code twice (the second reaching
+    // `optimize_after`, queuing the optimizing compile), optimizing code from then on.
+    assert_eq!(
+        tiers_seen,
+        [
+            Some(Quick),
+            Some(Quick),
+            Some(Optimizing),
+            Some(Optimizing),
+            Some(Optimizing),
+            Some(Optimizing)
+        ]
+    );
+    let stats = tier_stats(&subject);
+    assert_eq!((stats.quick.compiled, stats.optimizing.compiled, stats.optimized), (1, 1, 1));
+    assert_eq!(stats.compiled, 2);
+    assert_eq!((stats.interp_executions, stats.native_executions), (1, 5));
+    let optimizing =
+        kiln_codegen::compile_standalone(&code, SPEC, Optimizing).expect("compiles").memory_bytes();
+    assert_eq!(stats.cache_bytes, optimizing, "the quick unit's bytes were released");
+    assert_eq!(stats.native_contracts(), 1);
+}
+
+/// A contract whose one execution runs a long loop turns hot by the gas its interpreted
+/// frames report, long before its executions reach the threshold.
+#[test]
+fn gas_run_interpreted_makes_a_contract_hot() {
+    let code = summing_loop(4);
+    let mut interp = evm(world(std::slice::from_ref(&code)), TierConfig::interpreter_only());
+    let config = TierConfig { threshold: 1000, gas_threshold: 20_000, ..TierConfig::default() };
+    let mut subject = evm(world(std::slice::from_ref(&code)), config);
+    // 1,000 iterations: well over 20,000 gas in the one frame.
+    same(&mut interp, &mut subject, &call(contract_address(0), 1000, 0));
+    tiers(&subject).wait_idle();
+    assert_eq!(tier_stats(&subject).compiled, 0, "executions alone are far from 1000");
+    // The second execution finds the gas reported and queues the compile.
+    same(&mut interp, &mut subject, &call(contract_address(0), 3, 1));
+    tiers(&subject).wait_idle();
+    same(&mut interp, &mut subject, &call(contract_address(0), 5, 2));
+    let stats = tier_stats(&subject);
+    assert_eq!(stats.compiled, 1, "{stats:?}");
+    assert_eq!((stats.interp_executions, stats.native_executions), (2, 1), "{stats:?}");
+}
+
+/// Each tier on its own: quick code is never replaced, and optimizing code comes without a
+/// quick tier first.
+#[test]
+fn each_tier_can_be_forced_alone() {
+    for tier in CodeTier::ALL {
+        let code = summing_loop(3);
+        let mut interp = evm(world(std::slice::from_ref(&code)), TierConfig::interpreter_only());
+        let config = TierConfig { threshold: 1, ..TierConfig::only(tier) };
+        let mut subject = evm(world(std::slice::from_ref(&code)), config);
+        for nonce in 0..5 {
+            same(&mut interp, &mut subject, &call(contract_address(0), 7 + nonce, nonce));
+            tiers(&subject).wait_idle();
+        }
+        let stats = tier_stats(&subject);
+        assert!(
+            matches!(contract(&stats, &code).tier, Tier::Native { code_tier, .. } if code_tier == tier),
+            "{tier}: {stats:?}"
+        );
+        let compiled = match tier {
+            CodeTier::Quick => (1, 0),
+            CodeTier::Optimizing => (0, 1),
+        };
+        assert_eq!((stats.quick.compiled, stats.optimizing.compiled), compiled, "{tier}");
+        assert_eq!(stats.native_executions, 4, "{tier}");
+    }
+}
+
 /// The pre-state and first transaction of a one-test transaction fixture (the benchmark
 /// contracts' format). The tool's full loader is private to the binary; these fixtures use
 /// only these fields, and a default block.
@@ -289,7 +382,9 @@ fn eviction_keeps_the_cache_within_budget() {
 fn eviction_takes_the_least_recently_used() {
     let codes: Vec<Vec<u8>> = (10..13).map(summing_loop).collect();
     let unit = |code: &[u8]| {
-        kiln_codegen::compile_standalone(code, SPEC).expect("compiles").memory_bytes()
+        kiln_codegen::compile_standalone(code, SPEC, TierConfig::default().first_tier)
+            .expect("compiles")
+            .memory_bytes()
     };
     // Room for the first two; the third must evict one of them.
     let budget = unit(&codes[0]) + unit(&codes[1]);
@@ -427,7 +522,11 @@ fn threads_share_a_cache_under_eviction() {
     let codes = vec![calling_loop(contract_address(1)), summing_loop(6), summing_loop(7)];
     let sizes: Vec<usize> = codes
         .iter()
-        .map(|c| kiln_codegen::compile_standalone(c, SPEC).expect("compiles").memory_bytes())
+        .map(|c| {
+            kiln_codegen::compile_standalone(c, SPEC, TierConfig::default().first_tier)
+                .expect("compiles")
+                .memory_bytes()
+        })
         .collect();
     let budget = sizes.iter().sum::<usize>() - 1;
     let shared = Tiers::new(TierConfig { cache_budget: budget, ..tiered(2) }).expect("starts");

@@ -2,6 +2,7 @@
 //! keyed by (code hash, fork), for reuse across calls and transactions.
 
 use crate::lower::{lower, native_signature};
+use crate::tier::CodeTier;
 use crate::CompileError;
 use alloy_primitives::map::HashMap;
 use alloy_primitives::{keccak256, B256};
@@ -92,8 +93,18 @@ fn host_isa_with(
 }
 
 impl JitCompiler {
+    /// A JIT compiling in the tier `KILN_JIT_TIER` names, optimizing when unset
+    /// ([`CodeTier::from_env`]).
     pub fn new() -> Result<Self, CompileError> {
-        let isa = host_isa(false)?;
+        Self::with_tier(CodeTier::from_env()?)
+    }
+
+    /// A JIT compiling everything in `tier`.
+    pub fn with_tier(tier: CodeTier) -> Result<Self, CompileError> {
+        let isa = match tier {
+            CodeTier::Quick => large_isa(false)?,
+            CodeTier::Optimizing => host_isa(false)?,
+        };
         let module = JITModule::new(JITBuilder::with_isa(isa, default_libcall_names()));
         let ctx = module.make_context();
         Ok(Self {

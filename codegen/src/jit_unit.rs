@@ -9,6 +9,7 @@
 
 use crate::jit::{host_isa, large_isa};
 use crate::lower::{lower, native_signature};
+use crate::tier::CodeTier;
 use crate::CompileError;
 use cranelift_codegen::isa::OwnedTargetIsa;
 use cranelift_frontend::FunctionBuilderContext;
@@ -26,6 +27,7 @@ pub struct CompiledContract {
     // `Option` so that `Drop` can move the module into `free_memory`.
     module: Option<JITModule>,
     entry: NativeFn,
+    tier: CodeTier,
     code_bytes: usize,
     compile_time: Duration,
 }
@@ -43,6 +45,11 @@ impl CompiledContract {
     /// the unit alive until no frame can be running or suspended in it.
     pub fn entry(&self) -> NativeFn {
         self.entry
+    }
+
+    /// The tier it was compiled for.
+    pub fn tier(&self) -> CodeTier {
+        self.tier
     }
 
     /// Bytes of machine code emitted.
@@ -75,6 +82,7 @@ impl Drop for CompiledContract {
 impl std::fmt::Debug for CompiledContract {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("CompiledContract")
+            .field("tier", &self.tier)
             .field("code_bytes", &self.code_bytes)
             .field("compile_time", &self.compile_time)
             .finish_non_exhaustive()
@@ -98,12 +106,20 @@ impl UnitCompiler {
         })
     }
 
-    /// Compiles `code` for `spec` into a unit of its own.
-    pub fn compile(&mut self, code: &[u8], spec: SpecId) -> Result<CompiledContract, CompileError> {
+    /// Compiles `code` for `spec` in `tier` into a unit of its own.
+    pub fn compile(
+        &mut self,
+        code: &[u8],
+        spec: SpecId,
+        tier: CodeTier,
+    ) -> Result<CompiledContract, CompileError> {
         let start = Instant::now();
         let backend = |e: &dyn std::fmt::Display| CompileError::Backend(e.to_string());
-        let mut module =
-            JITModule::new(JITBuilder::with_isa(self.isa.clone(), default_libcall_names()));
+        let isa = match tier {
+            CodeTier::Quick => self.large.clone(),
+            CodeTier::Optimizing => self.isa.clone(),
+        };
+        let mut module = JITModule::new(JITBuilder::with_isa(isa, default_libcall_names()));
         let f = kiln_ir::build(code, spec);
         let sig = native_signature(module.isa().default_call_conv());
         let id =
@@ -120,15 +136,20 @@ impl UnitCompiler {
         Ok(CompiledContract {
             module: Some(module),
             entry,
+            tier,
             code_bytes,
             compile_time: start.elapsed(),
         })
     }
 }
 
-/// Compiles `code` for `spec` into a unit of its own (a fresh [`UnitCompiler`]).
-pub fn compile_standalone(code: &[u8], spec: SpecId) -> Result<CompiledContract, CompileError> {
-    UnitCompiler::new()?.compile(code, spec)
+/// Compiles `code` for `spec` in `tier` into a unit of its own (a fresh [`UnitCompiler`]).
+pub fn compile_standalone(
+    code: &[u8],
+    spec: SpecId,
+    tier: CodeTier,
+) -> Result<CompiledContract, CompileError> {
+    UnitCompiler::new()?.compile(code, spec, tier)
 }
 
 #[cfg(test)]
@@ -137,12 +158,16 @@ mod tests {
 
     #[test]
     fn units_compile_on_one_thread_and_drop_on_another() {
-        // PUSH1 1 PUSH1 2 ADD STOP
-        let unit = compile_standalone(&[0x60, 0x01, 0x60, 0x02, 0x01, 0x00], SpecId::Cancun)
-            .expect("compiles");
-        assert!(unit.code_bytes() > 0);
-        assert_eq!(unit.memory_bytes() % PAGE, 0);
-        assert!(unit.memory_bytes() >= unit.code_bytes());
-        std::thread::spawn(move || drop(unit)).join().expect("dropped elsewhere");
+        for tier in CodeTier::ALL {
+            // PUSH1 1 PUSH1 2 ADD STOP
+            let unit =
+                compile_standalone(&[0x60, 0x01, 0x60, 0x02, 0x01, 0x00], SpecId::Cancun, tier)
+                    .expect("compiles");
+            assert_eq!(unit.tier(), tier);
+            assert!(unit.code_bytes() > 0);
+            assert_eq!(unit.memory_bytes() % PAGE, 0);
+            assert!(unit.memory_bytes() >= unit.code_bytes());
+            std::thread::spawn(move || drop(unit)).join().expect("dropped elsewhere");
+        }
     }
 }

@@ -11,11 +11,13 @@ pub mod lower;
 pub mod stack_proof;
 #[cfg(test)]
 mod stack_safety_tests;
+pub mod tier;
 pub mod word;
 
 pub use aot::{AotCompiler, AotLibrary, LoadError};
 pub use jit::{JitCompiler, JitStats};
 pub use jit_unit::{compile_standalone, CompiledContract, UnitCompiler};
+pub use tier::{CodeTier, UnknownTier};
 
 /// Whether code generation is checked (`KILN_CHECKED=1` in the environment, read once):
 /// every access compiled code makes to a stack slot, to EVM memory, to the call data or to

@@ -230,6 +230,12 @@ impl Status {
 /// Returning `None` runs the interpreter.
 pub trait NativeCode {
     fn lookup(&mut self, code: &AnalyzedCode, spec: SpecId) -> Option<NativeFn>;
+
+    /// A frame of `code` finished, having used `gas_used` (its calls' included), in native
+    /// code from [`NativeCode::lookup`] or in the interpreter: what a tier policy weighs
+    /// besides counting executions, since one execution of a loop can outweigh thousands of
+    /// a token transfer.
+    fn finished(&mut self, _code: &AnalyzedCode, _spec: SpecId, _gas_used: u64, _native: bool) {}
 }
 
 #[cfg(test)]

@@ -298,7 +298,10 @@ fn start_create(
 /// Ends a frame: keeps or reverts its changes and, for a creation, deploys the code.
 fn finish(host: &mut Host, frame: Frame, status: Status) -> FrameResult {
     // The context stays in its box: moved out whole, its ~400 bytes were copied.
-    let Frame { mut ctx, checkpoint, kind, .. } = frame;
+    let Frame { mut ctx, checkpoint, kind, native, .. } = frame;
+    if let Some(n) = host.native.as_mut() {
+        n.finished(&ctx.code, host.spec, ctx.gas_limit.saturating_sub(ctx.gas), native.is_some());
+    }
     if status == Status::Fatal {
         return early_failure(Status::Fatal, 0);
     }

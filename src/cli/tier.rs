@@ -1,7 +1,7 @@
 //! The tier flags shared by subcommands that take `--mode tiered`, and `--stats`.
 
 use crate::tools::mode::Mode;
-use kiln::{TierConfig, Tiers};
+use kiln::{CodeTier, TierConfig, Tiers};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -13,6 +13,15 @@ pub struct TierArgs {
     /// (0 and 1 both compile after the first) [default: KILN_TIER_THRESHOLD, else 100].
     #[arg(long, value_name = "N")]
     tier_threshold: Option<u64>,
+    /// With --mode tiered: the tier a hot contract is compiled in first, quick or optimizing
+    /// [default: KILN_TIER_FIRST, else quick].
+    #[arg(long, value_name = "TIER")]
+    tier_first: Option<CodeTier>,
+    /// With --mode tiered: native executions of quick code after which the contract is
+    /// compiled again in the optimizing tier, or `never` [default: KILN_TIER_OPTIMIZE_AFTER,
+    /// else 1000].
+    #[arg(long, value_name = "N|never", value_parser = optimize_after)]
+    tier_optimize_after: Option<u64>,
     /// With --mode tiered: background compile threads [default: 1].
     #[arg(long, value_name = "N")]
     tier_workers: Option<usize>,
@@ -38,6 +47,8 @@ impl TierArgs {
     pub fn configure(&self, mode: Mode) -> Result<Option<Arc<Tiers>>, CliError> {
         if mode != Mode::Tiered {
             let tier_flag = self.tier_threshold.is_some()
+                || self.tier_first.is_some()
+                || self.tier_optimize_after.is_some()
                 || self.tier_workers.is_some()
                 || self.tier_max_size.is_some()
                 || self.tier_timeout_ms.is_some()
@@ -51,6 +62,12 @@ impl TierArgs {
         let mut config = TierConfig::from_env()?;
         if let Some(n) = self.tier_threshold {
             config.threshold = n;
+        }
+        if let Some(tier) = self.tier_first {
+            config.first_tier = tier;
+        }
+        if let Some(n) = self.tier_optimize_after {
+            config.optimize_after = n;
         }
         if let Some(n) = self.tier_workers {
             config.workers = n;
@@ -73,4 +90,9 @@ impl TierArgs {
         tiers.wait_idle();
         Some(tiers.stats())
     }
+}
+
+fn optimize_after(value: &str) -> Result<u64, String> {
+    kiln::evm::parse_optimize_after(value)
+        .ok_or_else(|| format!("{value:?}: expected a non-negative integer or never"))
 }

@@ -7,7 +7,7 @@
 use super::config::TierConfig;
 use super::stats::{ContractStats, InterpReason, Tier, TierStats};
 use alloy_primitives::{map::HashMap, B256};
-use kiln_codegen::CompiledContract;
+use kiln_codegen::{CodeTier, CompiledContract};
 use kiln_runtime::SpecId;
 use std::sync::Arc;
 use std::time::Duration;
@@ -25,7 +25,20 @@ struct Entry {
     executions: u64,
     /// Executions since the contract last became cold, measured against the threshold.
     warmth: u64,
+    /// Gas its interpreted frames ran since it last became cold, measured against the gas
+    /// threshold.
+    cold_gas: u64,
+    /// Gas its interpreted frames ran in all: how much a first compile gains.
+    interp_gas: u64,
+    /// Gas the unit it holds now ran, measured against `optimize_gas`.
+    tier_gas: u64,
     native_executions: u64,
+    /// Native executions of the unit it holds now, measured against `optimize_after`.
+    tier_executions: u64,
+    /// An optimizing compile of it is queued or running.
+    optimizing: bool,
+    /// Its optimizing compile failed or took too long: it keeps its quick code.
+    optimize_failed: bool,
     evictions: u64,
     /// The cache's clock at the last native execution: the eviction order.
     last_used: u64,
@@ -34,6 +47,9 @@ struct Entry {
 /// What a frame about to run a contract should do.
 pub(crate) enum Decision {
     Native(Arc<CompiledContract>),
+    /// Run the quick code, and queue the contract's optimizing compile (it is marked as
+    /// optimizing).
+    NativeAndOptimize(Arc<CompiledContract>),
     Interpret,
     /// Interpret, and queue the contract for compilation (it is marked as compiling).
     InterpretAndCompile,
@@ -77,7 +93,13 @@ impl NativeCache {
                 code_size,
                 executions: 0,
                 warmth: 0,
+                cold_gas: 0,
+                interp_gas: 0,
+                tier_gas: 0,
                 native_executions: 0,
+                tier_executions: 0,
+                optimizing: false,
+                optimize_failed: false,
                 evictions: 0,
                 last_used: 0,
             }
@@ -86,8 +108,20 @@ impl NativeCache {
         match &entry.state {
             State::Native(unit) => {
                 entry.native_executions += 1;
+                entry.tier_executions += 1;
                 entry.last_used = self.clock;
                 self.totals.native_executions += 1;
+                let optimize = unit.tier() == CodeTier::Quick
+                    && !entry.optimizing
+                    && !entry.optimize_failed
+                    && (entry.tier_executions >= config.optimize_after
+                        || entry.tier_gas >= config.optimize_gas)
+                    && config.workers > 0;
+                if optimize {
+                    entry.optimizing = true;
+                    self.pending += 1;
+                    return Decision::NativeAndOptimize(unit.clone());
+                }
                 return Decision::Native(unit.clone());
             }
             State::Interp(InterpReason::Cold) => entry.warmth += 1,
@@ -95,7 +129,7 @@ impl NativeCache {
         }
         self.totals.interp_executions += 1;
         let hot = matches!(entry.state, State::Interp(InterpReason::Cold))
-            && entry.warmth >= config.threshold
+            && (entry.warmth >= config.threshold || entry.cold_gas >= config.gas_threshold)
             && config.workers > 0;
         if hot {
             entry.state = State::Interp(InterpReason::Compiling);
@@ -106,45 +140,126 @@ impl NativeCache {
         }
     }
 
-    /// The queue refused `key`'s job: it is cold again, and retries on its next execution.
-    pub(crate) fn queue_full(&mut self, key: Key) {
-        self.pending -= 1;
-        self.totals.queue_full += 1;
-        if let Some(entry) = self.entries.get_mut(&key) {
-            entry.state = State::Interp(InterpReason::Cold);
+    /// Frames of `key` finished, having used `gas`, natively or interpreted.
+    pub(crate) fn record(&mut self, key: Key, gas: u64, native: bool) {
+        let Some(entry) = self.entries.get_mut(&key) else { return };
+        if native {
+            entry.tier_gas = entry.tier_gas.saturating_add(gas);
+        } else {
+            entry.cold_gas = entry.cold_gas.saturating_add(gas);
+            entry.interp_gas = entry.interp_gas.saturating_add(gas);
         }
     }
 
-    /// A worker finished `key`: keep the unit (evicting others to fit the budget) or record
-    /// why the contract stays interpreted.
-    pub(crate) fn finish(&mut self, key: Key, outcome: Result<CompiledContract, InterpReason>) {
+    /// How much compiling `key` in `tier` is worth, to order the queue: for a first compile
+    /// the gas it ran interpreted, for an optimizing one the gas its quick code ran.
+    pub(crate) fn worth(&self, key: &Key, tier: CodeTier) -> u64 {
+        self.entries.get(key).map_or(0, |e| match tier {
+            CodeTier::Quick => e.interp_gas,
+            CodeTier::Optimizing => e.tier_gas,
+        })
+    }
+
+    /// The queue refused `key`'s job in `tier`: a contract waiting for its first compile is
+    /// cold again, one waiting for its optimizing compile keeps its quick code; either
+    /// retries on its next execution.
+    pub(crate) fn queue_full(&mut self, key: Key, tier: CodeTier) {
         self.pending -= 1;
+        self.totals.queue_full += 1;
+        if let Some(entry) = self.entries.get_mut(&key) {
+            if matches!(entry.state, State::Native(_)) && tier == CodeTier::Optimizing {
+                entry.optimizing = false;
+            } else {
+                entry.state = State::Interp(InterpReason::Cold);
+            }
+        }
+    }
+
+    /// A worker finished `key` in `tier`: keep the unit (in place of the quick one an
+    /// optimizing unit replaces, evicting others to fit the budget) or record why the
+    /// contract stays interpreted, or keeps its quick code.
+    pub(crate) fn finish(
+        &mut self,
+        key: Key,
+        tier: CodeTier,
+        outcome: Result<CompiledContract, InterpReason>,
+    ) {
+        self.pending -= 1;
+        let held = self.entries.get_mut(&key).and_then(|entry| {
+            if tier == CodeTier::Optimizing {
+                entry.optimizing = false;
+            }
+            match &entry.state {
+                State::Native(unit) => Some(unit.tier()),
+                State::Interp(_) => None,
+            }
+        });
+        let took = match &outcome {
+            Ok(unit) => unit.compile_time(),
+            Err(InterpReason::CompileTooSlow { took, .. }) => *took,
+            Err(_) => Duration::ZERO,
+        };
+        self.totals.compile_time += took;
+        let per_tier = match tier {
+            CodeTier::Quick => &mut self.totals.quick,
+            CodeTier::Optimizing => &mut self.totals.optimizing,
+        };
+        per_tier.compile_time += took;
         let state = match outcome {
+            // A quick unit finished after the optimizing one (the contract was evicted and
+            // turned hot again meanwhile): the better code stays.
+            Ok(_) if tier == CodeTier::Quick && held == Some(CodeTier::Optimizing) => return,
             Ok(unit) => {
                 self.totals.compiled += 1;
-                self.totals.compile_time += unit.compile_time();
+                per_tier.compiled += 1;
+                if held == Some(CodeTier::Quick) && tier == CodeTier::Optimizing {
+                    self.totals.optimized += 1;
+                }
                 self.admit(key, unit)
             }
-            Err(reason) => {
-                match &reason {
-                    InterpReason::CompileTooSlow { took, .. } => {
-                        self.totals.compile_too_slow += 1;
-                        self.totals.compile_time += *took;
-                    }
-                    InterpReason::CompileFailed(_) => self.totals.compile_failed += 1,
-                    InterpReason::Unproven(_) => self.totals.unproven += 1,
-                    _ => {}
+            // The quick code it runs stays; no optimizing compile is tried again.
+            Err(reason) if held.is_some() => {
+                self.count_failure(&reason);
+                if let Some(entry) = self.entries.get_mut(&key) {
+                    entry.optimize_failed = true;
                 }
+                return;
+            }
+            Err(reason) => {
+                self.count_failure(&reason);
                 State::Interp(reason)
             }
         };
         if let Some(entry) = self.entries.get_mut(&key) {
             entry.state = state;
+            entry.tier_executions = 0;
+            entry.tier_gas = 0;
             entry.last_used = self.clock;
         }
     }
 
+    fn count_failure(&mut self, reason: &InterpReason) {
+        match reason {
+            InterpReason::CompileTooSlow { .. } => self.totals.compile_too_slow += 1,
+            InterpReason::CompileFailed(_) => self.totals.compile_failed += 1,
+            InterpReason::Unproven(_) => self.totals.unproven += 1,
+            _ => {}
+        }
+    }
+
+    /// Takes `key`'s unit, if it holds one, out of the cache's accounting (not out of its
+    /// entry, which the caller overwrites): frames running it keep it alive.
+    fn release(&mut self, key: Key) {
+        if let Some(i) = self.native.iter().position(|k| *k == key) {
+            self.native.swap_remove(i);
+        }
+        if let Some(State::Native(unit)) = self.entries.get(&key).map(|e| &e.state) {
+            self.bytes -= unit.memory_bytes();
+        }
+    }
+
     fn admit(&mut self, key: Key, unit: CompiledContract) -> State {
+        self.release(key);
         let bytes = unit.memory_bytes();
         let budget = self.totals.cache_budget;
         if bytes > budget {
@@ -179,14 +294,11 @@ impl NativeCache {
             }
             entry.state = State::Interp(InterpReason::Cold);
             entry.warmth = 0;
+            entry.cold_gas = 0;
             entry.evictions += 1;
             self.totals.evictions += 1;
         }
         true
-    }
-
-    pub(crate) fn executions(&self, key: &Key) -> u64 {
-        self.entries.get(key).map_or(0, |e| e.executions)
     }
 
     pub(crate) fn is_native(&self, key: &Key) -> bool {
@@ -209,6 +321,7 @@ impl NativeCache {
                 tier: match &e.state {
                     State::Interp(reason) => Tier::Interpreter(reason.clone()),
                     State::Native(unit) => Tier::Native {
+                        code_tier: unit.tier(),
                         memory_bytes: unit.memory_bytes(),
                         compile_time: unit.compile_time(),
                     },
@@ -229,5 +342,114 @@ pub(crate) fn judge_compile(
     match outcome {
         Ok(_) if took > limit => Err(InterpReason::CompileTooSlow { took, limit }),
         other => other,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use kiln_codegen::compile_standalone;
+    use CodeTier::{Optimizing, Quick};
+
+    // PUSH1 1 PUSH1 2 ADD STOP
+    const CODE: &[u8] = &[0x60, 0x01, 0x60, 0x02, 0x01, 0x00];
+    const KEY: Key = (B256::repeat_byte(1), SpecId::Prague);
+
+    fn unit(tier: CodeTier) -> CompiledContract {
+        compile_standalone(CODE, SpecId::Prague, tier).expect("compiles")
+    }
+
+    fn config() -> TierConfig {
+        TierConfig { threshold: 1, optimize_after: 1, ..TierConfig::default() }
+    }
+
+    fn touch(cache: &mut NativeCache) -> Decision {
+        cache.touch(KEY, CODE.len(), &config())
+    }
+
+    fn held(cache: &NativeCache) -> Option<CodeTier> {
+        match &cache.entries[&KEY].state {
+            State::Native(unit) => Some(unit.tier()),
+            State::Interp(_) => None,
+        }
+    }
+
+    /// A cache holding KEY's quick code.
+    fn quick_cache() -> NativeCache {
+        let mut cache = NativeCache::new(1 << 20);
+        assert!(matches!(touch(&mut cache), Decision::InterpretAndCompile));
+        cache.finish(KEY, Quick, Ok(unit(Quick)));
+        assert_eq!(held(&cache), Some(Quick));
+        cache
+    }
+
+    /// Gas run interpreted makes a contract hot however few its executions; gas run in
+    /// quick code makes it due for its optimizing compile.
+    #[test]
+    fn gas_makes_a_contract_hot_before_its_executions_do() {
+        let config = TierConfig {
+            threshold: 100,
+            gas_threshold: 1000,
+            optimize_after: 100,
+            optimize_gas: 5000,
+            ..TierConfig::default()
+        };
+        let mut cache = NativeCache::new(1 << 20);
+        assert!(matches!(cache.touch(KEY, CODE.len(), &config), Decision::Interpret));
+        cache.record(KEY, 999, false);
+        assert!(matches!(cache.touch(KEY, CODE.len(), &config), Decision::Interpret));
+        cache.record(KEY, 1, false);
+        assert!(matches!(cache.touch(KEY, CODE.len(), &config), Decision::InterpretAndCompile));
+        assert_eq!(cache.worth(&KEY, Quick), 1000);
+        cache.finish(KEY, Quick, Ok(unit(Quick)));
+        assert!(matches!(cache.touch(KEY, CODE.len(), &config), Decision::Native(_)));
+        cache.record(KEY, 5000, true);
+        assert_eq!(cache.worth(&KEY, Optimizing), 5000);
+        assert!(matches!(cache.touch(KEY, CODE.len(), &config), Decision::NativeAndOptimize(_)));
+    }
+
+    #[test]
+    fn a_failed_optimizing_compile_keeps_the_quick_code_for_good() {
+        let mut cache = quick_cache();
+        assert!(matches!(touch(&mut cache), Decision::NativeAndOptimize(_)));
+        let slow = InterpReason::CompileTooSlow {
+            took: Duration::from_secs(3),
+            limit: Duration::from_secs(2),
+        };
+        cache.finish(KEY, Optimizing, Err(slow));
+        assert_eq!((held(&cache), cache.pending), (Some(Quick), 0));
+        for _ in 0..5 {
+            assert!(matches!(touch(&mut cache), Decision::Native(_)));
+        }
+        let stats = cache.stats();
+        assert_eq!((stats.compile_too_slow, stats.optimized), (1, 0));
+        assert_eq!(stats.optimizing.compile_time, Duration::from_secs(3));
+    }
+
+    #[test]
+    fn a_refused_optimizing_job_keeps_the_quick_code_and_retries() {
+        let mut cache = quick_cache();
+        assert!(matches!(touch(&mut cache), Decision::NativeAndOptimize(_)));
+        cache.queue_full(KEY, Optimizing);
+        assert_eq!((held(&cache), cache.pending), (Some(Quick), 0));
+        assert!(matches!(touch(&mut cache), Decision::NativeAndOptimize(_)));
+    }
+
+    /// Evicted while its optimizing compile ran, the contract turned hot again and was queued
+    /// for quick code too: the optimizing unit, whichever finishes first, is what stays, and
+    /// the cache counts one unit's bytes.
+    #[test]
+    fn a_late_quick_unit_does_not_replace_optimizing_code() {
+        let mut cache = quick_cache();
+        assert!(matches!(touch(&mut cache), Decision::NativeAndOptimize(_)));
+        assert!(cache.evict_one());
+        assert_eq!((held(&cache), cache.bytes), (None, 0));
+        assert!(matches!(touch(&mut cache), Decision::InterpretAndCompile));
+        cache.finish(KEY, Optimizing, Ok(unit(Optimizing)));
+        cache.finish(KEY, Quick, Ok(unit(Quick)));
+        assert_eq!((held(&cache), cache.pending), (Some(Optimizing), 0));
+        assert_eq!(cache.bytes, unit(Optimizing).memory_bytes());
+        assert_eq!(cache.native, [KEY]);
+        assert!(matches!(touch(&mut cache), Decision::Native(_)));
     }
 }

@@ -33,9 +33,9 @@ pub mod stats;
 pub mod tiers;
 mod worker;
 
-pub use config::{TierConfig, DEFAULT_THRESHOLD};
+pub use config::{parse_optimize_after, TierConfig, DEFAULT_OPTIMIZE_AFTER, DEFAULT_THRESHOLD};
 pub use engine::{Engine, EngineError, Execution, DEFAULT_ANALYSIS_LIMIT};
-pub use stats::{ContractStats, InterpReason, Tier, TierStats};
+pub use stats::{ContractStats, InterpReason, Tier, TierCompiles, TierStats};
 pub use tiers::{Session, TierError, Tiers};
 
 /// Observes a transaction as it runs: each instruction (`step`, then `frame_end` when a

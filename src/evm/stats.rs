@@ -2,6 +2,7 @@
 //! and totals. Read with [`super::Tiers::stats`]; `--stats` on the command line prints it.
 
 use alloy_primitives::B256;
+use kiln_codegen::CodeTier;
 use kiln_runtime::SpecId;
 use std::fmt;
 use std::time::Duration;
@@ -68,6 +69,7 @@ pub enum Tier {
     Interpreter(InterpReason),
     /// Compiled in the background and held in the code cache.
     Native {
+        code_tier: CodeTier,
         memory_bytes: usize,
         compile_time: Duration,
     },
@@ -79,9 +81,10 @@ impl fmt::Display for Tier {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Tier::Interpreter(reason) => write!(f, "interpreted: {reason}"),
-            Tier::Native { memory_bytes, compile_time } => {
-                write!(f, "native ({memory_bytes} bytes, compiled in {compile_time:.1?})")
-            }
+            Tier::Native { code_tier, memory_bytes, compile_time } => write!(
+                f,
+                "native, {code_tier} ({memory_bytes} bytes, compiled in {compile_time:.1?})"
+            ),
             Tier::Aot => f.write_str("aot"),
         }
     }
@@ -103,6 +106,13 @@ pub struct ContractStats {
     pub tier: Tier,
 }
 
+/// The compiles of one tier: units kept, and the workers' time (kept or not).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct TierCompiles {
+    pub compiled: u64,
+    pub compile_time: Duration,
+}
+
 /// Totals, and every contract seen (AOT-only contracts are counted, not listed).
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct TierStats {
@@ -121,6 +131,11 @@ pub struct TierStats {
     pub evictions: u64,
     /// Time the workers spent compiling, kept or not.
     pub compile_time: Duration,
+    /// Of `compiled` and `compile_time`: each tier's share.
+    pub quick: TierCompiles,
+    pub optimizing: TierCompiles,
+    /// Optimizing units that replaced a contract's quick code.
+    pub optimized: u64,
     /// Executable memory held by the cache now, and its budget.
     pub cache_bytes: usize,
     pub cache_budget: usize,
@@ -161,6 +176,16 @@ impl TierStats {
             self.too_large,
             self.over_budget,
             self.queue_full
+        )?;
+        writeln!(
+            out,
+            "tier compiles by tier: {} quick in {:.1?}, {} optimizing in {:.1?} ({} replaced \
+             quick code)",
+            self.quick.compiled,
+            self.quick.compile_time,
+            self.optimizing.compiled,
+            self.optimizing.compile_time,
+            self.optimized
         )?;
         writeln!(
             out,
@@ -221,6 +246,11 @@ impl TierStats {
             "queue_full": self.queue_full,
             "evictions": self.evictions,
             "compile_time_us": self.compile_time.as_micros() as u64,
+            "quick_compiled": self.quick.compiled,
+            "quick_compile_time_us": self.quick.compile_time.as_micros() as u64,
+            "optimizing_compiled": self.optimizing.compiled,
+            "optimizing_compile_time_us": self.optimizing.compile_time.as_micros() as u64,
+            "optimized": self.optimized,
             "cache_bytes": self.cache_bytes,
             "cache_budget": self.cache_budget,
             "native_contracts": self.native_contracts(),

@@ -6,7 +6,7 @@ use super::config::TierConfig;
 use super::stats::{InterpReason, TierStats};
 use super::worker::{Job, Workers};
 use alloy_primitives::{keccak256, B256};
-use kiln_codegen::{AotLibrary, CompiledContract};
+use kiln_codegen::{AotLibrary, CodeTier, CompiledContract};
 use kiln_runtime::code::AnalyzedCode;
 use kiln_runtime::{NativeCode, NativeFn, SpecId};
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -32,14 +32,27 @@ impl Shared {
         self.cache.lock().unwrap_or_else(|e| e.into_inner())
     }
 
-    /// Which of `keys` ran most often so far.
-    pub(crate) fn hottest<'k>(&self, keys: impl Iterator<Item = &'k Key>) -> Option<usize> {
+    /// Which of `jobs` to compile next: quick compiles before optimizing ones, each the
+    /// contract that ran the most gas in its present tier ([`NativeCache::worth`]). A quick
+    /// compile takes a fifth of the time and takes a contract out of the interpreter, which
+    /// gains several times more per execution than optimizing code gains over quick code.
+    pub(crate) fn next_job<'j>(
+        &self,
+        jobs: impl Iterator<Item = (&'j Key, CodeTier)>,
+    ) -> Option<usize> {
         let cache = self.lock();
-        keys.enumerate().max_by_key(|(_, key)| cache.executions(key)).map(|(i, _)| i)
+        jobs.enumerate()
+            .max_by_key(|(_, (key, tier))| (*tier == CodeTier::Quick, cache.worth(key, *tier)))
+            .map(|(i, _)| i)
     }
 
-    pub(crate) fn finish(&self, key: Key, outcome: Result<CompiledContract, InterpReason>) {
-        self.lock().finish(key, outcome);
+    pub(crate) fn finish(
+        &self,
+        key: Key,
+        tier: CodeTier,
+        outcome: Result<CompiledContract, InterpReason>,
+    ) {
+        self.lock().finish(key, tier, outcome);
         self.idle.notify_all();
     }
 }
@@ -103,7 +116,7 @@ impl Tiers {
     /// alive until it is dropped, so eviction can never free code a frame is running or is
     /// suspended in.
     pub fn session(&self) -> Session<'_> {
-        Session { tiers: self, pinned: Vec::new() }
+        Session { tiers: self, pinned: Vec::new(), finished: Vec::new() }
     }
 
     fn decide(&self, code: &AnalyzedCode, spec: SpecId) -> Option<Arc<CompiledContract>> {
@@ -111,15 +124,22 @@ impl Tiers {
         let hash = if code.hash() == B256::ZERO { keccak256(code.bytes()) } else { code.hash() };
         let key = (hash, spec);
         let decision = self.shared.lock().touch(key, code.len(), &self.shared.config);
+        let submit = |tier: CodeTier| {
+            let job = Job { key, code: code.original().clone(), tier };
+            if self.workers.try_submit(job).is_err() {
+                self.shared.lock().queue_full(key, tier);
+                self.shared.idle.notify_all();
+            }
+        };
         match decision {
             Decision::Native(unit) => Some(unit),
+            Decision::NativeAndOptimize(unit) => {
+                submit(CodeTier::Optimizing);
+                Some(unit)
+            }
             Decision::Interpret => None,
             Decision::InterpretAndCompile => {
-                let job = Job { key, code: code.original().clone() };
-                if self.workers.try_submit(job).is_err() {
-                    self.shared.lock().queue_full(key);
-                    self.shared.idle.notify_all();
-                }
+                submit(self.shared.config.first_tier);
                 None
             }
         }
@@ -147,6 +167,21 @@ impl std::fmt::Debug for Tiers {
 pub struct Session<'a> {
     tiers: &'a Tiers,
     pinned: Vec<Arc<CompiledContract>>,
+    /// Frames finished in this transaction (contract, gas used, native), handed to the
+    /// cache at once when the session ends: one lock per transaction, not per frame.
+    finished: Vec<(Key, u64, bool)>,
+}
+
+impl Drop for Session<'_> {
+    fn drop(&mut self) {
+        if self.finished.is_empty() {
+            return;
+        }
+        let mut cache = self.tiers.shared.lock();
+        for &(key, gas, native) in &self.finished {
+            cache.record(key, gas, native);
+        }
+    }
 }
 
 impl NativeCode for Session<'_> {
@@ -160,5 +195,13 @@ impl NativeCode for Session<'_> {
             self.pinned.push(unit);
         }
         Some(entry)
+    }
+
+    fn finished(&mut self, code: &AnalyzedCode, spec: SpecId, gas_used: u64, native: bool) {
+        // Initcode has no hash until hashed, and creations are too rare to weigh. Frames of
+        // AOT code find no entry in the cache and are not counted.
+        if code.hash() != B256::ZERO {
+            self.finished.push(((code.hash(), spec), gas_used, native));
+        }
     }
 }

@@ -1,13 +1,14 @@
 //! Background compilation: a bounded queue of jobs served by a fixed number of threads.
 //! Submitting never blocks: a full queue refuses the job, and the contract stays interpreted.
 //! A free worker takes the hottest queued contract (most executions so far), not the oldest,
-//! so the hot set is compiled first even when a burst of cold contracts was queued before it.
+//! so the hot set is compiled first even when a burst of cold contracts was queued before it;
+//! quick compiles go before optimizing ones ([`Shared::next_job`]).
 
 use super::cache::{judge_compile, Key};
 use super::stats::InterpReason;
 use super::tiers::Shared;
 use alloy_primitives::Bytes;
-use kiln_codegen::UnitCompiler;
+use kiln_codegen::{CodeTier, UnitCompiler};
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 use std::time::Instant;
@@ -18,6 +19,7 @@ const WORKER_STACK: usize = 16 << 20;
 pub(crate) struct Job {
     pub(crate) key: Key,
     pub(crate) code: Bytes,
+    pub(crate) tier: CodeTier,
 }
 
 #[derive(Default)]
@@ -40,14 +42,14 @@ impl Queue {
         self.pending.lock().unwrap_or_else(|e| e.into_inner())
     }
 
-    /// The hottest job, waiting for one; `None` once the queue is closed.
+    /// The next job ([`Shared::next_job`]), waiting for one; `None` once the queue is closed.
     fn take(&self, shared: &Shared) -> Option<Job> {
         let mut pending = self.lock();
         loop {
             if pending.closed {
                 return None;
             }
-            if let Some(i) = shared.hottest(pending.jobs.iter().map(|job| &job.key)) {
+            if let Some(i) = shared.next_job(pending.jobs.iter().map(|job| (&job.key, job.tier))) {
                 return Some(pending.jobs.swap_remove(i));
             }
             pending = self.ready.wait(pending).unwrap_or_else(|e| e.into_inner());
@@ -110,8 +112,9 @@ fn serve(shared: &Shared, queue: &Queue) {
         let start = Instant::now();
         let outcome = match &mut compiler {
             Ok(unit_compiler) => {
-                match catch_unwind(AssertUnwindSafe(|| unit_compiler.compile(&job.code, job.key.1)))
-                {
+                match catch_unwind(AssertUnwindSafe(|| {
+                    unit_compiler.compile(&job.code, job.key.1, job.tier)
+                })) {
                     Ok(result) => result.map_err(InterpReason::from),
                     Err(_) => {
                         // The builder context may be half-used: start from a fresh compiler.
@@ -123,6 +126,6 @@ fn serve(shared: &Shared, queue: &Queue) {
             Err(e) => Err(InterpReason::CompileFailed(e.clone())),
         };
         let verdict = judge_compile(outcome, start.elapsed(), shared.config.compile_timeout);
-        shared.finish(job.key, verdict);
+        shared.finish(job.key, job.tier, verdict);
     }
 }
