@@ -1,7 +1,9 @@
-//! Prints how long the JIT takes to compile each hex file given on the command line, and where
-//! the time goes: building the IR, lowering it to Cranelift IR (and how many Cranelift
-//! instructions that makes per EVM instruction), and Cranelift's own compile with each of its
-//! two register allocators. Every figure is the best of five.
+//! Prints how long the JIT takes to compile each hex file given on the command line, in each
+//! compiled tier (as a tier worker compiles: one `UnitCompiler` reused, bytecode to callable
+//! code) and the quick tier's share of the optimizing tier's time, and where the time goes:
+//! building the IR, lowering it to Cranelift IR (and how many Cranelift instructions that
+//! makes per EVM instruction), and Cranelift's own compile with each of its two register
+//! allocators. Every figure is the best of five.
 //! `cargo run --release -p kiln-codegen --example compile_time -- FILE...`
 
 use cranelift_codegen::control::ControlPlane;
@@ -11,7 +13,7 @@ use cranelift_frontend::FunctionBuilderContext;
 use kiln_codegen::define::{is_large, pressure};
 use kiln_codegen::jit::host_isa_for_tools_with;
 use kiln_codegen::lower::{lower, native_signature};
-use kiln_codegen::JitCompiler;
+use kiln_codegen::{CodeTier, JitCompiler, UnitCompiler};
 use kiln_frontend::opcode::immediate_size;
 use kiln_frontend::SpecId;
 use std::time::Instant;
@@ -30,6 +32,14 @@ fn main() {
         });
         println!("{path}: {} bytes, {} EVM instructions", code.len(), evm_instructions(&code));
         println!("  JIT compile: {jit:.2} ms ({:.2} ms/KiB)", jit / kib);
+        let mut unit = UnitCompiler::new().expect("jit");
+        let [quick, optimizing] = CodeTier::ALL.map(|tier| {
+            best_ms(|| drop(unit.compile(&code, SpecId::Prague, tier).expect("compile")))
+        });
+        println!(
+            "  tiers: quick {quick:.2} ms, optimizing {optimizing:.2} ms (quick/optimizing {:.2})",
+            quick / optimizing
+        );
         phases(&code);
     }
 }

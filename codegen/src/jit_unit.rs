@@ -95,6 +95,9 @@ pub struct UnitCompiler {
     isa: OwnedTargetIsa,
     large: OwnedTargetIsa,
     fctx: FunctionBuilderContext,
+    /// Kept across compiles, cleared in between: a fresh context allocated its buffers anew
+    /// each time, and a tenth of a quick compile went to page faults on them.
+    ctx: cranelift_codegen::Context,
 }
 
 impl UnitCompiler {
@@ -103,6 +106,7 @@ impl UnitCompiler {
             isa: host_isa(false)?,
             large: large_isa(false)?,
             fctx: FunctionBuilderContext::new(),
+            ctx: cranelift_codegen::Context::new(),
         })
     }
 
@@ -124,10 +128,11 @@ impl UnitCompiler {
         let sig = native_signature(module.isa().default_call_conv());
         let id =
             module.declare_function("kiln_unit", Linkage::Local, &sig).map_err(|e| backend(&e))?;
-        let mut ctx = module.make_context();
+        let ctx = &mut self.ctx;
+        module.clear_context(ctx);
         ctx.func.signature = sig;
         lower(&f, &mut ctx.func, &mut self.fctx, module.target_config())?;
-        let code_bytes = crate::define::define(&mut module, id, &f, &mut ctx, &*self.large)?;
+        let code_bytes = crate::define::define(&mut module, id, &f, ctx, &*self.large)?;
         module.finalize_definitions().map_err(|e| backend(&e))?;
         let ptr = module.get_finalized_function(id);
         // SAFETY: `ptr` is the entry of a function just compiled with `native_signature`,
