@@ -31,7 +31,7 @@ const LARGE_BLOCKS: usize = 20_000;
 /// Instructions past which a function is compiled with the single-pass allocator.
 const LARGE_INSTS: usize = 300_000;
 /// Block parameters past which a function is compiled with the single-pass allocator.
-const LARGE_PARAMS: usize = 10_000;
+const LARGE_PARAMS: usize = 12_000;
 
 /// Words live at once in a block ([`pressure`]) past which a function is compiled with the
 /// single-pass allocator. The busiest block of the contracts in `shared/benchmarks` keeps 19

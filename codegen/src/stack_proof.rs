@@ -20,7 +20,7 @@
 //! lowest input (`lo <= entry - stack_in`) and its overflow check its highest growth
 //! (`hi >= entry + growth`).
 
-use crate::analysis::stack_plan::{static_succs, StackPlan};
+use crate::analysis::stack_plan::StackPlan;
 use kiln_ir::Function;
 use kiln_runtime::gas::STACK_LIMIT;
 
@@ -154,7 +154,7 @@ pub fn verify(
     while let Some(b) = work.pop() {
         let Some(out) = entry[b].and_then(|at| after_checks(b, at)) else { continue };
         let x = plan.blocks[b].exit_height(f, b) as i64;
-        for s in static_succs(&f.blocks[b].term) {
+        for s in plan.static_succs(f, b) {
             let q = plan.blocks[s];
             if !checks(s).lowered {
                 continue;

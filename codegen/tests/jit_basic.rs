@@ -1059,3 +1059,36 @@ fn shifts_by_runtime_amounts_match_the_interpreter() {
         assert_eq!(U256::from_be_slice(&out[64..96]), sar, "{value:#x} >>> {shift}");
     });
 }
+
+/// A function called from two sites returns to each by a static edge (the stack plan's
+/// return edges), and to a third site the analysis never saw (reached only through a jump to
+/// a calldata pc) through the dispatcher: storage and results are the interpreter's either
+/// way.
+#[test]
+fn returns_take_static_edges_and_unseen_returns_the_dispatcher() {
+    // 0: PUSH1 0 CALLDATALOAD DUP1 PUSH1 G JUMPI POP; call F(3) returning to R1 (15), store
+    // at 0; call F(5) returning to R2 (26), store at 1; STOP. G (31): JUMP to the calldata
+    // pc. X (33): call F(7) returning to R3 (41), store at 2; STOP. F (46): 2 * arg +
+    // CALLDATASIZE, SWAP1 JUMP.
+    let code = alloy_primitives::hex::decode(
+        "60003580601f5750600f6003602e565b600055601a6005602e565b600155005b565b60296007602e565b\
+         600255005b800136019056",
+    )
+    .unwrap();
+    let f = kiln_ir::build(&code, SpecId::Prague);
+    let live = f.reachable(&f.resumes);
+    let plan = kiln_codegen::analysis::stack_plan::plan(&f, &live);
+    let func = f.blocks.iter().position(|b| b.pc == 46).expect("F's block");
+    let mut pcs: Vec<u32> =
+        plan.returns[func].clone().expect("return edges").iter().map(|r| r.0).collect();
+    pcs.sort();
+    assert_eq!(pcs, [15, 26], "F's returns to the two sites the analysis saw");
+    for pc in [0u64, 33] {
+        let calldata = U256::from(pc).to_be_bytes::<32>();
+        let (interp, interp_root) = run(&code, &calldata, false);
+        let (jit, jit_root) = run(&code, &calldata, true);
+        assert!(interp.is_success(), "{interp:?}");
+        assert_eq!(jit, interp, "calldata pc {pc}");
+        assert_eq!(jit_root, interp_root, "calldata pc {pc}");
+    }
+}

@@ -19,6 +19,11 @@
 //! A JUMPDEST that dynamic jumps may reach but that static edges also enter gets a *landing
 //! pad*: it derives the base from `ctx.stack_len` and loads the slots the region keeps in
 //! variables, so the block itself sees one consistent state.
+//!
+//! A dynamic JUMP whose targets [`crate::analysis::jump_targets`] knows has *return edges*:
+//! static edges to each, taken when the target equals its pc. Their targets are heads (static
+//! heads, their inputs in variables): joined to the callee's region, every caller's code after
+//! the call would share one region and its slots' variables would flow through all of it.
 
 use kiln_ir::{Function, InstKind, Target, Terminator};
 
@@ -65,6 +70,38 @@ impl BlockPlan {
 pub struct StackPlan {
     pub blocks: Vec<BlockPlan>,
     pub region_has_landing: Vec<bool>,
+    /// Per block ending in a dynamic JUMP: the targets it takes by static edges when its
+    /// target equals their pc ([`crate::analysis::jump_targets`]); other values still go
+    /// through the dispatcher.
+    pub returns: Vec<Option<Vec<(u32, usize)>>>,
+}
+
+impl StackPlan {
+    /// Block `b`'s successors through static edges: its terminator's and its return edges.
+    pub fn static_succs(&self, f: &Function, b: usize) -> Vec<usize> {
+        succs_with(f, &self.returns, b)
+    }
+}
+
+/// Successors of block `b` through static edges, `returns` among them.
+fn succs_with(f: &Function, returns: &[Option<Vec<(u32, usize)>>], b: usize) -> Vec<usize> {
+    let mut out: Vec<usize> = static_succs(&f.blocks[b].term).collect();
+    if let Some(r) = returns.get(b).and_then(Option::as_ref) {
+        out.extend(r.iter().map(|&(_, t)| t));
+    }
+    out
+}
+
+/// The return edges [`crate::analysis::jump_targets`] finds for blocks ending in a dynamic
+/// JUMP (a JUMPI keeps the dispatcher).
+pub fn return_edges(f: &Function, live: &[bool]) -> Vec<Option<Vec<(u32, usize)>>> {
+    let mut hints = crate::analysis::jump_targets::jump_targets(f, live);
+    for (b, h) in hints.iter_mut().enumerate() {
+        if !matches!(f.blocks[b].term, Terminator::Jump(Target::Dynamic(_))) {
+            *h = None;
+        }
+    }
+    hints
 }
 
 /// Successors through static edges that stay in registers (not suspension).
@@ -101,14 +138,15 @@ const LANDING_SLOT_BUDGET: i64 = 4096;
 const STATIC_INPUT_BUDGET: i64 = 2048;
 
 pub fn plan(f: &Function, live: &[bool]) -> StackPlan {
+    let returns = return_edges(f, live);
     let mut dynamic_heads = false;
-    let mut planned = plan_with(f, live, dynamic_heads, true);
+    let mut planned = plan_with(f, live, &returns, dynamic_heads, true);
     if entry_slots(&planned, |p| p.landing) > LANDING_SLOT_BUDGET {
         dynamic_heads = true;
-        planned = plan_with(f, live, dynamic_heads, true);
+        planned = plan_with(f, live, &returns, dynamic_heads, true);
     }
     if entry_slots(&planned, |p| p.static_head) > STATIC_INPUT_BUDGET {
-        planned = plan_with(f, live, dynamic_heads, false);
+        planned = plan_with(f, live, &returns, dynamic_heads, false);
     }
     planned
 }
@@ -121,14 +159,18 @@ fn entry_slots(planned: &StackPlan, which: impl Fn(&BlockPlan) -> bool) -> i64 {
 
 /// The plan; with `dynamic_heads`, every block a dynamic jump may reach is a head; with
 /// `static_inputs`, static heads take their inputs in variables.
-fn plan_with(f: &Function, live: &[bool], dynamic_heads: bool, static_inputs: bool) -> StackPlan {
+fn plan_with(
+    f: &Function,
+    live: &[bool],
+    returns: &[Option<Vec<(u32, usize)>>],
+    dynamic_heads: bool,
+    static_inputs: bool,
+) -> StackPlan {
     let n = f.blocks.len();
     let mut static_preds = vec![0u32; n];
-    for (b, block) in f.blocks.iter().enumerate() {
-        if live[b] {
-            for s in static_succs(&block.term) {
-                static_preds[s] += 1;
-            }
+    for (b, _) in live.iter().enumerate().filter(|(_, &l)| l) {
+        for s in succs_with(f, returns, b) {
+            static_preds[s] += 1;
         }
     }
     let mut dyn_target = vec![false; n];
@@ -160,6 +202,14 @@ fn plan_with(f: &Function, live: &[bool], dynamic_heads: bool, static_inputs: bo
             make_head(b, &mut region, &mut work);
         }
     }
+    // Return sites start regions of their own, entered like a call's continuation: the base,
+    // the gas and the results in variables, the caller's stack beneath in memory (see the
+    // module docs; joined regions took onchain-lm-v2 past `define`'s parameter limit).
+    for t in returns.iter().flatten().flatten().map(|&(_, t)| t) {
+        if live[t] {
+            make_head(t, &mut region, &mut work);
+        }
+    }
     loop {
         while let Some(b) = work.pop() {
             let (r, e) = match region[b] {
@@ -168,7 +218,7 @@ fn plan_with(f: &Function, live: &[bool], dynamic_heads: bool, static_inputs: bo
                 Region::Unknown => continue,
             };
             let x = e + f.blocks[b].stack_delta();
-            for s in static_succs(&f.blocks[b].term) {
+            for s in succs_with(f, returns, b) {
                 match region[s] {
                     Region::Head => {}
                     Region::Unknown => {
@@ -253,7 +303,7 @@ fn plan_with(f: &Function, live: &[bool], dynamic_heads: bool, static_inputs: bo
         let synced = exit_synced(f, b, p.entry, p.synced).min(x);
         let vars_from = p.vars_from.min(low);
         blocks[b].exit_synced = synced;
-        for s in static_succs(&block.term) {
+        for s in succs_with(f, returns, b) {
             let q = &mut blocks[s];
             if q.head {
                 continue;
@@ -275,7 +325,7 @@ fn plan_with(f: &Function, live: &[bool], dynamic_heads: bool, static_inputs: bo
             }
         }
     }
-    StackPlan { blocks, region_has_landing }
+    StackPlan { blocks, region_has_landing, returns: returns.to_vec() }
 }
 
 /// `synced` after block `id` given its value at entry: lowered by every slot the block leaves

@@ -70,14 +70,31 @@ impl super::Lower<'_, '_> {
         self.exit_with(Status::Fatal);
     }
 
-    /// Jumps to `t` from a block whose exit height is `x` with watermark `synced`.
-    pub(super) fn jump_to(&mut self, t: Target, x: i32, synced: i32) {
+    /// Jumps to `t` from block `from`, whose exit height is `x` with watermark `synced`.
+    pub(super) fn jump_to(&mut self, from: usize, t: Target, x: i32, synced: i32) {
         match t {
             Target::Block(b) => {
                 self.jump_edge(x, synced, b);
             }
             Target::Invalid => self.exit_with(Status::InvalidJump),
             Target::Dynamic(v) => {
+                // Return edges: a target equal to one of the pcs the jump was seen to take
+                // goes to that block by a static edge, its stack in variables; any other
+                // value goes through the dispatcher below.
+                let returns = self.plan.returns.get(from).cloned().flatten().unwrap_or_default();
+                if !returns.is_empty() {
+                    let w = self.word(v);
+                    let fits = word::fits_u64(self.b, w);
+                    for (pc, to) in returns {
+                        let is_pc = self.b.ins().icmp_imm_s(IntCC::Equal, w[0], i64::from(pc));
+                        let hit = self.b.ins().band(fits, is_pc);
+                        let edge = self.edge(x, synced, to);
+                        let next = self.b.create_block();
+                        self.b.ins().brif(hit, edge.0, &[], next, &[]);
+                        self.fill_edge(edge, x, synced, to);
+                        self.b.switch_to_block(next);
+                    }
+                }
                 // The target's landing pad reads the stack from memory.
                 self.flush(synced, x);
                 self.store_len(x);
@@ -115,7 +132,7 @@ impl super::Lower<'_, '_> {
         }
         let (x, synced) = self.exit_slots(id);
         match term {
-            Terminator::Jump(t) => self.jump_to(t, x, synced),
+            Terminator::Jump(t) => self.jump_to(id, t, x, synced),
             Terminator::JumpI { cond, target, fallthrough } => {
                 let nz = self.nonzero(cond);
                 let not_taken = self.edge(x, synced, fallthrough);
@@ -129,7 +146,7 @@ impl super::Lower<'_, '_> {
                     Target::Block(t) => self.fill_edge(taken, x, synced, t),
                     _ => {
                         self.b.switch_to_block(taken.0);
-                        self.jump_to(target, x, synced);
+                        self.jump_to(id, target, x, synced);
                     }
                 }
             }
