@@ -167,7 +167,7 @@ impl NativeCache {
         self.pending -= 1;
         self.totals.queue_full += 1;
         if let Some(entry) = self.entries.get_mut(&key) {
-            if matches!(entry.state, State::Native(_)) && tier == CodeTier::Optimizing {
+            if tier == CodeTier::Optimizing {
                 entry.optimizing = false;
             } else {
                 entry.state = State::Interp(InterpReason::Cold);
@@ -185,9 +185,11 @@ impl NativeCache {
         outcome: Result<CompiledContract, InterpReason>,
     ) {
         self.pending -= 1;
+        // An optimizing job queued for quick code (not a first compile in that tier).
+        let mut upgrade = false;
         let held = self.entries.get_mut(&key).and_then(|entry| {
             if tier == CodeTier::Optimizing {
-                entry.optimizing = false;
+                upgrade = std::mem::take(&mut entry.optimizing);
             }
             match &entry.state {
                 State::Native(unit) => Some(unit.tier()),
@@ -217,8 +219,9 @@ impl NativeCache {
                 }
                 self.admit(key, unit)
             }
-            // The quick code it runs stays; no optimizing compile is tried again.
-            Err(reason) if held.is_some() => {
+            // The quick code it runs stays (or, evicted meanwhile, it may compile quick code
+            // again); no optimizing compile is tried again.
+            Err(reason) if held.is_some() || upgrade => {
                 self.count_failure(&reason);
                 if let Some(entry) = self.entries.get_mut(&key) {
                     entry.optimize_failed = true;
@@ -367,6 +370,15 @@ mod tests {
         cache.touch(KEY, CODE.len(), &config())
     }
 
+    impl Entry {
+        fn state_reason(&self) -> Option<InterpReason> {
+            match &self.state {
+                State::Interp(reason) => Some(reason.clone()),
+                State::Native(_) => None,
+            }
+        }
+    }
+
     fn held(cache: &NativeCache) -> Option<CodeTier> {
         match &cache.entries[&KEY].state {
             State::Native(unit) => Some(unit.tier()),
@@ -424,6 +436,18 @@ mod tests {
         let stats = cache.stats();
         assert_eq!((stats.compile_too_slow, stats.optimized), (1, 0));
         assert_eq!(stats.optimizing.compile_time, Duration::from_secs(3));
+    }
+
+    /// Evicted while its optimizing compile ran, which then failed: the contract is cold,
+    /// not kept interpreted for good, and compiles quick code again once hot.
+    #[test]
+    fn a_failed_upgrade_of_evicted_code_leaves_the_contract_cold() {
+        let mut cache = quick_cache();
+        assert!(matches!(touch(&mut cache), Decision::NativeAndOptimize(_)));
+        assert!(cache.evict_one());
+        cache.finish(KEY, Optimizing, Err(InterpReason::CompileFailed("boom".into())));
+        assert_eq!(cache.entries[&KEY].state_reason(), Some(InterpReason::Cold));
+        assert!(matches!(touch(&mut cache), Decision::InterpretAndCompile));
     }
 
     #[test]
