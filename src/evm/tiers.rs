@@ -9,6 +9,7 @@ use alloy_primitives::{keccak256, B256};
 use kiln_codegen::{AotLibrary, CodeTier, CompiledContract};
 use kiln_runtime::code::AnalyzedCode;
 use kiln_runtime::{NativeCode, NativeFn, SpecId};
+use smallvec::SmallVec;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 
@@ -116,7 +117,7 @@ impl Tiers {
     /// alive until it is dropped, so eviction can never free code a frame is running or is
     /// suspended in.
     pub fn session(&self) -> Session<'_> {
-        Session { tiers: self, pinned: Vec::new(), finished: Vec::new() }
+        Session { tiers: self, pinned: Vec::new(), finished: SmallVec::new() }
     }
 
     fn decide(&self, code: &AnalyzedCode, spec: SpecId) -> Option<Arc<CompiledContract>> {
@@ -169,7 +170,8 @@ pub struct Session<'a> {
     pinned: Vec<Arc<CompiledContract>>,
     /// Frames finished in this transaction (contract, gas used, native), handed to the
     /// cache at once when the session ends: one lock per transaction, not per frame.
-    finished: Vec<(Key, u64, bool)>,
+    /// Inline for the few frames of a typical transaction: no allocation per transaction.
+    finished: SmallVec<[(Key, u64, bool); 4]>,
 }
 
 impl Drop for Session<'_> {

@@ -1,8 +1,8 @@
 //! Background compilation: a bounded queue of jobs served by a fixed number of threads.
 //! Submitting never blocks: a full queue refuses the job, and the contract stays interpreted.
-//! A free worker takes the hottest queued contract (most executions so far), not the oldest,
-//! so the hot set is compiled first even when a burst of cold contracts was queued before it;
-//! quick compiles go before optimizing ones ([`Shared::next_job`]).
+//! A free worker takes the queued contract that ran the most gas in its present tier, quick
+//! compiles before optimizing ones ([`Shared::next_job`]), not the oldest: the hot set is
+//! compiled first even when a burst of cold contracts was queued before it.
 
 use super::cache::{judge_compile, Key};
 use super::stats::InterpReason;

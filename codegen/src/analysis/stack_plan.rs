@@ -78,18 +78,23 @@ pub struct StackPlan {
 
 impl StackPlan {
     /// Block `b`'s successors through static edges: its terminator's and its return edges.
-    pub fn static_succs(&self, f: &Function, b: usize) -> Vec<usize> {
+    pub fn static_succs<'a>(
+        &'a self,
+        f: &'a Function,
+        b: usize,
+    ) -> impl Iterator<Item = usize> + 'a {
         succs_with(f, &self.returns, b)
     }
 }
 
 /// Successors of block `b` through static edges, `returns` among them.
-fn succs_with(f: &Function, returns: &[Option<Vec<(u32, usize)>>], b: usize) -> Vec<usize> {
-    let mut out: Vec<usize> = static_succs(&f.blocks[b].term).collect();
-    if let Some(r) = returns.get(b).and_then(Option::as_ref) {
-        out.extend(r.iter().map(|&(_, t)| t));
-    }
-    out
+fn succs_with<'a>(
+    f: &'a Function,
+    returns: &'a [Option<Vec<(u32, usize)>>],
+    b: usize,
+) -> impl Iterator<Item = usize> + 'a {
+    let edges = returns.get(b).into_iter().flatten().flatten().map(|&(_, t)| t);
+    static_succs(&f.blocks[b].term).chain(edges)
 }
 
 /// The return edges [`crate::analysis::jump_targets`] finds for blocks ending in a dynamic
