@@ -47,32 +47,75 @@ fn add_or_sub(b: &mut FunctionBuilder, x: Word, y: Word, sub: bool) -> Word {
 }
 
 /// The low 256 bits of the product, schoolbook over 64-bit limbs with 128-bit partial sums.
+/// Limbs known to be zero (the high limbs of a shifted-down or masked value, the low ones of
+/// a shifted-up one, an empty running sum or carry) take no multiply and no add: with the
+/// mid-end off nothing else would fold them, and each would stay on the carry chain.
 pub fn mul(b: &mut FunctionBuilder, x: Word, y: Word) -> Word {
-    let zero = b.ins().iconst(types::I64, 0);
-    let mut r = [zero; 4];
+    let ny = significant_limbs(b, y);
+    let mut r: [Option<Value>; 4] = [None; 4];
     for (i, &xi) in x.iter().enumerate() {
-        let mut carry = zero;
-        for (j, &yj) in y.iter().enumerate().take(4 - i) {
+        if is_zero_const(b, xi) {
+            continue;
+        }
+        let row = ny.min(4 - i);
+        let mut carry: Option<Value> = None;
+        for (j, &yj) in y.iter().enumerate().take(row) {
             let k = i + j;
+            if is_zero_const(b, yj) {
+                // No product: the carry moves into this limb, carrying on out of it.
+                let Some(c) = carry.take() else { continue };
+                r[k] = Some(match r[k] {
+                    None => c,
+                    Some(rk) if k == 3 => b.ins().iadd(rk, c),
+                    Some(rk) => {
+                        let (s, o) = b.ins().uadd_overflow(rk, c);
+                        carry = Some(b.ins().uextend(types::I64, o));
+                        s
+                    }
+                });
+                continue;
+            }
+            let lo = b.ins().imul(xi, yj);
             if k == 3 {
-                let lo = b.ins().imul(xi, yj);
-                let s = b.ins().iadd(r[3], lo);
-                r[3] = b.ins().iadd(s, carry);
-            } else {
-                let lo = b.ins().imul(xi, yj);
-                let hi = b.ins().umulhi(xi, yj);
-                let p = b.ins().iconcat(lo, hi);
-                let rk = b.ins().uextend(types::I128, r[k]);
-                let p = b.ins().iadd(p, rk);
-                let c = b.ins().uextend(types::I128, carry);
-                let p = b.ins().iadd(p, c);
-                let (lo, hi) = b.ins().isplit(p);
-                r[k] = lo;
-                carry = hi;
+                let mut s = lo;
+                for v in [r[3], carry].into_iter().flatten() {
+                    s = b.ins().iadd(s, v);
+                }
+                r[3] = Some(s);
+                carry = None;
+                continue;
+            }
+            let hi = b.ins().umulhi(xi, yj);
+            let mut p = b.ins().iconcat(lo, hi);
+            for v in [r[k], carry].into_iter().flatten() {
+                let v = b.ins().uextend(types::I128, v);
+                p = b.ins().iadd(p, v);
+            }
+            let (lo, hi) = b.ins().isplit(p);
+            r[k] = Some(lo);
+            carry = Some(hi);
+        }
+        // The row's last carry lands on a limb no earlier row reached (row `i - 1` ended at
+        // limb `i - 1 + ny`).
+        if let Some(c) = carry {
+            if i + row < 4 {
+                debug_assert!(r[i + row].is_none(), "a row's carry lands on a fresh limb");
+                r[i + row] = Some(c);
             }
         }
     }
-    r
+    let zero = b.ins().iconst(types::I64, 0);
+    r.map(|v| v.unwrap_or(zero))
+}
+
+/// One past the most significant limb of `x` not known to be zero.
+fn significant_limbs(b: &FunctionBuilder, x: Word) -> usize {
+    (0..4).rev().find(|&i| !is_zero_const(b, x[i])).map_or(0, |i| i + 1)
+}
+
+/// Whether `x` is known below 2^64: its high limbs are the constant zero.
+pub fn known_u64(b: &FunctionBuilder, x: Word) -> bool {
+    significant_limbs(b, x) <= 1
 }
 
 /// The low 256 bits of `x * y` for a `y` below 2^64: four partial products, each with the
@@ -81,6 +124,11 @@ pub fn mul_u64(b: &mut FunctionBuilder, x: Word, y: Value) -> Word {
     let mut r = x;
     let mut carry: Option<Value> = None;
     for i in 0..4 {
+        if is_zero_const(b, x[i]) {
+            // No product: the carry (below 2^64) is the whole limb.
+            r[i] = carry.take().unwrap_or(x[i]);
+            continue;
+        }
         let lo = b.ins().imul(x[i], y);
         if i == 3 {
             r[3] = match carry {

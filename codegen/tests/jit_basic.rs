@@ -580,6 +580,94 @@ fn multiplication_matches_the_interpreter_on_both_sides_of_64_bits() {
     });
 }
 
+/// MUL of words whose limbs lowered to the constant zero (values shifted down or up by a
+/// constant) skips those limbs' partial products and carries: every pair of shifted values,
+/// in both operand orders, against the interpreter and against ruint's product.
+#[test]
+fn multiplication_of_shifted_words_matches_the_interpreter() {
+    let values = [
+        U256::ZERO,
+        U256::from(1u64),
+        U256::from(u64::MAX),
+        (U256::from(1u64) << 64) + U256::from(3u64),
+        U256::from(1u64) << 255,
+        U256::MAX,
+        U256::from_be_bytes([0xa5; 32]),
+        U256::from_be_bytes([0x5a; 32]),
+        // Its partial sums carry out of a limb that a constant's zero limb leaves unmultiplied.
+        "0x1e2feb89414c343c1027c4d1c386bbc4cd613e30d8f16adf91b7584a2265b1f5".parse().unwrap(),
+    ];
+    // (SHL or SHR, amount) for each operand; `None` leaves it as loaded.
+    const SHL: u8 = 0x1b;
+    const SHR: u8 = 0x1c;
+    let cases: [(Option<(u8, u8)>, Option<(u8, u8)>); 9] = [
+        (Some((SHR, 192)), None),
+        (None, Some((SHR, 192))),
+        (Some((SHR, 128)), Some((SHR, 64))),
+        (Some((SHL, 128)), None),
+        (None, Some((SHL, 64))),
+        (Some((SHL, 192)), Some((SHL, 64))),
+        (Some((SHR, 64)), Some((SHL, 128))),
+        (Some((SHR, 192)), Some((SHR, 192))),
+        (Some((SHL, 64)), Some((SHR, 128))),
+    ];
+    let shifted = |v: U256, s: Option<(u8, u8)>| match s {
+        Some((SHL, n)) => v << n as usize,
+        Some((_, n)) => v >> n as usize,
+        None => v,
+    };
+    let mut code = Vec::new();
+    for (i, (sa, sb)) in cases.iter().enumerate() {
+        // b (or its shift), then a (or its shift) on top: MUL(a', b') -> [32 * i].
+        for (offset, s) in [(0x20u8, sb), (0x00, sa)] {
+            code.extend([0x60, offset, 0x35]);
+            if let Some((op, n)) = s {
+                code.extend([0x60, *n, *op]);
+            }
+        }
+        code.extend([0x02, 0x61]);
+        code.extend((32 * i as u16).to_be_bytes());
+        code.push(0x52);
+    }
+    // Constants with zero limbs between non-zero ones, on top of the stack and below it:
+    // MUL(c, a) and MUL(a, c) for each after the cases.
+    let consts = [
+        U256::from_limbs([u64::MAX, 0, u64::MAX, 0]),
+        U256::from_limbs([0, u64::MAX, 0, u64::MAX]),
+    ];
+    let mut at = cases.len();
+    for c in consts {
+        let push_c = [[0x7f].as_slice(), &c.to_be_bytes::<32>()].concat();
+        let load = [0x5f, 0x35];
+        for c_on_top in [true, false] {
+            match c_on_top {
+                true => code.extend(load.iter().chain(&push_c)),
+                false => code.extend(push_c.iter().chain(&load)),
+            }
+            code.extend([0x02, 0x61]);
+            code.extend((32 * at as u16).to_be_bytes());
+            code.push(0x52);
+            at += 1;
+        }
+    }
+    code.push(0x61);
+    code.extend((32 * at as u16).to_be_bytes());
+    code.extend([0x5f, 0xf3]);
+    each_pair(&code, &values, |a, b, out| {
+        let word = |i: usize| U256::from_be_slice(&out[32 * i..32 * i + 32]);
+        for (i, &(sa, sb)) in cases.iter().enumerate() {
+            let want = shifted(a, sa).wrapping_mul(shifted(b, sb));
+            assert_eq!(word(i), want, "case {i}: a {a:#x}, b {b:#x}");
+        }
+        for (k, c) in consts.iter().enumerate() {
+            for order in 0..2 {
+                let got = word(cases.len() + 2 * k + order);
+                assert_eq!(got, a.wrapping_mul(*c), "a {a:#x} * {c:#x}, order {order}");
+            }
+        }
+    });
+}
+
 /// Signed division as the Yellow Paper defines it (truncating; MIN / -1 = MIN; x / 0 = 0),
 /// written here from `U256`'s unsigned division as a reference independent of the runtime.
 fn sdiv_ref(a: U256, b: U256) -> U256 {
