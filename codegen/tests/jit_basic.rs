@@ -895,6 +895,53 @@ fn memory_growth_at_runtime_offsets_matches_the_interpreter() {
     }
 }
 
+/// KECCAK256 through its own builtin charges the memory growth and the per-word gas and halts
+/// where the interpreter does: offsets and lengths on both sides of one block, of 2^32 and of
+/// 2^64, each at every gas limit near the one that just suffices. The code stores a word at
+/// 0, reads GAS (so that the hash's gas section starts after the store's memory growth
+/// handed the gas to the runtime), hashes (calldata[0], calldata[32]), and returns the
+/// hash, MSIZE and GAS.
+#[test]
+fn keccak_matches_the_interpreter_at_every_gas_limit_near_the_end() {
+    let code = [
+        0x60, 0x2a, 0x5f, 0x52, // mstore(0, 42)
+        0x5a, 0x50, // pop(gas)
+        0x60, 0x20, 0x35, 0x5f, 0x35, 0x20, // keccak256(calldata[0], calldata[32])
+        0x5f, 0x52, // mstore(0, hash)
+        0x59, 0x60, 0x20, 0x52, // mstore(32, msize)
+        0x5a, 0x60, 0x40, 0x52, // mstore(64, gas)
+        0x60, 0x60, 0x5f, 0xf3,
+    ];
+    let big = |bits: usize| U256::from(1u64) << bits;
+    let cases = [
+        (U256::ZERO, U256::ZERO),
+        (U256::ZERO, U256::from(32)),
+        (U256::from(1), U256::from(64)),
+        (U256::from(0x40), U256::from(135)),
+        (U256::from(0x40), U256::from(136)),
+        (U256::from(0x1000), U256::from(300)),
+        (U256::from(7), U256::from(0x3000)),
+        // An empty range costs nothing wherever it is.
+        (U256::MAX, U256::ZERO),
+        (big(64), U256::from(32)),
+        (U256::from(0), big(32)),
+        (U256::from(0), big(64)),
+        (big(32) - U256::from(1), U256::from(2)),
+    ];
+    for (offset, len) in cases {
+        let mut calldata = offset.to_be_bytes::<32>().to_vec();
+        calldata.extend_from_slice(&len.to_be_bytes::<32>());
+        let full = run_with_gas(&code, &calldata, 10_000_000, false).0;
+        let floor = calldata_floor(&calldata);
+        let top = if full.is_success() { full.gas_used() + 2 } else { floor + 2_000 };
+        let mut limits: Vec<u64> = (top.saturating_sub(40)..=top).collect();
+        limits.extend((floor..top).step_by(499));
+        for gas in limits.into_iter().filter(|&g| g >= floor) {
+            same_with_gas(&code, &calldata, gas, &format!("offset {offset:#x}, len {len:#x}"));
+        }
+    }
+}
+
 /// Accesses at constant distances share one bounds check only where nothing between them
 /// observes the memory size or the gas: x = calldata[0]; mstore(x, 1); mstore(x + 32,
 /// msize()); mstore(x + 64, gas()); return mload(x + 32) and mload(x + 64). A check for the

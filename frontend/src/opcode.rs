@@ -48,8 +48,8 @@ pub struct OpInfo {
     /// MSTORE, MSTORE8); 0 for the rest.
     pub memory_access: u8,
     /// Compiled code may lower it to native instructions (some only for constant operands or
-    /// in-bounds accesses) instead of calling the runtime through the builtin table; codegen
-    /// calls the runtime for every opcode without it.
+    /// in-bounds accesses) or a builtin of its own instead of the runtime's shared executor
+    /// (`exec_op`); codegen calls that executor for every opcode without it.
     pub inline: bool,
 }
 
@@ -200,7 +200,7 @@ const fn frontier_table() -> Table {
     t[XOR as usize] = Some(OpInfo::new("XOR", 2, 1, 3).inline());
     t[NOT as usize] = Some(OpInfo::new("NOT", 1, 1, 3).inline());
     t[BYTE as usize] = Some(OpInfo::new("BYTE", 2, 1, 3).inline());
-    t[KECCAK256 as usize] = Some(OpInfo::new("KECCAK256", 2, 1, 30));
+    t[KECCAK256 as usize] = Some(OpInfo::new("KECCAK256", 2, 1, 30).inline());
     t[ADDRESS as usize] = Some(OpInfo::new("ADDRESS", 0, 1, 2));
     t[BALANCE as usize] = Some(OpInfo::new("BALANCE", 1, 1, 20));
     t[ORIGIN as usize] = Some(OpInfo::new("ORIGIN", 0, 1, 2));

@@ -7,9 +7,10 @@
 use crate::code::AnalyzedCode;
 use crate::context::{Context, Status, ABI_VERSION};
 use crate::host::Host;
-use crate::instructions::arithmetic;
+use crate::instructions::{arithmetic, system};
 use crate::interpreter;
 use crate::memory::MAX_ACCESS_SPAN;
+use alloy_primitives::U256;
 use kiln_frontend::{opcode as op, SpecId};
 use std::ffi::c_void;
 
@@ -160,6 +161,13 @@ builtins! {
     /// through the EVM stack and `exec_op`. It cannot fail; compiled code passes only those
     /// four opcodes (any other gives zero).
     divide / Divide(words: *mut [u64; 8] => Ptr, opcode: u32 => U32);
+    /// KECCAK256 of the memory range whose offset and length are the two words at `words`
+    /// (the offset first, each four little-endian limbs): charges the memory expansion and
+    /// the per-word gas to `ctx.gas` and leaves the hash in the first four limbs. Hashing
+    /// touches no stack, so native code passes the operands in a scratch slot instead of
+    /// going through the EVM stack and `exec_op`'s dispatch. The status is `Continue` when
+    /// the hash is there.
+    keccak256 / Keccak256(ctx: *mut Context => Ptr, words: *mut [u64; 8] => Ptr);
 }
 
 /// Whether the builtin table's entries preserve all general-purpose registers (Cranelift's
@@ -178,6 +186,25 @@ unsafe extern "C" fn divide(words: *mut [u64; 8], opcode: u32) {
     // SAFETY: as above; the reads are done.
     let words = unsafe { &mut *words };
     words[..4].copy_from_slice(&r.unwrap_or_default());
+}
+
+unsafe extern "C" fn keccak256(ctx: *mut Context, words: *mut [u64; 8]) {
+    // SAFETY: native code passes the context the frame loop gave it, live and exclusively
+    // borrowed for the duration of the native call, and a scratch slot of eight limbs it
+    // owns for the call. Volatile reads, one per limb, as in `divide`.
+    let (ctx, limb) =
+        unsafe { (&mut *ctx, |i: usize| std::ptr::read_volatile((words as *const u64).add(i))) };
+    let offset = U256::from_limbs([limb(0), limb(1), limb(2), limb(3)]);
+    let len = U256::from_limbs([limb(4), limb(5), limb(6), limb(7)]);
+    let status = match system::keccak_word(ctx, offset, len) {
+        Ok(hash) => {
+            // SAFETY: as above; the reads are done.
+            unsafe { (&mut *words)[..4].copy_from_slice(hash.as_limbs()) };
+            Status::Continue
+        }
+        Err(status) => status,
+    };
+    ctx.builtin_status = status as u8;
 }
 
 unsafe extern "C" fn memory_expand(ctx: *mut Context, offset: u64, high: u64, width: u64) {

@@ -14,7 +14,7 @@ use std::sync::Arc;
 
 /// Version of the [`Context`] layout, the builtin table and what native code may assume of
 /// a frame. Bump on any change to them.
-pub const ABI_VERSION: u32 = 10;
+pub const ABI_VERSION: u32 = 11;
 
 /// Native code runs only frames whose gas limit is at most this; larger ones (no real chain
 /// comes near) run in the interpreter. Compiled code relies on it: a loop counter cannot

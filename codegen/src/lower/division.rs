@@ -137,6 +137,15 @@ impl super::Lower<'_, '_> {
     /// The runtime's 256-bit division through the divide builtin: operands and result pass
     /// in a scratch slot, and the frame's state (stack, gas) is not involved.
     pub(super) fn divide(&mut self, opcode: u8, x: Word, y: Word) -> Word {
+        let addr = self.scratch_words(x, y);
+        let opv = self.b.ins().iconst(types::I32, opcode as i64);
+        self.call_builtin(Builtin::Divide, &[addr, opv]);
+        self.load_word_at(addr, 0)
+    }
+
+    /// The scratch slot's address, with `x` and `y` stored in it (eight limbs): how builtins
+    /// that touch no frame state take two words and hand one back.
+    pub(super) fn scratch_words(&mut self, x: Word, y: Word) -> Value {
         let slot = *self.scratch.get_or_insert_with(|| {
             let data = StackSlotData::new(StackSlotKind::ExplicitSlot, 64, 3);
             self.b.create_sized_stack_slot(data)
@@ -145,8 +154,6 @@ impl super::Lower<'_, '_> {
         for (i, &limb) in x.iter().chain(y.iter()).enumerate() {
             self.b.ins().store(flags(), limb, addr, i as i32 * 8);
         }
-        let opv = self.b.ins().iconst(types::I32, opcode as i64);
-        self.call_builtin(Builtin::Divide, &[addr, opv]);
-        self.load_word_at(addr, 0)
+        addr
     }
 }

@@ -102,6 +102,25 @@ impl super::Lower<'_, '_> {
         }
     }
 
+    /// KECCAK256 through the `keccak256` builtin: offset, length and hash pass in the scratch
+    /// slot and the gas through the context, so the stack stays where it is (in registers)
+    /// and the call skips `exec_op`'s dispatch; a halt (out of gas) leaves through the exit.
+    pub(super) fn keccak(&mut self, inst: &kiln_ir::Inst) -> Word {
+        let (off, len) = (self.word(inst.args[0]), self.word(inst.args[1]));
+        let addr = self.scratch_words(off, len);
+        self.store_gas();
+        let ctx = self.ctx();
+        let status = self.call_builtin_for_status(Builtin::Keccak256, &[ctx, addr]);
+        let cont = self.b.create_block();
+        let here = self.b.current_block().expect("inside a block");
+        if self.b.func.layout.is_cold(here) {
+            self.b.set_cold_block(cont);
+        }
+        self.b.ins().brif(status, self.exit, &[BlockArg::Value(status)], cont, &[]);
+        self.b.switch_to_block(cont);
+        self.load_word_at(addr, 0)
+    }
+
     /// CALLDATALOAD inline when the 32 bytes lie inside the call data; the runtime's (which
     /// pads with zeros) for a word that reaches past its end or an offset of 2^32 or more.
     pub(super) fn calldataload(&mut self, inst: &kiln_ir::Inst, len: Value) -> Word {

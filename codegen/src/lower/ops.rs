@@ -264,6 +264,7 @@ impl super::Lower<'_, '_> {
                 Some([n, zero, zero, zero])
             }
             op::CALLDATALOAD => Some(self.calldataload(inst, len)),
+            op::KECCAK256 => Some(self.keccak(inst)),
             op::MLOAD | op::MSTORE | op::MSTORE8 => self.memory_op(inst, opcode),
             op::DIV | op::MOD | op::SDIV | op::SMOD => self.div_op(inst, opcode),
             _ => self.runtime_op(inst, opcode, len),

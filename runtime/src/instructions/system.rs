@@ -7,10 +7,19 @@ use alloy_primitives::U256;
 
 pub fn keccak(ctx: &mut Context) -> OpResult {
     let [offset, len] = ctx.stack.popn::<2>();
+    let hash = keccak_word(ctx, offset, len)?;
+    ctx.stack.push(hash);
+    Ok(())
+}
+
+/// KECCAK256 of the `len` bytes of memory at `offset`, after charging the memory expansion
+/// and the per-word gas: the instruction's work without its stack, shared by the
+/// interpreter and compiled code's `keccak256` builtin.
+#[inline]
+pub fn keccak_word(ctx: &mut Context, offset: U256, len: U256) -> Result<U256, Status> {
     let (off, n) = ctx.memory_range(offset, len)?;
     ctx.spend_copy(n, gas::KECCAK_WORD)?;
-    ctx.stack.push(keccak256_cached(ctx.memory.slice(off, n)));
-    Ok(())
+    Ok(keccak256_cached(ctx.memory.slice(off, n)))
 }
 
 #[inline]
