@@ -186,61 +186,23 @@ fn plan_with(
     }
 
     // Regions.
-    let mut region = vec![Region::Unknown; n];
-    let mut work = Vec::new();
-    let make_head = |b: usize, region: &mut Vec<Region>, work: &mut Vec<usize>| {
-        if region[b] != Region::Head {
-            region[b] = Region::Head;
-            work.push(b);
-        }
-    };
+    let mut heads = vec![false; n];
     if n > 0 {
-        make_head(0, &mut region, &mut work);
+        heads[0] = true;
     }
     for &r in &f.resumes {
-        if live[r] {
-            make_head(r, &mut region, &mut work);
-        }
+        heads[r] |= live[r];
     }
     for b in 0..n {
-        if dyn_target[b] && (dynamic_heads || static_preds[b] == 0) {
-            make_head(b, &mut region, &mut work);
-        }
+        heads[b] |= dyn_target[b] && (dynamic_heads || static_preds[b] == 0);
     }
     // Return sites start regions of their own, entered like a call's continuation: the base,
     // the gas and the results in variables, the caller's stack beneath in memory (see the
     // module docs; joined regions took onchain-lm-v2 past `define`'s parameter limit).
     for t in returns.iter().flatten().flatten().map(|&(_, t)| t) {
-        if live[t] {
-            make_head(t, &mut region, &mut work);
-        }
+        heads[t] |= live[t];
     }
-    loop {
-        while let Some(b) = work.pop() {
-            let (r, e) = match region[b] {
-                Region::Head => (b, 0),
-                Region::In(r, e) => (r, e),
-                Region::Unknown => continue,
-            };
-            let x = e + f.blocks[b].stack_delta();
-            for s in succs_with(f, returns, b) {
-                match region[s] {
-                    Region::Head => {}
-                    Region::Unknown => {
-                        region[s] = Region::In(r, x);
-                        work.push(s);
-                    }
-                    Region::In(r2, e2) if (r2, e2) == (r, x) => {}
-                    Region::In(..) => make_head(s, &mut region, &mut work),
-                }
-            }
-        }
-        // Live blocks no head reaches (a cycle entered only by a dynamic jump) start one.
-        match (0..n).find(|&b| live[b] && region[b] == Region::Unknown) {
-            Some(b) => make_head(b, &mut region, &mut work),
-            None => break,
-        }
-    }
+    let region = regions(f, live, returns, heads);
 
     let mut resume = vec![false; n];
     for &r in &f.resumes {
@@ -333,6 +295,75 @@ fn plan_with(
     StackPlan { blocks, region_has_landing, returns: returns.to_vec() }
 }
 
+/// Rounds of region assignment that start again from the heads found so far before the
+/// assignment settles for turning blocks into heads as it meets them (see [`regions`]).
+const REGION_ROUNDS: usize = 16;
+
+/// Each block's region from the `heads` given. A block that two regions (or two heights of
+/// one) reach is a head too. Made a head as the walk meets it, such a block would leave the
+/// blocks the walk had already given its old region behind it: the new head's successors
+/// would then meet those and turn into heads in turn, one after the other around a whole
+/// loop (onchain-lm-v2's inner loop was a head at every block, its stack through memory at
+/// each). So a round only collects the blocks to turn into heads, and the next starts again
+/// with them; after [`REGION_ROUNDS`] the walk turns them into heads as it goes, which
+/// always finishes.
+fn regions(
+    f: &Function,
+    live: &[bool],
+    returns: &[Option<Vec<(u32, usize)>>],
+    mut heads: Vec<bool>,
+) -> Vec<Region> {
+    let n = f.blocks.len();
+    for round in 0..=REGION_ROUNDS {
+        let cascade = round == REGION_ROUNDS;
+        let mut region: Vec<Region> =
+            heads.iter().map(|&h| if h { Region::Head } else { Region::Unknown }).collect();
+        let mut work: Vec<usize> = (0..n).filter(|&b| heads[b]).collect();
+        let mut found = false;
+        loop {
+            while let Some(b) = work.pop() {
+                let (r, e) = match region[b] {
+                    Region::Head => (b, 0),
+                    Region::In(r, e) => (r, e),
+                    Region::Unknown => continue,
+                };
+                let x = e + f.blocks[b].stack_delta();
+                for s in succs_with(f, returns, b) {
+                    match region[s] {
+                        Region::Head => {}
+                        Region::Unknown => {
+                            region[s] = Region::In(r, x);
+                            work.push(s);
+                        }
+                        Region::In(r2, e2) if (r2, e2) == (r, x) => {}
+                        Region::In(..) if cascade => {
+                            region[s] = Region::Head;
+                            work.push(s);
+                        }
+                        Region::In(..) => {
+                            found |= !heads[s];
+                            heads[s] = true;
+                        }
+                    }
+                }
+            }
+            // Live blocks no head reaches (a cycle entered only by a dynamic jump) start one.
+            match (0..n).find(|&b| live[b] && region[b] == Region::Unknown) {
+                Some(b) => {
+                    heads[b] = true;
+                    region[b] = Region::Head;
+                    work.push(b);
+                }
+                None => break,
+            }
+        }
+        if !found {
+            return region;
+        }
+    }
+    unreachable!("the last round turns blocks into heads as it meets them")
+}
+
 /// `synced` after block `id` given its value at entry: lowered by every slot the block leaves
 /// different from memory (exit values not in their own place, slots runtime calls wrote).
 pub fn exit_synced(f: &Function, id: usize, entry: i32, synced: i32) -> i32 {
@@ -390,6 +421,33 @@ mod tests {
             .filter(|&b| plan.blocks[b].static_head)
             .map(|b| (plan.blocks[b], f.blocks[b].stack_in as i32))
             .collect()
+    }
+
+    /// A loop head that a later path reaches at another height becomes a head after the walk
+    /// has already carried the old region around the loop: the loop's other blocks stay in
+    /// the new head's region rather than turning into heads one after the other.
+    #[test]
+    fn a_late_head_takes_its_loop_into_its_region() {
+        let code = [
+            0x60, 0x01, // 0x00: PUSH1 1
+            0x5f, 0x35, // 0x02: PUSH0 CALLDATALOAD
+            0x60, 0x0f, 0x57, // 0x04: PUSH1 F JUMPI (F: the same loop one item higher)
+            0x5b, // 0x07: L: JUMPDEST, reached first by falling through
+            0x36, 0x60, 0x15, 0x57, // 0x08: CALLDATASIZE PUSH1 END JUMPI
+            0x60, 0x07, 0x56, // 0x0c: B: PUSH1 L JUMP
+            0x5b, 0x60, 0x02, 0x60, 0x07, 0x56, // 0x0f: F: JUMPDEST PUSH1 2 PUSH1 L JUMP
+            0x5b, 0x00, // 0x15: END: JUMPDEST STOP
+        ];
+        let f = kiln_ir::build(&code, SpecId::Prague);
+        let live = vec![true; f.blocks.len()];
+        let plan = plan(&f, &live);
+        let at = |pc: u32| f.blocks.iter().position(|b| b.pc == pc).expect("block at pc");
+        let (l, b, end) = (at(0x07), at(0x0c), at(0x15));
+        assert!(plan.blocks[l].head, "two heights reach the loop head");
+        for x in [b, end] {
+            assert!(!plan.blocks[x].head, "pc {:#x} is a head", f.blocks[x].pc);
+            assert_eq!((plan.blocks[x].region, plan.blocks[x].entry), (l, 0));
+        }
     }
 
     #[test]
