@@ -153,6 +153,53 @@ pub fn mul_u64(b: &mut FunctionBuilder, x: Word, y: Value) -> Word {
     r
 }
 
+/// The low 256 bits of `x * y` for a `y` that is the sign extension of its low limb `y0`,
+/// `sign` being that limb's sign in every bit (`y` in [-2^63, 2^63)): `x * y0` as unsigned,
+/// less `x << 64` when `y` is negative (two's complement makes `y` equal to `y0 - 2^64`
+/// then). Four partial products and a 192-bit subtraction, where a general product takes ten
+/// (and a check of the operands for the four-product path would branch on the sign, which
+/// fixed-point code's operands flip unpredictably).
+pub fn mul_i64(b: &mut FunctionBuilder, x: Word, y0: Value, sign: Value) -> Word {
+    let r = mul_u64(b, x, y0);
+    let t = [x[0], x[1], x[2]].map(|l| b.ins().band(l, sign));
+    let rl = b.ins().iconcat(r[1], r[2]);
+    let tl = b.ins().iconcat(t[0], t[1]);
+    let (lo, borrow) = b.ins().usub_overflow(rl, tl);
+    let hi = b.ins().isub(r[3], t[2]);
+    let borrow = b.ins().uextend(types::I64, borrow);
+    let hi = b.ins().isub(hi, borrow);
+    let (r1, r2) = b.ins().isplit(lo);
+    [r[0], r1, r2, hi]
+}
+
+/// When `x` is known to be the sign extension of its low limb (the result of SAR by 192 or
+/// more, or of SIGNEXTEND from a byte of the low limb): that limb's sign in every bit.
+pub fn known_i64_sign(b: &FunctionBuilder, x: Word) -> Option<Value> {
+    let sign = x[1];
+    if x[2] != sign || x[3] != sign {
+        return None;
+    }
+    let (a, 63) = sshr_by_const(b, sign)? else { return None };
+    // The low limb is `a`, or `a` shifted right arithmetically by less than 64: its sign
+    // is `a`'s either way.
+    let same = x[0] == a || sshr_by_const(b, x[0]).is_some_and(|(v, k)| v == a && k < 64);
+    same.then_some(sign)
+}
+
+/// `(v, k)` when `x` is `v >> k` (arithmetic) for a constant `k`.
+fn sshr_by_const(b: &FunctionBuilder, x: Value) -> Option<(Value, i64)> {
+    let dfg = &b.func.dfg;
+    let ValueDef::Result(inst, _) = dfg.value_def(x) else { return None };
+    let InstructionData::Binary { opcode: Opcode::Sshr, args } = dfg.insts[inst] else {
+        return None;
+    };
+    let ValueDef::Result(k, _) = dfg.value_def(args[1]) else { return None };
+    match dfg.insts[k] {
+        InstructionData::UnaryImm { opcode: Opcode::Iconst, imm } => Some((args[0], imm.bits())),
+        _ => None,
+    }
+}
+
 pub fn and(b: &mut FunctionBuilder, x: Word, y: Word) -> Word {
     [0, 1, 2, 3].map(|i| b.ins().band(x[i], y[i]))
 }
@@ -389,12 +436,10 @@ pub fn shr_const(b: &mut FunctionBuilder, x: Word, s: u32, arith: bool) -> Word 
         } else {
             b.ins().ushr_imm_s(hi_src, r)
         };
-        if r != 0 {
-            let next = if last { fill } else { x[i + k + 1] };
-            if !last || arith {
-                let carry = b.ins().ishl_imm_s(next, 64 - r);
-                out[i] = b.ins().bor(out[i], carry);
-            }
+        // The top limb's shift brings in zeros, or (arithmetic) the sign: nothing to carry in.
+        if r != 0 && !last {
+            let carry = b.ins().ishl_imm_s(x[i + k + 1], 64 - r);
+            out[i] = b.ins().bor(out[i], carry);
         }
     }
     out

@@ -668,6 +668,75 @@ fn multiplication_of_shifted_words_matches_the_interpreter() {
     });
 }
 
+/// MUL by a word known to be the sign extension of its low limb (SAR by 192 or more,
+/// SIGNEXTEND from a low byte: fixed-point code's narrow signed weights) takes four partial
+/// products and subtracts `x << 64` for a negative operand: every pair of values, negative
+/// and positive, in both operand orders, against the interpreter and ruint's product.
+#[test]
+fn multiplication_by_sign_extended_words_matches_the_interpreter() {
+    let values = [
+        U256::ZERO,
+        U256::from(1u64),
+        U256::from(u64::MAX),
+        U256::from(1u64) << 255,
+        U256::MAX,
+        U256::MAX - U256::from(0x1234u64),
+        U256::from_be_bytes([0xa5; 32]),
+        U256::from_be_bytes([0x5a; 32]),
+        "0x1e2feb89414c343c1027c4d1c386bbc4cd613e30d8f16adf91b7584a2265b1f5".parse().unwrap(),
+    ];
+    const SAR: u8 = 0x1d;
+    const SIGNEXTEND: u8 = 0x0b;
+    // (opcode, its constant operand) for each MUL operand; `None` leaves it as loaded.
+    let cases: [(Option<(u8, u8)>, Option<(u8, u8)>); 8] = [
+        (Some((SAR, 240)), None),
+        (None, Some((SAR, 192))),
+        (Some((SAR, 200)), Some((SAR, 250))),
+        (Some((SIGNEXTEND, 1)), None),
+        (None, Some((SIGNEXTEND, 7))),
+        (Some((SIGNEXTEND, 0)), Some((SAR, 255))),
+        // Not sign extensions of the low limb: the general product.
+        (Some((SAR, 191)), None),
+        (None, Some((SIGNEXTEND, 8))),
+    ];
+    let apply = |v: U256, s: Option<(u8, u8)>| match s {
+        Some((SAR, n)) => v.arithmetic_shr(n as usize),
+        Some((_, k)) => {
+            let bit = 8 * k as usize + 7;
+            let low = (U256::from(1u64) << (bit + 1)) - U256::from(1u64);
+            if v.bit(bit) {
+                v | !low
+            } else {
+                v & low
+            }
+        }
+        None => v,
+    };
+    let mut code = Vec::new();
+    for (i, (sa, sb)) in cases.iter().enumerate() {
+        // b (or its extension), then a (or its extension) on top: MUL(a', b') -> [32 * i].
+        for (offset, s) in [(0x20u8, sb), (0x00, sa)] {
+            code.extend([0x60, offset, 0x35]);
+            if let Some((op, n)) = s {
+                code.extend([0x60, *n, *op]);
+            }
+        }
+        code.extend([0x02, 0x61]);
+        code.extend((32 * i as u16).to_be_bytes());
+        code.push(0x52);
+    }
+    code.push(0x61);
+    code.extend((32 * cases.len() as u16).to_be_bytes());
+    code.extend([0x5f, 0xf3]);
+    each_pair(&code, &values, |a, b, out| {
+        for (i, &(sa, sb)) in cases.iter().enumerate() {
+            let want = apply(a, sa).wrapping_mul(apply(b, sb));
+            let got = U256::from_be_slice(&out[32 * i..32 * i + 32]);
+            assert_eq!(got, want, "case {i}: a {a:#x}, b {b:#x}");
+        }
+    });
+}
+
 /// Signed division as the Yellow Paper defines it (truncating; MIN / -1 = MIN; x / 0 = 0),
 /// written here from `U256`'s unsigned division as a reference independent of the runtime.
 fn sdiv_ref(a: U256, b: U256) -> U256 {

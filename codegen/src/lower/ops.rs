@@ -137,6 +137,10 @@ impl super::Lower<'_, '_> {
                     word::mul_u64(self.b, y, x[0])
                 } else if small(self, inst.args[1], y) {
                     word::mul_u64(self.b, x, y[0])
+                } else if let Some(sign) = word::known_i64_sign(self.b, x) {
+                    word::mul_i64(self.b, y, x[0], sign)
+                } else if let Some(sign) = word::known_i64_sign(self.b, y) {
+                    word::mul_i64(self.b, x, y[0], sign)
                 } else {
                     self.mul_dispatch(x, y)
                 })
