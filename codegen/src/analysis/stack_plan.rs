@@ -314,12 +314,16 @@ fn regions(
     mut heads: Vec<bool>,
 ) -> Vec<Region> {
     let n = f.blocks.len();
-    for round in 0..=REGION_ROUNDS {
-        let cascade = round == REGION_ROUNDS;
+    let mut round = 0;
+    loop {
+        let cascade = round >= REGION_ROUNDS;
+        round += 1;
         let mut region: Vec<Region> =
             heads.iter().map(|&h| if h { Region::Head } else { Region::Unknown }).collect();
         let mut work: Vec<usize> = (0..n).filter(|&b| heads[b]).collect();
         let mut found = false;
+        // Blocks before it are all placed: a placed block stays placed within a round.
+        let mut unplaced = 0;
         loop {
             while let Some(b) = work.pop() {
                 let (r, e) = match region[b] {
@@ -348,20 +352,21 @@ fn regions(
                 }
             }
             // Live blocks no head reaches (a cycle entered only by a dynamic jump) start one.
-            match (0..n).find(|&b| live[b] && region[b] == Region::Unknown) {
-                Some(b) => {
-                    heads[b] = true;
-                    region[b] = Region::Head;
-                    work.push(b);
-                }
-                None => break,
+            while unplaced < n && !(live[unplaced] && region[unplaced] == Region::Unknown) {
+                unplaced += 1;
             }
+            if unplaced == n {
+                break;
+            }
+            heads[unplaced] = true;
+            region[unplaced] = Region::Head;
+            work.push(unplaced);
         }
+        // A cascading round finds nothing to collect: it turned such blocks into heads.
         if !found {
             return region;
         }
     }
-    unreachable!("the last round turns blocks into heads as it meets them")
 }
 
 /// `synced` after block `id` given its value at entry: lowered by every slot the block leaves
