@@ -44,19 +44,37 @@ pub fn keccak256_word(input: &[u8]) -> U256 {
 
 /// The first four lanes of the state after absorbing `input` (`input.len() < RATE`) as one
 /// padded block: the hash.
+///
+/// The padded block is XORed into the state by hand: absorbing into the zero state is
+/// writing the block's lanes into it. The absorb routine then gets a block of zeros (a
+/// constant), so what it adds changes nothing and it only permutes: no block buffer to
+/// clear, fill and pad per hash, and no second state to clear.
 #[inline]
 fn one_block(input: &[u8]) -> [u64; 4] {
-    let mut block = [0u8; RATE];
-    block[..input.len()].copy_from_slice(input);
-    // Keccak's pad10*1 with the 0x01 domain byte; both land in the last byte when the input
-    // is exactly one byte short of the rate.
-    block[input.len()] ^= 0x01;
-    block[RATE - 1] ^= 0x80;
+    debug_assert!(input.len() < RATE);
     let mut state = [0u64; 25];
-    let left = sha3_asm::sha3_absorb(&mut state, &block, RATE);
+    let mut lanes = input.chunks_exact(8);
+    for (lane, bytes) in state.iter_mut().zip(&mut lanes) {
+        *lane = u64::from_le_bytes(bytes.try_into().expect("eight bytes"));
+    }
+    // The input's last bytes and Keccak's pad10*1 (the 0x01 domain byte right after the
+    // input; the final bit is the block's last, and both land in the last byte when the
+    // input is one byte short of the rate). The lane is built in a register: bytes stored
+    // one by one and read back as a word would wait for the stores.
+    let tail = lanes.remainder();
+    let mut lane = 0x01u64 << (8 * tail.len());
+    for (i, &byte) in tail.iter().enumerate() {
+        lane |= u64::from(byte) << (8 * i);
+    }
+    state[input.len() / 8] = lane;
+    state[RATE / 8 - 1] ^= 0x80 << 56;
+    let left = sha3_asm::sha3_absorb(&mut state, &ZERO_BLOCK, RATE);
     debug_assert_eq!(left, 0, "one whole block absorbed");
     [state[0], state[1], state[2], state[3]]
 }
+
+/// A block that adds nothing to the state it is absorbed into.
+static ZERO_BLOCK: [u8; RATE] = [0; RATE];
 
 #[cfg(test)]
 mod tests {
