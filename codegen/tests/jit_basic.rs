@@ -580,6 +580,57 @@ fn multiplication_matches_the_interpreter_on_both_sides_of_64_bits() {
     });
 }
 
+/// An operand of [`products_code`]: `(opcode, n)` puts the loaded word through `opcode` with
+/// the constant `n` on top (a shift's amount, SIGNEXTEND's byte); `None` leaves it as loaded.
+type Operand = Option<(u8, u8)>;
+
+/// For each case `(a', b')`: b (call data word 1) and a (word 0) loaded and put through
+/// their operand's opcode, MUL, stored at `32 * i`. Returns nothing yet: see [`push_mstore`]
+/// and [`push_return`].
+fn products_code(cases: &[(Operand, Operand)]) -> Vec<u8> {
+    let mut code = Vec::new();
+    for (i, (sa, sb)) in cases.iter().enumerate() {
+        for (offset, s) in [(0x20u8, sb), (0x00, sa)] {
+            code.extend([0x60, offset, 0x35]);
+            if let Some((op, n)) = s {
+                code.extend([0x60, *n, *op]);
+            }
+        }
+        code.push(0x02);
+        push_mstore(&mut code, i);
+    }
+    code
+}
+
+/// MSTORE of the top word at `32 * i`.
+fn push_mstore(code: &mut Vec<u8>, i: usize) {
+    code.push(0x61);
+    code.extend((32 * i as u16).to_be_bytes());
+    code.push(0x52);
+}
+
+/// RETURN of the first `n` words of memory.
+fn push_return(code: &mut Vec<u8>, n: usize) {
+    code.push(0x61);
+    code.extend((32 * n as u16).to_be_bytes());
+    code.extend([0x5f, 0xf3]);
+}
+
+/// The products [`products_code`] stored for `a` and `b`, against `apply`'s operands
+/// multiplied by ruint.
+fn assert_products(
+    out: &[u8],
+    (a, b): (U256, U256),
+    cases: &[(Operand, Operand)],
+    apply: impl Fn(U256, Operand) -> U256,
+) {
+    for (i, &(sa, sb)) in cases.iter().enumerate() {
+        let want = apply(a, sa).wrapping_mul(apply(b, sb));
+        let got = U256::from_be_slice(&out[32 * i..32 * i + 32]);
+        assert_eq!(got, want, "case {i}: a {a:#x}, b {b:#x}");
+    }
+}
+
 /// MUL of words whose limbs lowered to the constant zero (values shifted down or up by a
 /// constant) skips those limbs' partial products and carries: every pair of shifted values,
 /// in both operand orders, against the interpreter and against ruint's product.
@@ -600,7 +651,7 @@ fn multiplication_of_shifted_words_matches_the_interpreter() {
     // (SHL or SHR, amount) for each operand; `None` leaves it as loaded.
     const SHL: u8 = 0x1b;
     const SHR: u8 = 0x1c;
-    let cases: [(Option<(u8, u8)>, Option<(u8, u8)>); 9] = [
+    let cases: [(Operand, Operand); 9] = [
         (Some((SHR, 192)), None),
         (None, Some((SHR, 192))),
         (Some((SHR, 128)), Some((SHR, 64))),
@@ -611,24 +662,12 @@ fn multiplication_of_shifted_words_matches_the_interpreter() {
         (Some((SHR, 192)), Some((SHR, 192))),
         (Some((SHL, 64)), Some((SHR, 128))),
     ];
-    let shifted = |v: U256, s: Option<(u8, u8)>| match s {
+    let shifted = |v: U256, s: Operand| match s {
         Some((SHL, n)) => v << n as usize,
         Some((_, n)) => v >> n as usize,
         None => v,
     };
-    let mut code = Vec::new();
-    for (i, (sa, sb)) in cases.iter().enumerate() {
-        // b (or its shift), then a (or its shift) on top: MUL(a', b') -> [32 * i].
-        for (offset, s) in [(0x20u8, sb), (0x00, sa)] {
-            code.extend([0x60, offset, 0x35]);
-            if let Some((op, n)) = s {
-                code.extend([0x60, *n, *op]);
-            }
-        }
-        code.extend([0x02, 0x61]);
-        code.extend((32 * i as u16).to_be_bytes());
-        code.push(0x52);
-    }
+    let mut code = products_code(&cases);
     // Constants with zero limbs between non-zero ones, on top of the stack and below it:
     // MUL(c, a) and MUL(a, c) for each after the cases.
     let consts = [
@@ -644,21 +683,15 @@ fn multiplication_of_shifted_words_matches_the_interpreter() {
                 true => code.extend(load.iter().chain(&push_c)),
                 false => code.extend(push_c.iter().chain(&load)),
             }
-            code.extend([0x02, 0x61]);
-            code.extend((32 * at as u16).to_be_bytes());
-            code.push(0x52);
+            code.push(0x02);
+            push_mstore(&mut code, at);
             at += 1;
         }
     }
-    code.push(0x61);
-    code.extend((32 * at as u16).to_be_bytes());
-    code.extend([0x5f, 0xf3]);
+    push_return(&mut code, at);
     each_pair(&code, &values, |a, b, out| {
+        assert_products(out, (a, b), &cases, shifted);
         let word = |i: usize| U256::from_be_slice(&out[32 * i..32 * i + 32]);
-        for (i, &(sa, sb)) in cases.iter().enumerate() {
-            let want = shifted(a, sa).wrapping_mul(shifted(b, sb));
-            assert_eq!(word(i), want, "case {i}: a {a:#x}, b {b:#x}");
-        }
         for (k, c) in consts.iter().enumerate() {
             for order in 0..2 {
                 let got = word(cases.len() + 2 * k + order);
@@ -688,7 +721,7 @@ fn multiplication_by_sign_extended_words_matches_the_interpreter() {
     const SAR: u8 = 0x1d;
     const SIGNEXTEND: u8 = 0x0b;
     // (opcode, its constant operand) for each MUL operand; `None` leaves it as loaded.
-    let cases: [(Option<(u8, u8)>, Option<(u8, u8)>); 8] = [
+    let cases: [(Operand, Operand); 8] = [
         (Some((SAR, 240)), None),
         (None, Some((SAR, 192))),
         (Some((SAR, 200)), Some((SAR, 250))),
@@ -699,7 +732,7 @@ fn multiplication_by_sign_extended_words_matches_the_interpreter() {
         (Some((SAR, 191)), None),
         (None, Some((SIGNEXTEND, 8))),
     ];
-    let apply = |v: U256, s: Option<(u8, u8)>| match s {
+    let apply = |v: U256, s: Operand| match s {
         Some((SAR, n)) => v.arithmetic_shr(n as usize),
         Some((_, k)) => {
             let bit = 8 * k as usize + 7;
@@ -712,29 +745,9 @@ fn multiplication_by_sign_extended_words_matches_the_interpreter() {
         }
         None => v,
     };
-    let mut code = Vec::new();
-    for (i, (sa, sb)) in cases.iter().enumerate() {
-        // b (or its extension), then a (or its extension) on top: MUL(a', b') -> [32 * i].
-        for (offset, s) in [(0x20u8, sb), (0x00, sa)] {
-            code.extend([0x60, offset, 0x35]);
-            if let Some((op, n)) = s {
-                code.extend([0x60, *n, *op]);
-            }
-        }
-        code.extend([0x02, 0x61]);
-        code.extend((32 * i as u16).to_be_bytes());
-        code.push(0x52);
-    }
-    code.push(0x61);
-    code.extend((32 * cases.len() as u16).to_be_bytes());
-    code.extend([0x5f, 0xf3]);
-    each_pair(&code, &values, |a, b, out| {
-        for (i, &(sa, sb)) in cases.iter().enumerate() {
-            let want = apply(a, sa).wrapping_mul(apply(b, sb));
-            let got = U256::from_be_slice(&out[32 * i..32 * i + 32]);
-            assert_eq!(got, want, "case {i}: a {a:#x}, b {b:#x}");
-        }
-    });
+    let mut code = products_code(&cases);
+    push_return(&mut code, cases.len());
+    each_pair(&code, &values, |a, b, out| assert_products(out, (a, b), &cases, apply));
 }
 
 /// Signed division as the Yellow Paper defines it (truncating; MIN / -1 = MIN; x / 0 = 0),

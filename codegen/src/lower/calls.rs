@@ -78,6 +78,16 @@ impl super::Lower<'_, '_> {
         len: Value,
     ) -> Option<Word> {
         let status = self.runtime_call(opcode, &inst.args, inst.sp, len);
+        self.continue_unless_halted(status);
+        inst.result.map(|_| {
+            let (frame, at) = self.slot(self.cur.entry + inst.sp - inst.args.len() as i32);
+            self.load_word_at(frame, at)
+        })
+    }
+
+    /// Leaves through the exit when `status` (a builtin's) is not `Continue`, else goes on in
+    /// a block of its own, laid out cold when the current one is.
+    pub(super) fn continue_unless_halted(&mut self, status: Value) {
         let cont = self.b.create_block();
         let here = self.b.current_block().expect("inside a block");
         if self.b.func.layout.is_cold(here) {
@@ -85,9 +95,5 @@ impl super::Lower<'_, '_> {
         }
         self.b.ins().brif(status, self.exit, &[BlockArg::Value(status)], cont, &[]);
         self.b.switch_to_block(cont);
-        inst.result.map(|_| {
-            let (frame, at) = self.slot(self.cur.entry + inst.sp - inst.args.len() as i32);
-            self.load_word_at(frame, at)
-        })
     }
 }

@@ -111,13 +111,7 @@ impl super::Lower<'_, '_> {
         self.store_gas();
         let ctx = self.ctx();
         let status = self.call_builtin_for_status(Builtin::Keccak256, &[ctx, addr]);
-        let cont = self.b.create_block();
-        let here = self.b.current_block().expect("inside a block");
-        if self.b.func.layout.is_cold(here) {
-            self.b.set_cold_block(cont);
-        }
-        self.b.ins().brif(status, self.exit, &[BlockArg::Value(status)], cont, &[]);
-        self.b.switch_to_block(cont);
+        self.continue_unless_halted(status);
         self.load_word_at(addr, 0)
     }
 
