@@ -174,32 +174,47 @@ builtins! {
 /// `preserve_all` convention at the call site) rather than following the C convention.
 pub const BUILTINS_PRESERVE_ALL: bool = cfg!(target_arch = "x86_64");
 
-unsafe extern "C" fn divide(words: *mut [u64; 8], opcode: u32) {
-    // Native code has just stored the limbs one by one: reading them back as wider vector
-    // loads (what the compiler would merge plain reads into) misses store forwarding, which
-    // measured at nearly half of this function's time. Volatile reads stay one per limb.
-    // SAFETY: native code passes a scratch slot of eight limbs it owns for the call.
+/// The two words native code stored in a builtin's scratch slot of eight limbs.
+///
+/// Native code has just stored the limbs one by one: reading them back as wider vector loads
+/// (what the compiler would merge plain reads into) misses store forwarding, which measured
+/// at nearly half of `divide`'s time. Volatile reads stay one per limb.
+///
+/// # Safety
+/// `words` is a scratch slot of eight limbs native code owns for the call.
+unsafe fn read_scratch(words: *const [u64; 8]) -> ([u64; 4], [u64; 4]) {
+    // SAFETY: the caller's contract; each read stays inside the eight limbs.
     let limb = |i: usize| unsafe { std::ptr::read_volatile((words as *const u64).add(i)) };
-    let a = [limb(0), limb(1), limb(2), limb(3)];
-    let b = [limb(4), limb(5), limb(6), limb(7)];
+    ([limb(0), limb(1), limb(2), limb(3)], [limb(4), limb(5), limb(6), limb(7)])
+}
+
+/// Leaves a builtin's result word in the first four limbs of its scratch slot.
+///
+/// # Safety
+/// As for [`read_scratch`], whose reads are done.
+unsafe fn write_scratch(words: *mut [u64; 8], result: &[u64; 4]) {
+    // SAFETY: the caller's contract.
+    unsafe { (&mut *words)[..4].copy_from_slice(result) };
+}
+
+unsafe extern "C" fn divide(words: *mut [u64; 8], opcode: u32) {
+    // SAFETY: native code passes a scratch slot of eight limbs it owns for the call.
+    let (a, b) = unsafe { read_scratch(words) };
     let r = u8::try_from(opcode).ok().and_then(|op| arithmetic::divide_limbs(op, a, b));
-    // SAFETY: as above; the reads are done.
-    let words = unsafe { &mut *words };
-    words[..4].copy_from_slice(&r.unwrap_or_default());
+    // SAFETY: as above.
+    unsafe { write_scratch(words, &r.unwrap_or_default()) };
 }
 
 unsafe extern "C" fn keccak256(ctx: *mut Context, words: *mut [u64; 8]) {
     // SAFETY: native code passes the context the frame loop gave it, live and exclusively
     // borrowed for the duration of the native call, and a scratch slot of eight limbs it
-    // owns for the call. Volatile reads, one per limb, as in `divide`.
-    let (ctx, limb) =
-        unsafe { (&mut *ctx, |i: usize| std::ptr::read_volatile((words as *const u64).add(i))) };
-    let offset = U256::from_limbs([limb(0), limb(1), limb(2), limb(3)]);
-    let len = U256::from_limbs([limb(4), limb(5), limb(6), limb(7)]);
+    // owns for the call.
+    let (ctx, (offset, len)) = unsafe { (&mut *ctx, read_scratch(words)) };
+    let (offset, len) = (U256::from_limbs(offset), U256::from_limbs(len));
     let status = match system::keccak_word(ctx, offset, len) {
         Ok(hash) => {
-            // SAFETY: as above; the reads are done.
-            unsafe { (&mut *words)[..4].copy_from_slice(hash.as_limbs()) };
+            // SAFETY: as above.
+            unsafe { write_scratch(words, hash.as_limbs()) };
             Status::Continue
         }
         Err(status) => status,

@@ -96,4 +96,18 @@ impl super::Lower<'_, '_> {
         self.b.ins().brif(status, self.exit, &[BlockArg::Value(status)], cont, &[]);
         self.b.switch_to_block(cont);
     }
+
+    /// The scratch slot's address, with `x` and `y` stored in it (eight limbs): how builtins
+    /// that touch no frame state take two words and hand one back.
+    pub(super) fn scratch_words(&mut self, x: Word, y: Word) -> Value {
+        let slot = *self.scratch.get_or_insert_with(|| {
+            let data = StackSlotData::new(StackSlotKind::ExplicitSlot, 64, 3);
+            self.b.create_sized_stack_slot(data)
+        });
+        let addr = self.b.ins().stack_addr(types::I64, slot, 0);
+        for (i, &limb) in x.iter().chain(y.iter()).enumerate() {
+            self.b.ins().store(flags(), limb, addr, i as i32 * 8);
+        }
+        addr
+    }
 }

@@ -142,18 +142,4 @@ impl super::Lower<'_, '_> {
         self.call_builtin(Builtin::Divide, &[addr, opv]);
         self.load_word_at(addr, 0)
     }
-
-    /// The scratch slot's address, with `x` and `y` stored in it (eight limbs): how builtins
-    /// that touch no frame state take two words and hand one back.
-    pub(super) fn scratch_words(&mut self, x: Word, y: Word) -> Value {
-        let slot = *self.scratch.get_or_insert_with(|| {
-            let data = StackSlotData::new(StackSlotKind::ExplicitSlot, 64, 3);
-            self.b.create_sized_stack_slot(data)
-        });
-        let addr = self.b.ins().stack_addr(types::I64, slot, 0);
-        for (i, &limb) in x.iter().chain(y.iter()).enumerate() {
-            self.b.ins().store(flags(), limb, addr, i as i32 * 8);
-        }
-        addr
-    }
 }
