@@ -126,16 +126,12 @@ impl super::Lower<'_, '_> {
                     self.products.insert(r.0, [inst.args[0], inst.args[1]]);
                 }
                 let (x, y) = (a(self, 0), a(self, 1));
-                // Known below 2^64: a constant, a value the bounds analysis proved small, or
-                // one whose high limbs lowered to zero (a shifted-down or masked value).
-                let small = |s: &Self, v: kiln_ir::Value, w: Word| {
-                    s.fits[v.0 as usize]
-                        || s.const_arg(v).is_some_and(|c| u64::try_from(c).is_ok())
-                        || word::known_u64(s.b, w)
-                };
-                Some(if small(self, inst.args[0], x) {
+                // Known below 2^64: its high limbs lowered to the constant zero, as a
+                // constant's do, a value's the bounds analysis proved small (`fits`), and a
+                // shifted-down or masked value's.
+                Some(if word::known_u64(self.b, x) {
                     word::mul_u64(self.b, y, x[0])
-                } else if small(self, inst.args[1], y) {
+                } else if word::known_u64(self.b, y) {
                     word::mul_u64(self.b, x, y[0])
                 } else if let Some(sign) = word::known_i64_sign(self.b, x) {
                     word::mul_i64(self.b, y, x[0], sign)
