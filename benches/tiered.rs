@@ -180,7 +180,9 @@ fn break_even(contracts: &[Contract]) {
                 start.elapsed() / RUNS
             };
             let interp = time(&tiers(TierConfig::interpreter_only()));
-            let jit = tiers(TierConfig { threshold: 1, ..TierConfig::only(tier) });
+            // The whole contract: what compiling it costs, and its code's speed throughout.
+            let config = TierConfig { threshold: 1, partial: false, ..TierConfig::only(tier) };
+            let jit = tiers(config);
             let native = time(&jit);
             let compile = jit.stats().compile_time;
             let gain = interp.as_secs_f64() - native.as_secs_f64();
@@ -317,9 +319,13 @@ fn main() {
             TierConfig { threshold: kiln::evm::DEFAULT_THRESHOLD, ..TierConfig::only(tier) };
         runs.push(best(&format!("tiered, {tier} tier only"), &config));
     }
-    // All-JIT: every contract compiled in the optimizing tier (and waited for) before the
-    // timed run.
-    let jit = tiers(TierConfig { threshold: 1, ..TierConfig::only(CodeTier::Optimizing) });
+    // All-JIT: every contract compiled whole in the optimizing tier (and waited for) before
+    // the timed run.
+    let jit = tiers(TierConfig {
+        threshold: 1,
+        partial: false,
+        ..TierConfig::only(CodeTier::Optimizing)
+    });
     let mut warm = World::new(&contracts, &jit);
     for i in 0..contracts.len() {
         warm.run(&contracts, i);

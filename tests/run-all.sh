@@ -53,6 +53,15 @@ KILN_JIT_TIER=quick ./target/release/kiln statetest --mode jit "$regressions"
 KILN_JIT_TIER=quick ./target/release/kiln statetest --mode jit --known-failures tests/known-failures.txt "$fixtures"
 KILN_JIT_TIER=quick KILN_DIFF_CASES=1000 cargo test --release --locked --test differential
 
+# Partial units, as the tier policy compiles them: the JIT compiles every contract as if no
+# run had entered about three block starts in eight, which hand the frame to the interpreter,
+# so the state tests cross from compiled code to the interpreter at thousands of places.
+echo "== partial units (jit, KILN_JIT_PARTIAL=1): regressions, state tests, differential test, valgrind =="
+KILN_JIT_PARTIAL=1 ./target/release/kiln statetest --mode jit "$regressions"
+KILN_JIT_PARTIAL=1 ./target/release/kiln statetest --mode jit --known-failures tests/known-failures.txt "$fixtures"
+KILN_JIT_PARTIAL=1 KILN_DIFF_CASES=1000 cargo test --release --locked --test differential
+KILN_JIT_PARTIAL=1 valgrind -q --error-exitcode=99 ./target/release/kiln statetest --mode jit -j 1 "$regressions"
+
 # Checked code generation: every native access to a stack slot, memory, the call data and
 # the jump tables asserts its bounds at run time and halts with a named fatal error instead.
 echo "== checked mode (jit): regressions, state tests, differential test =="

@@ -196,6 +196,62 @@ fn hot_contract_moves_to_native_mid_workload_with_identical_results() {
     }
 }
 
+/// A contract compiled from what its runs entered holds only that: a later run that takes
+/// another path leaves the compiled code for the interpreter where it does, with the same
+/// result, and once runs leave it often enough it is compiled again with what they entered.
+#[test]
+fn partial_units_leave_for_the_interpreter_then_widen() {
+    let code = summing_loop(7);
+    let mut interp = evm(world(std::slice::from_ref(&code)), TierConfig::interpreter_only());
+    // Two runs interpreted, the second queuing the compile: by then the first has recorded
+    // its blocks, whatever the worker's timing.
+    let mut subject = evm(world(std::slice::from_ref(&code)), tiered(2));
+    let mut nonce = 0;
+    let mut run = |n: u64, interp: &mut Evm<_>, subject: &mut Evm<_>| {
+        same(interp, subject, &call(contract_address(0), n, nonce));
+        nonce += 1;
+        tiers(subject).wait_idle();
+    };
+    // n = 0 never enters the loop's body.
+    run(0, &mut interp, &mut subject);
+    run(0, &mut interp, &mut subject);
+    let stats = tier_stats(&subject);
+    assert!(matches!(contract(&stats, &code).tier, Tier::Native { .. }));
+    run(0, &mut interp, &mut subject);
+    assert_eq!(tier_stats(&subject).left_native, 0, "the path it was compiled for");
+    // The body is not in the unit: each run leaves for the interpreter at it.
+    run(5, &mut interp, &mut subject);
+    let stats = tier_stats(&subject);
+    assert_eq!((stats.left_native, stats.widened, stats.compiled), (1, 0, 1));
+    // The run after the eighth that left queues the unit's compile with the body in it.
+    for n in 6..14 {
+        run(n, &mut interp, &mut subject);
+    }
+    let stats = tier_stats(&subject);
+    assert_eq!((stats.left_native, stats.widened, stats.compiled), (9, 1, 2));
+    for n in [20, 0, 3] {
+        run(n, &mut interp, &mut subject);
+    }
+    let stats = tier_stats(&subject);
+    assert_eq!(stats.left_native, 9, "the widened unit holds the body");
+    assert_eq!(contract(&stats, &code).native_executions, 13);
+}
+
+/// Whole contracts (`partial: false`) never leave compiled code.
+#[test]
+fn whole_units_never_leave_for_the_interpreter() {
+    let code = summing_loop(8);
+    let mut interp = evm(world(std::slice::from_ref(&code)), TierConfig::interpreter_only());
+    let mut subject =
+        evm(world(std::slice::from_ref(&code)), TierConfig { partial: false, ..tiered(1) });
+    for (nonce, n) in [0, 0, 5, 9, 0].into_iter().enumerate() {
+        same(&mut interp, &mut subject, &call(contract_address(0), n, nonce as u64));
+        tiers(&subject).wait_idle();
+    }
+    let stats = tier_stats(&subject);
+    assert_eq!((stats.left_native, stats.widened, stats.native_executions), (0, 0, 4));
+}
+
 /// Quick code runs first; after `optimize_after` native executions the optimizing unit
 /// replaces it, in place in the cache's accounting, and nothing is compiled again.
 #[test]

@@ -24,6 +24,7 @@ use std::io::{Read, Write};
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
 use std::path::{Path, PathBuf};
 use std::process::Command;
+use std::sync::Arc;
 
 mod validate;
 
@@ -300,7 +301,7 @@ impl AotLibrary {
 }
 
 impl NativeCode for AotLibrary {
-    fn lookup(&mut self, code: &AnalyzedCode, spec: SpecId) -> Option<NativeFn> {
+    fn lookup(&mut self, code: &Arc<AnalyzedCode>, spec: SpecId) -> Option<NativeFn> {
         let mut shared: &AotLibrary = self;
         shared.lookup(code, spec)
     }
@@ -309,7 +310,7 @@ impl NativeCode for AotLibrary {
 /// A library shared by several executors (threads, EVMs) looks code up through `&AotLibrary`:
 /// lookups only read it.
 impl NativeCode for &AotLibrary {
-    fn lookup(&mut self, code: &AnalyzedCode, spec: SpecId) -> Option<NativeFn> {
+    fn lookup(&mut self, code: &Arc<AnalyzedCode>, spec: SpecId) -> Option<NativeFn> {
         let hash = if code.hash() == B256::ZERO { keccak256(code.bytes()) } else { code.hash() };
         self.get(hash, spec)
     }

@@ -13,6 +13,7 @@ use cranelift_module::{default_libcall_names, Linkage, Module};
 use kiln_frontend::SpecId;
 use kiln_runtime::code::AnalyzedCode;
 use kiln_runtime::{NativeCode, NativeFn};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 /// Counters for what the JIT did.
@@ -125,7 +126,10 @@ impl JitCompiler {
     /// Compiles `code` for `spec` (uncached).
     pub fn compile(&mut self, code: &[u8], spec: SpecId) -> Result<NativeFn, CompileError> {
         let start = Instant::now();
-        let f = kiln_ir::build(code, spec);
+        let f = match crate::sparse_coverage(code.len()) {
+            Some(bits) => kiln_ir::build_covered(code, spec, &bits),
+            None => kiln_ir::build(code, spec),
+        };
         let sig = native_signature(self.module.isa().default_call_conv());
         let name = format!("kiln_{}", self.next_id);
         self.next_id += 1;
@@ -173,7 +177,7 @@ impl JitCompiler {
 }
 
 impl NativeCode for JitCompiler {
-    fn lookup(&mut self, code: &AnalyzedCode, spec: SpecId) -> Option<NativeFn> {
+    fn lookup(&mut self, code: &Arc<AnalyzedCode>, spec: SpecId) -> Option<NativeFn> {
         self.get(code, spec)
     }
 }

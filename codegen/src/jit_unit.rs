@@ -28,6 +28,8 @@ pub struct CompiledContract {
     module: Option<JITModule>,
     entry: NativeFn,
     tier: CodeTier,
+    /// Compiled from a coverage bitmap: blocks no run had entered leave for the interpreter.
+    partial: bool,
     code_bytes: usize,
     compile_time: Duration,
 }
@@ -50,6 +52,11 @@ impl CompiledContract {
     /// The tier it was compiled for.
     pub fn tier(&self) -> CodeTier {
         self.tier
+    }
+
+    /// Whether it holds only the blocks runs had entered ([`UnitCompiler::compile_covered`]).
+    pub fn is_partial(&self) -> bool {
+        self.partial
     }
 
     /// Bytes of machine code emitted.
@@ -117,6 +124,20 @@ impl UnitCompiler {
         spec: SpecId,
         tier: CodeTier,
     ) -> Result<CompiledContract, CompileError> {
+        self.compile_covered(code, spec, tier, None)
+    }
+
+    /// As [`UnitCompiler::compile`]; with `covered` (a bit per code offset, see
+    /// [`kiln_ir::passes::uncovered`]), only the blocks whose starts it holds, and what
+    /// they reach without passing through another block: the rest hands the frame to the
+    /// interpreter ([`kiln_runtime::Status::Interpret`]).
+    pub fn compile_covered(
+        &mut self,
+        code: &[u8],
+        spec: SpecId,
+        tier: CodeTier,
+        covered: Option<&[u64]>,
+    ) -> Result<CompiledContract, CompileError> {
         let start = Instant::now();
         let backend = |e: &dyn std::fmt::Display| CompileError::Backend(e.to_string());
         let isa = match tier {
@@ -124,7 +145,10 @@ impl UnitCompiler {
             CodeTier::Optimizing => self.isa.clone(),
         };
         let mut module = JITModule::new(JITBuilder::with_isa(isa, default_libcall_names()));
-        let f = kiln_ir::build(code, spec);
+        let f = match covered {
+            Some(bits) => kiln_ir::build_covered(code, spec, bits),
+            None => kiln_ir::build(code, spec),
+        };
         let sig = native_signature(module.isa().default_call_conv());
         let id =
             module.declare_function("kiln_unit", Linkage::Local, &sig).map_err(|e| backend(&e))?;
@@ -142,6 +166,7 @@ impl UnitCompiler {
             module: Some(module),
             entry,
             tier,
+            partial: covered.is_some(),
             code_bytes,
             compile_time: start.elapsed(),
         })

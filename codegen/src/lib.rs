@@ -29,6 +29,31 @@ pub fn checked_mode() -> bool {
     *CHECKED.get_or_init(|| std::env::var("KILN_CHECKED").is_ok_and(|v| v == "1"))
 }
 
+/// With `KILN_JIT_PARTIAL=1` in the environment (read once), the JIT of `--mode jit`
+/// compiles every contract as if no run had entered about three block starts in eight
+/// (chosen by a hash of the offset): those blocks hand the frame to the interpreter. For tests: the
+/// state tests then cross from compiled code to the interpreter at thousands of places,
+/// which the tier policy's partial units do only where runs went differently.
+pub fn sparse_coverage(code_len: usize) -> Option<Vec<u64>> {
+    static PARTIAL: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
+    if !*PARTIAL.get_or_init(|| std::env::var("KILN_JIT_PARTIAL").is_ok_and(|v| v == "1")) {
+        return None;
+    }
+    Some(sparse_bits(code_len))
+}
+
+/// Every offset up to `code_len` but three in eight, chosen by a hash of the offset.
+fn sparse_bits(code_len: usize) -> Vec<u64> {
+    let mut bits = vec![0u64; code_len / 64 + 1];
+    for pc in 0..=code_len {
+        let eighth = (pc as u64 ^ 0x9e37_79b9).wrapping_mul(0x2545_f491_4f6c_dd1d) >> 61;
+        if eighth >= 3 {
+            bits[pc / 64] |= 1 << (pc % 64);
+        }
+    }
+    bits
+}
+
 /// Functions the stack proof refused in this process ([`CompileError::UnprovenStack`]): each
 /// runs in the interpreter instead, which tools report, since a refusal is either a proof too
 /// weak for real code or a lowering defect the proof caught.

@@ -75,6 +75,12 @@ pub enum Terminator {
     Suspend {
         resume: BlockId,
     },
+    /// The code from `pc` on is not compiled (no run reached it before the compile, see
+    /// [`crate::passes::uncovered`]): the frame writes its stack and gas to the context and
+    /// continues in the interpreter at `pc`.
+    Interpret {
+        pc: u32,
+    },
 }
 
 impl Terminator {
@@ -133,7 +139,10 @@ impl Block {
                 target(t).into_iter().chain(Some(*fallthrough)).collect()
             }
             Terminator::FallThrough(b) | Terminator::Suspend { resume: b } => vec![*b],
-            Terminator::Stop | Terminator::Exit | Terminator::InvalidOpcode => vec![],
+            Terminator::Stop
+            | Terminator::Exit
+            | Terminator::InvalidOpcode
+            | Terminator::Interpret { .. } => vec![],
         }
     }
 

@@ -34,3 +34,14 @@ pub fn build(code: &[u8], spec: kiln_frontend::SpecId) -> Function {
     debug_assert_eq!(verify(&f), Ok(()), "optimized IR");
     f
 }
+
+/// As [`build`], with the blocks whose start is not in `covered` (a bit per code offset)
+/// left to the interpreter ([`passes::uncovered`]).
+pub fn build_covered(code: &[u8], spec: kiln_frontend::SpecId, covered: &[u64]) -> Function {
+    let mut f = lift(code, spec);
+    passes::uncovered::run(&mut f, covered);
+    debug_assert_eq!(verify(&f), Ok(()), "lifted IR");
+    passes::run_all(&mut f);
+    debug_assert_eq!(verify(&f), Ok(()), "optimized IR");
+    f
+}

@@ -70,6 +70,7 @@ impl fmt::Display for Function {
                 Terminator::Exit => "exit".into(),
                 Terminator::InvalidOpcode => "invalid".into(),
                 Terminator::Suspend { resume } => format!("suspend resume block{resume}"),
+                Terminator::Interpret { pc } => format!("interpret at {pc}"),
             };
             if block.prepaid > 0 {
                 writeln!(f, "    {term} (prepaid {})", block.prepaid)?;

@@ -150,7 +150,10 @@ pub fn verify(f: &Function) -> Result<(), VerifyErrors> {
                     err(None, format!("suspends into block{resume}, which is not a resume point"));
                 }
             }
-            Terminator::Stop | Terminator::Exit | Terminator::InvalidOpcode => {}
+            Terminator::Stop
+            | Terminator::Exit
+            | Terminator::InvalidOpcode
+            | Terminator::Interpret { .. } => {}
         }
     }
     let at = |b: usize| f.blocks.get(b).map_or(0, |block| block.pc);

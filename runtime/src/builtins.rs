@@ -13,6 +13,7 @@ use crate::memory::MAX_ACCESS_SPAN;
 use alloy_primitives::U256;
 use kiln_frontend::{opcode as op, SpecId};
 use std::ffi::c_void;
+use std::sync::Arc;
 
 /// A compiled contract: runs (or resumes, at `ctx.pc`) one frame and returns a [`Status`] as
 /// its `u8` discriminant. `host` is a `*mut Host`.
@@ -271,13 +272,23 @@ impl Status {
 /// Where the frame loop finds native code: a JIT compiler, an AOT library, or a tier policy.
 /// Returning `None` runs the interpreter.
 pub trait NativeCode {
-    fn lookup(&mut self, code: &AnalyzedCode, spec: SpecId) -> Option<NativeFn>;
+    fn lookup(&mut self, code: &Arc<AnalyzedCode>, spec: SpecId) -> Option<NativeFn>;
 
     /// A frame of `code` finished, having used `gas_used` (its calls' included), in native
     /// code from [`NativeCode::lookup`] or in the interpreter: what a tier policy weighs
     /// besides counting executions, since one execution of a loop can outweigh thousands of
     /// a token transfer.
     fn finished(&mut self, _code: &AnalyzedCode, _spec: SpecId, _gas_used: u64, _native: bool) {}
+
+    /// Whether interpreted frames should record the blocks they enter
+    /// ([`AnalyzedCode::coverage`]): a provider that compiles only what ran wants to know.
+    fn records_coverage(&self) -> bool {
+        false
+    }
+
+    /// A frame of `code` left compiled code for the interpreter ([`Status::Interpret`]):
+    /// the unit lacks a block that runs, and a provider may compile it again with more.
+    fn left_native(&mut self, _code: &AnalyzedCode, _spec: SpecId) {}
 }
 
 #[cfg(test)]

@@ -2,6 +2,7 @@
 
 use alloy_primitives::{map::HashMap, Bytes, B256};
 use kiln_frontend::JumpTable;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
 /// Bytes appended after the code: a PUSH32 at the last byte reads zeros, and running off the
@@ -16,6 +17,9 @@ pub struct AnalyzedCode {
     jumps: JumpTable,
     hash: B256,
     original: Bytes,
+    /// Where runs entered blocks, a bit per offset (the end of the code included): what the
+    /// tier policy compiles when it compiles a contract (see [`AnalyzedCode::coverage`]).
+    coverage: Box<[AtomicU64]>,
 }
 
 impl AnalyzedCode {
@@ -23,7 +27,29 @@ impl AnalyzedCode {
         let mut padded = Vec::with_capacity(code.len() + PADDING);
         padded.extend_from_slice(&code);
         padded.resize(code.len() + PADDING, 0);
-        Self { len: code.len(), jumps: JumpTable::analyze(&code), padded, hash, original: code }
+        let coverage = (0..code.len() / 64 + 1).map(|_| AtomicU64::new(0)).collect();
+        Self {
+            len: code.len(),
+            jumps: JumpTable::analyze(&code),
+            padded,
+            hash,
+            original: code,
+            coverage,
+        }
+    }
+
+    /// The block starts interpreted frames entered, a bit per code offset: each JUMPDEST
+    /// executed and each instruction after a JUMPI that fell through, for frames whose
+    /// native code provider asked for it ([`crate::NativeCode::records_coverage`]). Bits
+    /// are only ever set, from any thread (relaxed: a missed bit only leaves a block to the
+    /// interpreter a while longer).
+    pub fn coverage(&self) -> &[AtomicU64] {
+        &self.coverage
+    }
+
+    /// A copy of [`AnalyzedCode::coverage`], for a compile.
+    pub fn coverage_bits(&self) -> Vec<u64> {
+        self.coverage.iter().map(|w| w.load(Ordering::Relaxed)).collect()
     }
 
     /// The code followed by zero padding.

@@ -14,7 +14,7 @@ use std::sync::Arc;
 
 /// Version of the [`Context`] layout, the builtin table and what native code may assume of
 /// a frame. Bump on any change to them.
-pub const ABI_VERSION: u32 = 11;
+pub const ABI_VERSION: u32 = 12;
 
 /// Native code runs only frames whose gas limit is at most this; larger ones (no real chain
 /// comes near) run in the interpreter. Compiled code relies on it: a loop counter cannot
@@ -75,6 +75,10 @@ pub enum Status {
     /// outside the buffers the ABI gives it and stopped before making it: a compiler defect.
     /// The frame loop turns it into [`Status::Fatal`] with a message naming it.
     BoundsFault,
+    /// Compiled code reached code it does not hold (a block no run had entered when it was
+    /// compiled): it left the stack and the gas in the context and the byte offset to go on
+    /// from in `pc`, and the frame continues in the interpreter.
+    Interpret,
 }
 }
 
@@ -96,6 +100,7 @@ impl Status {
                 | Status::Revert
                 | Status::SelfDestruct
                 | Status::Suspend
+                | Status::Interpret
                 | Status::CallTooDeep
                 | Status::OutOfFunds
                 | Status::NonceOverflow
@@ -201,6 +206,9 @@ pub struct Context {
     pub output: Bytes,
     /// Set together with [`Status::Suspend`].
     pub action: Option<Action>,
+    /// Where the interpreter records the blocks it enters ([`AnalyzedCode::coverage`] of
+    /// `code`, which keeps it alive), or null when nobody asked.
+    pub coverage: *const std::sync::atomic::AtomicU64,
 }
 
 impl Context {
@@ -240,6 +248,7 @@ impl Context {
             return_data: Bytes::new(),
             output: Bytes::new(),
             action: None,
+            coverage: std::ptr::null(),
         }
     }
 
@@ -264,6 +273,22 @@ impl Context {
     #[inline]
     pub fn spend_copy(&mut self, len: usize, per_word: u64) -> OpResult {
         self.spend(per_word * gas::words(len as u64))
+    }
+
+    /// Records that a run entered the block starting at `pc` (at most the code's length).
+    #[inline(always)]
+    pub fn cover(&self, pc: usize) {
+        if self.coverage.is_null() {
+            return;
+        }
+        debug_assert!(pc <= self.code.len());
+        // SAFETY: `coverage` is non-null only as the coverage of `self.code`, which the
+        // context keeps alive, and which has a bit for every offset up to the code's length.
+        let word = unsafe { &*self.coverage.add(pc / 64) };
+        let bit = 1u64 << (pc % 64);
+        if word.load(std::sync::atomic::Ordering::Relaxed) & bit == 0 {
+            word.fetch_or(bit, std::sync::atomic::Ordering::Relaxed);
+        }
     }
 
     #[inline]

@@ -80,6 +80,25 @@ pub fn execute<T: Tracer>(
             Some(f) => run_native(f, &mut frame.ctx, host),
             None => interpreter::run(&mut frame.ctx, host, tracer),
         };
+        if status == Status::Interpret {
+            // Compiled code left at a block it does not hold, its stack and gas in the
+            // context: the interpreter goes on from `pc`, for the rest of the frame.
+            frame.native = None;
+            if frame.ctx.pc > frame.ctx.code.len() {
+                host.fatal = Some(format!(
+                    "compiled code left for the interpreter at {} past the code's end {}",
+                    frame.ctx.pc,
+                    frame.ctx.code.len()
+                ));
+                let frame = frames.pop().expect("a frame is running");
+                pending = Some(finish(host, frame, Status::Fatal));
+                continue;
+            }
+            if let Some(n) = host.native.as_mut() {
+                n.left_native(&frame.ctx.code, host.spec);
+            }
+            continue;
+        }
         if status == Status::Suspend {
             let action = frame.ctx.action.take().expect("suspended frames carry an action");
             let depth = frame.ctx.depth + 1;
@@ -112,14 +131,17 @@ pub fn execute<T: Tracer>(
 
 impl Frame {
     /// A frame about to run its first instruction, in native code if the host has it.
-    fn start(host: &mut Host, ctx: Context, checkpoint: Checkpoint, kind: Kind) -> Frame {
+    fn start(host: &mut Host, mut ctx: Context, checkpoint: Checkpoint, kind: Kind) -> Frame {
         let native = native_for(host, &ctx.code, ctx.gas_limit);
+        if host.native.as_ref().is_some_and(|n| n.records_coverage()) {
+            ctx.coverage = ctx.code.coverage().as_ptr();
+        }
         // `awaiting` is only read once the frame suspends, which sets it.
         Frame { ctx: Box::new(ctx), native, checkpoint, kind, awaiting: Awaiting::Create }
     }
 }
 
-fn native_for(host: &mut Host, code: &AnalyzedCode, gas_limit: u64) -> Option<NativeFn> {
+fn native_for(host: &mut Host, code: &Arc<AnalyzedCode>, gas_limit: u64) -> Option<NativeFn> {
     if gas_limit > MAX_NATIVE_GAS {
         return None;
     }

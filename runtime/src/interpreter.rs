@@ -166,7 +166,6 @@ macro_rules! stack_only_ops {
             op::POP => {
                 $ctx.stack.pop();
             }
-            op::JUMPDEST => {}
             op::PUSH0 => $ctx.stack.push(U256::ZERO),
             op::DUP1..=op::DUP16 => $ctx.stack.dup(($opcode - op::DUP1 + 1) as usize),
             op::SWAP1..=op::SWAP16 => $ctx.stack.swap(($opcode - op::SWAP1 + 1) as usize),
@@ -283,7 +282,10 @@ pub fn run<T: Tracer>(ctx: &mut Context, host: &mut Host, tracer: &mut T) -> Sta
                     jump!(target);
                     continue;
                 }
+                // The next instruction starts a block: record that runs enter it.
+                ctx.cover(pc!() + 1);
             }
+            op::JUMPDEST => ctx.cover(pc!()),
             op::PC => ctx.stack.push(U256::from(pc!())),
             op::GAS => ctx.stack.push(U256::from(gas)),
             op::PUSH1 => {
@@ -440,6 +442,7 @@ pub fn execute(
         op::SSTORE => h::sstore(ctx, host)?,
         op::JUMP => control::jump(ctx)?,
         op::JUMPI => control::jumpi(ctx)?,
+        op::JUMPDEST => {}
         op::PC => ctx.stack.push(U256::from(pc)),
         op::MSIZE => m::msize(ctx),
         op::GAS => ctx.stack.push(U256::from(ctx.gas)),

@@ -39,17 +39,33 @@ struct Entry {
     optimizing: bool,
     /// Its optimizing compile failed or took too long: it keeps its quick code.
     optimize_failed: bool,
+    /// Frames that left the (partial) unit it holds now for the interpreter.
+    tier_left: u64,
+    /// A compile of it with what runs entered since is queued or running.
+    widening: bool,
+    /// Times its partial units were compiled again so.
+    widenings: u32,
     evictions: u64,
     /// The cache's clock at the last native execution: the eviction order.
     last_used: u64,
 }
 
+/// A partial unit is compiled again, with what runs entered since, once its frames left it
+/// for the interpreter this many times and in at least one in [`WIDEN_SHARE`] of its
+/// executions: a block left out that runs now and then (a rare revert) costs those frames
+/// their rest in the interpreter, one that runs often costs a recompile.
+pub(crate) const WIDEN_AFTER: u64 = 8;
+pub(crate) const WIDEN_SHARE: u64 = 16;
+/// Recompiles of one contract's partial units at most: what they leave out after that runs
+/// rarely enough to stay interpreted.
+pub(crate) const WIDEN_LIMIT: u32 = 4;
+
 /// What a frame about to run a contract should do.
 pub(crate) enum Decision {
     Native(Arc<CompiledContract>),
-    /// Run the quick code, and queue the contract's optimizing compile (it is marked as
-    /// optimizing).
-    NativeAndOptimize(Arc<CompiledContract>),
+    /// Run the unit, and queue the contract's compile in the given tier: its optimizing
+    /// compile (it is marked as optimizing), or one with what runs entered since (widening).
+    NativeAndCompile(Arc<CompiledContract>, CodeTier),
     Interpret,
     /// Interpret, and queue the contract for compilation (it is marked as compiling).
     InterpretAndCompile,
@@ -100,6 +116,9 @@ impl NativeCache {
                 tier_executions: 0,
                 optimizing: false,
                 optimize_failed: false,
+                tier_left: 0,
+                widening: false,
+                widenings: 0,
                 evictions: 0,
                 last_used: 0,
             }
@@ -113,6 +132,7 @@ impl NativeCache {
                 self.totals.native_executions += 1;
                 let optimize = unit.tier() == CodeTier::Quick
                     && !entry.optimizing
+                    && !entry.widening
                     && !entry.optimize_failed
                     && (entry.tier_executions >= config.optimize_after
                         || entry.tier_gas >= config.optimize_gas)
@@ -120,7 +140,20 @@ impl NativeCache {
                 if optimize {
                     entry.optimizing = true;
                     self.pending += 1;
-                    return Decision::NativeAndOptimize(unit.clone());
+                    return Decision::NativeAndCompile(unit.clone(), CodeTier::Optimizing);
+                }
+                let widen = unit.is_partial()
+                    && !entry.optimizing
+                    && !entry.widening
+                    && entry.widenings < WIDEN_LIMIT
+                    && entry.tier_left >= WIDEN_AFTER.max(entry.tier_executions / WIDEN_SHARE)
+                    && config.workers > 0;
+                if widen {
+                    entry.widening = true;
+                    entry.widenings += 1;
+                    self.totals.widened += 1;
+                    self.pending += 1;
+                    return Decision::NativeAndCompile(unit.clone(), unit.tier());
                 }
                 return Decision::Native(unit.clone());
             }
@@ -137,6 +170,14 @@ impl NativeCache {
             Decision::InterpretAndCompile
         } else {
             Decision::Interpret
+        }
+    }
+
+    /// A frame of `key` left its native code for the interpreter.
+    pub(crate) fn record_left(&mut self, key: Key) {
+        self.totals.left_native += 1;
+        if let Some(entry) = self.entries.get_mut(&key) {
+            entry.tier_left += 1;
         }
     }
 
@@ -167,7 +208,10 @@ impl NativeCache {
         self.pending -= 1;
         self.totals.queue_full += 1;
         if let Some(entry) = self.entries.get_mut(&key) {
-            if tier == CodeTier::Optimizing {
+            if std::mem::take(&mut entry.widening) {
+                // Its unit stays; it may widen again.
+                entry.widenings -= 1;
+            } else if tier == CodeTier::Optimizing {
                 entry.optimizing = false;
             } else {
                 entry.state = State::Interp(InterpReason::Cold);
@@ -187,9 +231,12 @@ impl NativeCache {
         self.pending -= 1;
         // An optimizing job queued for quick code (not a first compile in that tier).
         let mut upgrade = false;
+        let mut widened = false;
         let held = self.entries.get_mut(&key).and_then(|entry| {
-            if tier == CodeTier::Optimizing {
+            if tier == CodeTier::Optimizing && entry.optimizing {
                 upgrade = std::mem::take(&mut entry.optimizing);
+            } else {
+                widened = std::mem::take(&mut entry.widening);
             }
             match &entry.state {
                 State::Native(unit) => Some(unit.tier()),
@@ -221,10 +268,14 @@ impl NativeCache {
             }
             // The quick code it runs stays (or, evicted meanwhile, it may compile quick code
             // again); no optimizing compile is tried again.
-            Err(reason) if held.is_some() || upgrade => {
+            Err(reason) if held.is_some() || upgrade || widened => {
                 self.count_failure(&reason);
                 if let Some(entry) = self.entries.get_mut(&key) {
-                    entry.optimize_failed = true;
+                    if widened {
+                        entry.widenings = WIDEN_LIMIT;
+                    } else {
+                        entry.optimize_failed = true;
+                    }
                 }
                 return;
             }
@@ -237,6 +288,7 @@ impl NativeCache {
             entry.state = state;
             entry.tier_executions = 0;
             entry.tier_gas = 0;
+            entry.tier_left = 0;
             entry.last_used = self.clock;
         }
     }
@@ -417,13 +469,13 @@ mod tests {
         assert!(matches!(cache.touch(KEY, CODE.len(), &config), Decision::Native(_)));
         cache.record(KEY, 5000, true);
         assert_eq!(cache.worth(&KEY, Optimizing), 5000);
-        assert!(matches!(cache.touch(KEY, CODE.len(), &config), Decision::NativeAndOptimize(_)));
+        assert!(matches!(cache.touch(KEY, CODE.len(), &config), Decision::NativeAndCompile(_, CodeTier::Optimizing)));
     }
 
     #[test]
     fn a_failed_optimizing_compile_keeps_the_quick_code_for_good() {
         let mut cache = quick_cache();
-        assert!(matches!(touch(&mut cache), Decision::NativeAndOptimize(_)));
+        assert!(matches!(touch(&mut cache), Decision::NativeAndCompile(_, CodeTier::Optimizing)));
         let slow = InterpReason::CompileTooSlow {
             took: Duration::from_secs(3),
             limit: Duration::from_secs(2),
@@ -443,7 +495,7 @@ mod tests {
     #[test]
     fn a_failed_upgrade_of_evicted_code_leaves_the_contract_cold() {
         let mut cache = quick_cache();
-        assert!(matches!(touch(&mut cache), Decision::NativeAndOptimize(_)));
+        assert!(matches!(touch(&mut cache), Decision::NativeAndCompile(_, CodeTier::Optimizing)));
         assert!(cache.evict_one());
         cache.finish(KEY, Optimizing, Err(InterpReason::CompileFailed("boom".into())));
         assert_eq!(cache.entries[&KEY].state_reason(), Some(InterpReason::Cold));
@@ -453,10 +505,10 @@ mod tests {
     #[test]
     fn a_refused_optimizing_job_keeps_the_quick_code_and_retries() {
         let mut cache = quick_cache();
-        assert!(matches!(touch(&mut cache), Decision::NativeAndOptimize(_)));
+        assert!(matches!(touch(&mut cache), Decision::NativeAndCompile(_, CodeTier::Optimizing)));
         cache.queue_full(KEY, Optimizing);
         assert_eq!((held(&cache), cache.pending), (Some(Quick), 0));
-        assert!(matches!(touch(&mut cache), Decision::NativeAndOptimize(_)));
+        assert!(matches!(touch(&mut cache), Decision::NativeAndCompile(_, CodeTier::Optimizing)));
     }
 
     /// Evicted while its optimizing compile ran, the contract turned hot again and was queued
@@ -465,7 +517,7 @@ mod tests {
     #[test]
     fn a_late_quick_unit_does_not_replace_optimizing_code() {
         let mut cache = quick_cache();
-        assert!(matches!(touch(&mut cache), Decision::NativeAndOptimize(_)));
+        assert!(matches!(touch(&mut cache), Decision::NativeAndCompile(_, CodeTier::Optimizing)));
         assert!(cache.evict_one());
         assert_eq!((held(&cache), cache.bytes), (None, 0));
         assert!(matches!(touch(&mut cache), Decision::InterpretAndCompile));

@@ -36,6 +36,11 @@ pub struct TierConfig {
     /// Bytes of executable memory the code cache may hold; the least recently used units are
     /// evicted beyond it.
     pub cache_budget: usize,
+    /// Compile only the blocks interpreted runs of the contract entered (recorded while it
+    /// was interpreted, up to the moment a worker takes the job): the rest hands a frame to
+    /// the interpreter where it is reached, and a unit its frames leave too often is compiled
+    /// again with what runs entered since. `false`: whole contracts.
+    pub partial: bool,
 }
 
 /// Measured on the benchmark contracts (`cargo bench --bench tiered`, see docs/benchmarks.md): the
@@ -67,6 +72,7 @@ impl Default for TierConfig {
             max_code_size: 24_576,
             compile_timeout: Duration::from_secs(2),
             cache_budget: 64 << 20,
+            partial: true,
         }
     }
 }
@@ -100,8 +106,8 @@ impl TierConfig {
     /// The defaults, overridden by `KILN_TIER_THRESHOLD`, `KILN_TIER_GAS`, `KILN_TIER_FIRST`
     /// (`quick` or `optimizing`), `KILN_TIER_OPTIMIZE_AFTER` (a number or `never`),
     /// `KILN_TIER_OPTIMIZE_GAS`, `KILN_TIER_WORKERS`,
-    /// `KILN_TIER_QUEUE`, `KILN_TIER_MAX_SIZE` (bytes), `KILN_TIER_TIMEOUT_MS` and
-    /// `KILN_TIER_CACHE_MB` where set.
+    /// `KILN_TIER_QUEUE`, `KILN_TIER_MAX_SIZE` (bytes), `KILN_TIER_TIMEOUT_MS`,
+    /// `KILN_TIER_CACHE_MB` and `KILN_TIER_PARTIAL` (`1` or `0`) where set.
     pub fn from_env() -> Result<Self, BadTierVar> {
         let mut config = Self::default();
         const NUMBER: &str = "a non-negative integer";
@@ -153,6 +159,15 @@ impl TierConfig {
         }
         if let Some(n) = var("KILN_TIER_CACHE_MB")? {
             config.cache_budget = size(n.saturating_mul(1 << 20));
+        }
+        if let Ok(value) = std::env::var("KILN_TIER_PARTIAL") {
+            config.partial = match value.trim() {
+                "1" => true,
+                "0" => false,
+                _ => {
+                    return Err(BadTierVar { name: "KILN_TIER_PARTIAL", value, expected: "1 or 0" })
+                }
+            };
         }
         Ok(config)
     }

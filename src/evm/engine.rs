@@ -227,7 +227,7 @@ pub(crate) struct Lease {
 struct JitLookup<'a>(&'a Mutex<JitCompiler>);
 
 impl NativeCode for JitLookup<'_> {
-    fn lookup(&mut self, code: &AnalyzedCode, spec: SpecId) -> Option<NativeFn> {
+    fn lookup(&mut self, code: &Arc<AnalyzedCode>, spec: SpecId) -> Option<NativeFn> {
         lock(self.0).get(code, spec)
     }
 }

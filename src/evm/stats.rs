@@ -136,6 +136,11 @@ pub struct TierStats {
     pub optimizing: TierCompiles,
     /// Optimizing units that replaced a contract's quick code.
     pub optimized: u64,
+    /// Frames that left a partial unit for the interpreter at a block it did not hold.
+    pub left_native: u64,
+    /// Partial units compiled again, with what runs entered since, because their frames left
+    /// them too often ([`super::config::TierConfig::partial`]).
+    pub widened: u64,
     /// Executable memory held by the cache now, and its budget.
     pub cache_bytes: usize,
     pub cache_budget: usize,
@@ -186,6 +191,12 @@ impl TierStats {
             self.optimizing.compiled,
             self.optimizing.compile_time,
             self.optimized
+        )?;
+        writeln!(
+            out,
+            "tier partial units: {} frames left compiled code for the interpreter, {} units \
+             compiled again with more",
+            self.left_native, self.widened
         )?;
         writeln!(
             out,
@@ -251,6 +262,8 @@ impl TierStats {
             "optimizing_compiled": self.optimizing.compiled,
             "optimizing_compile_time_us": self.optimizing.compile_time.as_micros() as u64,
             "optimized": self.optimized,
+            "left_native": self.left_native,
+            "widened": self.widened,
             "cache_bytes": self.cache_bytes,
             "cache_budget": self.cache_budget,
             "native_contracts": self.native_contracts(),

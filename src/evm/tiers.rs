@@ -117,16 +117,22 @@ impl Tiers {
     /// alive until it is dropped, so eviction can never free code a frame is running or is
     /// suspended in.
     pub fn session(&self) -> Session<'_> {
-        Session { tiers: self, pinned: Vec::new(), finished: SmallVec::new() }
+        Session {
+            tiers: self,
+            pinned: Vec::new(),
+            finished: SmallVec::new(),
+            left: SmallVec::new(),
+        }
     }
 
-    fn decide(&self, code: &AnalyzedCode, spec: SpecId) -> Option<Arc<CompiledContract>> {
+    fn decide(&self, code: &Arc<AnalyzedCode>, spec: SpecId) -> Option<Arc<CompiledContract>> {
         // Initcode is analyzed without a hash; key it by its own.
         let hash = if code.hash() == B256::ZERO { keccak256(code.bytes()) } else { code.hash() };
         let key = (hash, spec);
         let decision = self.shared.lock().touch(key, code.len(), &self.shared.config);
         let submit = |tier: CodeTier| {
-            let job = Job { key, code: code.original().clone(), tier };
+            let partial = self.shared.config.partial;
+            let job = Job { key, code: code.clone(), tier, partial };
             if self.workers.try_submit(job).is_err() {
                 self.shared.lock().queue_full(key, tier);
                 self.shared.idle.notify_all();
@@ -134,8 +140,8 @@ impl Tiers {
         };
         match decision {
             Decision::Native(unit) => Some(unit),
-            Decision::NativeAndOptimize(unit) => {
-                submit(CodeTier::Optimizing);
+            Decision::NativeAndCompile(unit, tier) => {
+                submit(tier);
                 Some(unit)
             }
             Decision::Interpret => None,
@@ -172,22 +178,27 @@ pub struct Session<'a> {
     /// cache at once when the session ends: one lock per transaction, not per frame.
     /// Inline for the few frames of a typical transaction: no allocation per transaction.
     finished: SmallVec<[(Key, u64, bool); 4]>,
+    /// Contracts whose frames left native code for the interpreter in this transaction.
+    left: SmallVec<[Key; 2]>,
 }
 
 impl Drop for Session<'_> {
     fn drop(&mut self) {
-        if self.finished.is_empty() {
+        if self.finished.is_empty() && self.left.is_empty() {
             return;
         }
         let mut cache = self.tiers.shared.lock();
         for &(key, gas, native) in &self.finished {
             cache.record(key, gas, native);
         }
+        for &key in &self.left {
+            cache.record_left(key);
+        }
     }
 }
 
 impl NativeCode for Session<'_> {
-    fn lookup(&mut self, code: &AnalyzedCode, spec: SpecId) -> Option<NativeFn> {
+    fn lookup(&mut self, code: &Arc<AnalyzedCode>, spec: SpecId) -> Option<NativeFn> {
         if let Some(f) = self.tiers.aot_lookup(code, spec) {
             return Some(f);
         }
@@ -204,6 +215,16 @@ impl NativeCode for Session<'_> {
         // AOT code find no entry in the cache and are not counted.
         if code.hash() != B256::ZERO {
             self.finished.push(((code.hash(), spec), gas_used, native));
+        }
+    }
+
+    fn records_coverage(&self) -> bool {
+        self.tiers.shared.config.partial
+    }
+
+    fn left_native(&mut self, code: &AnalyzedCode, spec: SpecId) {
+        if code.hash() != B256::ZERO {
+            self.left.push((code.hash(), spec));
         }
     }
 }

@@ -7,8 +7,8 @@
 use super::cache::{judge_compile, Key};
 use super::stats::InterpReason;
 use super::tiers::Shared;
-use alloy_primitives::Bytes;
 use kiln_codegen::{CodeTier, UnitCompiler};
+use kiln_runtime::code::AnalyzedCode;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 use std::time::Instant;
@@ -18,8 +18,12 @@ const WORKER_STACK: usize = 16 << 20;
 
 pub(crate) struct Job {
     pub(crate) key: Key,
-    pub(crate) code: Bytes,
+    /// The analysis of the frame that queued it: its coverage is read when a worker takes
+    /// the job, so that runs meanwhile count.
+    pub(crate) code: Arc<AnalyzedCode>,
     pub(crate) tier: CodeTier,
+    /// Compile only the blocks runs entered ([`super::config::TierConfig::partial`]).
+    pub(crate) partial: bool,
 }
 
 #[derive(Default)]
@@ -113,7 +117,13 @@ fn serve(shared: &Shared, queue: &Queue) {
         let outcome = match &mut compiler {
             Ok(unit_compiler) => {
                 match catch_unwind(AssertUnwindSafe(|| {
-                    unit_compiler.compile(&job.code, job.key.1, job.tier)
+                    let covered = job.partial.then(|| job.code.coverage_bits());
+                    unit_compiler.compile_covered(
+                        job.code.bytes(),
+                        job.key.1,
+                        job.tier,
+                        covered.as_deref(),
+                    )
                 })) {
                     Ok(result) => result.map_err(InterpReason::from),
                     Err(_) => {

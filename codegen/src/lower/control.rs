@@ -153,6 +153,16 @@ impl super::Lower<'_, '_> {
             Terminator::FallThrough(b) => {
                 self.jump_edge(x, synced, b);
             }
+            Terminator::Interpret { pc } => {
+                // As a dynamic jump leaves for the dispatcher: the interpreter reads the
+                // stack, its height and the gas from the context.
+                self.flush(synced, x);
+                self.store_len(x);
+                self.store_gas();
+                let pc = self.b.ins().iconst(types::I64, i64::from(pc));
+                self.store_ctx(pc, offsets::PC);
+                self.exit_with(Status::Interpret);
+            }
             _ => unreachable!("frame ends and suspension are handled above"),
         }
     }

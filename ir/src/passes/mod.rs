@@ -6,6 +6,7 @@ pub mod jump_resolve;
 pub mod jumpdest_chains;
 pub mod merge_blocks;
 pub mod prepay_gas;
+pub mod uncovered;
 
 use crate::function::Function;
 
