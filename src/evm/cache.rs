@@ -469,7 +469,10 @@ mod tests {
         assert!(matches!(cache.touch(KEY, CODE.len(), &config), Decision::Native(_)));
         cache.record(KEY, 5000, true);
         assert_eq!(cache.worth(&KEY, Optimizing), 5000);
-        assert!(matches!(cache.touch(KEY, CODE.len(), &config), Decision::NativeAndCompile(_, CodeTier::Optimizing)));
+        assert!(matches!(
+            cache.touch(KEY, CODE.len(), &config),
+            Decision::NativeAndCompile(_, CodeTier::Optimizing)
+        ));
     }
 
     #[test]
