@@ -283,9 +283,15 @@ pub fn run<T: Tracer>(ctx: &mut Context, host: &mut Host, tracer: &mut T) -> Sta
                     continue;
                 }
                 // The next instruction starts a block: record that runs enter it.
-                ctx.cover(pc!() + 1);
+                if ctx.records_coverage() {
+                    ctx.cover(pc!() + 1);
+                }
             }
-            op::JUMPDEST => ctx.cover(pc!()),
+            op::JUMPDEST => {
+                if ctx.records_coverage() {
+                    ctx.cover(pc!());
+                }
+            }
             op::PC => ctx.stack.push(U256::from(pc!())),
             op::GAS => ctx.stack.push(U256::from(gas)),
             op::PUSH1 => {
