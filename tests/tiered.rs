@@ -237,6 +237,24 @@ fn partial_units_leave_for_the_interpreter_then_widen() {
     assert_eq!(contract(&stats, &code).native_executions, 13);
 }
 
+/// A block compiled code left for is recorded even when no interpreted instruction led to it:
+/// with n = 1 the loop's body (a JUMPI's fall-through) runs once, entered from compiled code,
+/// and the interpreter's own JUMPI then jumps out of the loop.
+#[test]
+fn blocks_entered_from_compiled_code_are_recorded() {
+    let code = summing_loop(9);
+    let mut interp = evm(world(std::slice::from_ref(&code)), TierConfig::interpreter_only());
+    let mut subject = evm(world(std::slice::from_ref(&code)), tiered(2));
+    for (nonce, n) in [0, 0].into_iter().chain([1; 12]).enumerate() {
+        same(&mut interp, &mut subject, &call(contract_address(0), n, nonce as u64));
+        tiers(&subject).wait_idle();
+    }
+    let stats = tier_stats(&subject);
+    // Eight runs left, the ninth queued the wider compile (and left too); the rest ran in
+    // the wider unit.
+    assert_eq!((stats.left_native, stats.widened, stats.compiled), (9, 1, 2));
+}
+
 /// Whole contracts (`partial: false`) never leave compiled code.
 #[test]
 fn whole_units_never_leave_for_the_interpreter() {

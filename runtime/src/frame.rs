@@ -94,6 +94,9 @@ pub fn execute<T: Tracer>(
                 pending = Some(finish(host, frame, Status::Fatal));
                 continue;
             }
+            // The block starts here, and the instruction that led to it ran natively: record
+            // it (a JUMPI's fall-through is recorded by the interpreter's JUMPI alone).
+            frame.ctx.cover(frame.ctx.pc);
             if let Some(n) = host.native.as_mut() {
                 n.left_native(&frame.ctx.code, host.spec);
             }

@@ -1,7 +1,7 @@
 //! Background compilation: a bounded queue of jobs served by a fixed number of threads.
 //! Submitting never blocks: a full queue refuses the job, and the contract stays interpreted.
-//! A free worker takes the queued contract that ran the most gas in its present tier, quick
-//! compiles before optimizing ones ([`Shared::next_job`]), not the oldest: the hot set is
+//! A free worker takes the queued contract that ran the most gas in its present tier per byte
+//! of code, quick compiles before optimizing ones ([`Shared::next_job`]), not the oldest: the hot set is
 //! compiled first even when a burst of cold contracts was queued before it.
 
 use super::cache::{judge_compile, Key};
