@@ -130,7 +130,7 @@ impl UnitCompiler {
     /// As [`UnitCompiler::compile`]; with `covered` (a bit per code offset, see
     /// [`kiln_ir::passes::uncovered`]), only the blocks whose starts it holds, and what
     /// they reach without passing through another block: the rest hands the frame to the
-    /// interpreter ([`kiln_runtime::Status::Interpret`]).
+    /// interpreter ([`kiln_runtime::context::Status::Interpret`]).
     pub fn compile_covered(
         &mut self,
         code: &[u8],
