@@ -29,24 +29,27 @@ pub fn checked_mode() -> bool {
     *CHECKED.get_or_init(|| std::env::var("KILN_CHECKED").is_ok_and(|v| v == "1"))
 }
 
-/// With `KILN_JIT_PARTIAL=1` in the environment (read once), the JIT of `--mode jit`
-/// compiles every contract as if no run had entered about three block starts in eight
-/// (chosen by a hash of the offset): those blocks hand the frame to the interpreter. For tests: the
-/// state tests then cross from compiled code to the interpreter at thousands of places,
-/// which the tier policy's partial units do only where runs went differently.
+/// With `KILN_JIT_PARTIAL=N` in the environment (read once; N a positive number), the JIT of
+/// `--mode jit` compiles every contract as if no run had entered about three block starts in
+/// eight, chosen by a hash of the offset and N: those blocks hand the frame to the
+/// interpreter. For tests: the state tests then cross from compiled code to the interpreter
+/// at thousands of places, which the tier policy's partial units do only where runs went
+/// differently; each N cuts in other places. Unset, `0` or not a number: whole contracts.
 pub fn sparse_coverage(code_len: usize) -> Option<Vec<u64>> {
-    static PARTIAL: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
-    if !*PARTIAL.get_or_init(|| std::env::var("KILN_JIT_PARTIAL").is_ok_and(|v| v == "1")) {
-        return None;
-    }
-    Some(sparse_bits(code_len))
+    static SEED: std::sync::OnceLock<u64> = std::sync::OnceLock::new();
+    let seed = *SEED.get_or_init(|| {
+        std::env::var("KILN_JIT_PARTIAL").ok().and_then(|v| v.trim().parse().ok()).unwrap_or(0)
+    });
+    (seed != 0).then(|| sparse_bits(code_len, seed))
 }
 
-/// Every offset up to `code_len` but three in eight, chosen by a hash of the offset.
-fn sparse_bits(code_len: usize) -> Vec<u64> {
+/// Every offset up to `code_len` but three in eight, chosen by a hash of the offset and
+/// `seed`.
+fn sparse_bits(code_len: usize, seed: u64) -> Vec<u64> {
     let mut bits = vec![0u64; code_len / 64 + 1];
+    let salt = seed.wrapping_mul(0x9e37_79b9_7f4a_7c15) ^ 0x9e37_79b9;
     for pc in 0..=code_len {
-        let eighth = (pc as u64 ^ 0x9e37_79b9).wrapping_mul(0x2545_f491_4f6c_dd1d) >> 61;
+        let eighth = (pc as u64 ^ salt).wrapping_mul(0x2545_f491_4f6c_dd1d) >> 61;
         if eighth >= 3 {
             bits[pc / 64] |= 1 << (pc % 64);
         }
