@@ -500,6 +500,57 @@ mod tests {
         assert!(cache.worth(&small, Quick) > cache.worth(&large, Quick));
     }
 
+    /// A partial unit its frames leave often is compiled again in its tier; a full queue or
+    /// a failed compile leaves it in place, the queue retrying later, a failure for good.
+    #[test]
+    fn partial_units_left_often_widen_until_a_compile_fails() {
+        let config = TierConfig { threshold: 1, optimize_after: u64::MAX, ..TierConfig::default() };
+        let partial = || {
+            kiln_codegen::UnitCompiler::new()
+                .expect("compiler")
+                .compile_covered(CODE, SpecId::Prague, Quick, Some(&[]))
+                .expect("compiles")
+        };
+        let mut cache = NativeCache::new(1 << 20);
+        assert!(matches!(cache.touch(KEY, CODE.len(), &config), Decision::InterpretAndCompile));
+        cache.finish(KEY, Quick, Ok(partial()));
+        let widen = |cache: &mut NativeCache| {
+            matches!(cache.touch(KEY, CODE.len(), &config), Decision::NativeAndCompile(_, Quick))
+        };
+        for _ in 0..WIDEN_AFTER - 1 {
+            cache.record_left(KEY);
+        }
+        assert!(!widen(&mut cache), "seven exits are not enough");
+        cache.record_left(KEY);
+        assert!(widen(&mut cache));
+        assert!(!widen(&mut cache), "one widening at a time");
+        cache.queue_full(KEY, Quick);
+        assert_eq!(held(&cache), Some(Quick), "the unit stays");
+        assert!(widen(&mut cache), "retried");
+        cache.finish(KEY, Quick, Ok(partial()));
+        assert_eq!(cache.stats().widened, 2);
+        // The new unit starts its count afresh.
+        assert!(!widen(&mut cache));
+        for _ in 0..WIDEN_AFTER {
+            cache.record_left(KEY);
+        }
+        assert!(widen(&mut cache));
+        cache.finish(KEY, Quick, Err(InterpReason::CompileFailed("test".into())));
+        assert_eq!(held(&cache), Some(Quick), "a failed widening keeps the unit");
+        for _ in 0..WIDEN_AFTER {
+            cache.record_left(KEY);
+        }
+        assert!(!widen(&mut cache), "and never widens again");
+        // Whole units are never widened.
+        let other = (B256::repeat_byte(9), SpecId::Prague);
+        cache.touch(other, CODE.len(), &config);
+        cache.finish(other, Quick, Ok(unit(Quick)));
+        for _ in 0..WIDEN_AFTER {
+            cache.record_left(other);
+        }
+        assert!(matches!(cache.touch(other, CODE.len(), &config), Decision::Native(_)));
+    }
+
     #[test]
     fn a_failed_optimizing_compile_keeps_the_quick_code_for_good() {
         let mut cache = quick_cache();
