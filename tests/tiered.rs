@@ -196,45 +196,70 @@ fn hot_contract_moves_to_native_mid_workload_with_identical_results() {
     }
 }
 
+/// [`summing_loop`] on a tiered EVM and on the interpreter, side by side.
+struct SummingPair {
+    interp: Evm<InMemoryDb>,
+    subject: Evm<InMemoryDb>,
+    nonce: u64,
+}
+
+impl SummingPair {
+    fn new(tag: u8, config: TierConfig) -> Self {
+        let code = summing_loop(tag);
+        let interp = evm(world(std::slice::from_ref(&code)), TierConfig::interpreter_only());
+        let subject = evm(world(std::slice::from_ref(&code)), config);
+        Self { interp, subject, nonce: 0 }
+    }
+
+    /// Sums to `n` on both, asserting identical results, then waits for queued compiles.
+    fn run(&mut self, n: u64) {
+        same(&mut self.interp, &mut self.subject, &call(contract_address(0), n, self.nonce));
+        self.nonce += 1;
+        tiers(&self.subject).wait_idle();
+    }
+
+    fn stats(&self) -> kiln::TierStats {
+        tier_stats(&self.subject)
+    }
+}
+
+/// Runs [`summing_loop`]`(tag)` with each of `args` ([`SummingPair::run`]); the stats.
+fn summing_runs(
+    tag: u8,
+    config: TierConfig,
+    args: impl IntoIterator<Item = u64>,
+) -> kiln::TierStats {
+    let mut pair = SummingPair::new(tag, config);
+    args.into_iter().for_each(|n| pair.run(n));
+    pair.stats()
+}
+
 /// A contract compiled from what its runs entered holds only that: a later run that takes
 /// another path leaves the compiled code for the interpreter where it does, with the same
 /// result, and once runs leave it often enough it is compiled again with what they entered.
 #[test]
 fn partial_units_leave_for_the_interpreter_then_widen() {
-    let code = summing_loop(7);
-    let mut interp = evm(world(std::slice::from_ref(&code)), TierConfig::interpreter_only());
     // Two runs interpreted, the second queuing the compile: by then the first has recorded
-    // its blocks, whatever the worker's timing.
-    let mut subject = evm(world(std::slice::from_ref(&code)), tiered(2));
-    let mut nonce = 0;
-    let mut run = |n: u64, interp: &mut Evm<_>, subject: &mut Evm<_>| {
-        same(interp, subject, &call(contract_address(0), n, nonce));
-        nonce += 1;
-        tiers(subject).wait_idle();
-    };
-    // n = 0 never enters the loop's body.
-    run(0, &mut interp, &mut subject);
-    run(0, &mut interp, &mut subject);
-    let stats = tier_stats(&subject);
-    assert!(matches!(contract(&stats, &code).tier, Tier::Native { .. }));
-    run(0, &mut interp, &mut subject);
-    assert_eq!(tier_stats(&subject).left_native, 0, "the path it was compiled for");
+    // its blocks, whatever the worker's timing. n = 0 never enters the loop's body.
+    let mut pair = SummingPair::new(7, tiered(2));
+    pair.run(0);
+    pair.run(0);
+    let stats = pair.stats();
+    assert!(matches!(contract(&stats, &summing_loop(7)).tier, Tier::Native { .. }));
+    pair.run(0);
+    assert_eq!(pair.stats().left_native, 0, "the path it was compiled for");
     // The body is not in the unit: each run leaves for the interpreter at it.
-    run(5, &mut interp, &mut subject);
-    let stats = tier_stats(&subject);
+    pair.run(5);
+    let stats = pair.stats();
     assert_eq!((stats.left_native, stats.widened, stats.compiled), (1, 0, 1));
     // The run after the eighth that left queues the unit's compile with the body in it.
-    for n in 6..14 {
-        run(n, &mut interp, &mut subject);
-    }
-    let stats = tier_stats(&subject);
+    (6..14).for_each(|n| pair.run(n));
+    let stats = pair.stats();
     assert_eq!((stats.left_native, stats.widened, stats.compiled), (9, 1, 2));
-    for n in [20, 0, 3] {
-        run(n, &mut interp, &mut subject);
-    }
-    let stats = tier_stats(&subject);
+    [20, 0, 3].into_iter().for_each(|n| pair.run(n));
+    let stats = pair.stats();
     assert_eq!(stats.left_native, 9, "the widened unit holds the body");
-    assert_eq!(contract(&stats, &code).native_executions, 13);
+    assert_eq!(contract(&stats, &summing_loop(7)).native_executions, 13);
 }
 
 /// A block compiled code left for is recorded even when no interpreted instruction led to it:
@@ -242,14 +267,7 @@ fn partial_units_leave_for_the_interpreter_then_widen() {
 /// and the interpreter's own JUMPI then jumps out of the loop.
 #[test]
 fn blocks_entered_from_compiled_code_are_recorded() {
-    let code = summing_loop(9);
-    let mut interp = evm(world(std::slice::from_ref(&code)), TierConfig::interpreter_only());
-    let mut subject = evm(world(std::slice::from_ref(&code)), tiered(2));
-    for (nonce, n) in [0, 0].into_iter().chain([1; 12]).enumerate() {
-        same(&mut interp, &mut subject, &call(contract_address(0), n, nonce as u64));
-        tiers(&subject).wait_idle();
-    }
-    let stats = tier_stats(&subject);
+    let stats = summing_runs(9, tiered(2), [0, 0].into_iter().chain([1; 12]));
     // Eight runs left, the ninth queued the wider compile (and left too); the rest ran in
     // the wider unit.
     assert_eq!((stats.left_native, stats.widened, stats.compiled), (9, 1, 2));
@@ -258,15 +276,7 @@ fn blocks_entered_from_compiled_code_are_recorded() {
 /// Whole contracts (`partial: false`) never leave compiled code.
 #[test]
 fn whole_units_never_leave_for_the_interpreter() {
-    let code = summing_loop(8);
-    let mut interp = evm(world(std::slice::from_ref(&code)), TierConfig::interpreter_only());
-    let mut subject =
-        evm(world(std::slice::from_ref(&code)), TierConfig { partial: false, ..tiered(1) });
-    for (nonce, n) in [0, 0, 5, 9, 0].into_iter().enumerate() {
-        same(&mut interp, &mut subject, &call(contract_address(0), n, nonce as u64));
-        tiers(&subject).wait_idle();
-    }
-    let stats = tier_stats(&subject);
+    let stats = summing_runs(8, TierConfig { partial: false, ..tiered(1) }, [0, 0, 5, 9, 0]);
     assert_eq!((stats.left_native, stats.widened, stats.native_executions), (0, 0, 4));
 }
 
