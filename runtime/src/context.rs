@@ -283,9 +283,9 @@ impl Context {
 
     /// Records that a run entered the block starting at `pc` (at most the code's length), if
     /// the frame records coverage. Out of line, and the interpreter tests
-    /// [`Context::records_coverage`] before it even computes `pc`: the loop that never records
-    /// pays one test per JUMPDEST (with the offset computed first, erc20_transfer's
-    /// interpreted run was 5% slower).
+    /// [`Context::records_coverage`] before it computes `pc` (two dependent loads through the
+    /// code's `Arc`): a loop that never records pays one test per JUMPDEST and JUMPI
+    /// fall-through.
     #[cold]
     #[inline(never)]
     pub fn cover(&self, pc: usize) {

@@ -35,9 +35,9 @@ impl Shared {
 
     /// Which of `jobs` to compile next: quick compiles before optimizing ones, each the
     /// contract that ran the most gas in its present tier per byte of its code
-    /// ([`NativeCache::worth`]). A quick
-    /// compile takes a fifth of the time and takes a contract out of the interpreter, which
-    /// gains several times more per execution than optimizing code gains over quick code.
+    /// ([`NativeCache::worth`]). A quick compile takes a fifth of the time and takes a
+    /// contract out of the interpreter, which gains several times more per execution than
+    /// optimizing code gains over quick code.
     pub(crate) fn next_job<'j>(
         &self,
         jobs: impl Iterator<Item = (&'j Key, CodeTier)>,
