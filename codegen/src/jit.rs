@@ -126,10 +126,7 @@ impl JitCompiler {
     /// Compiles `code` for `spec` (uncached).
     pub fn compile(&mut self, code: &[u8], spec: SpecId) -> Result<NativeFn, CompileError> {
         let start = Instant::now();
-        let f = match crate::sparse_coverage(code.len()) {
-            Some(bits) => kiln_ir::build_covered(code, spec, &bits),
-            None => kiln_ir::build(code, spec),
-        };
+        let f = kiln_ir::build_covered(code, spec, crate::sparse_coverage(code.len()).as_deref());
         let sig = native_signature(self.module.isa().default_call_conv());
         let name = format!("kiln_{}", self.next_id);
         self.next_id += 1;

@@ -145,10 +145,7 @@ impl UnitCompiler {
             CodeTier::Optimizing => self.isa.clone(),
         };
         let mut module = JITModule::new(JITBuilder::with_isa(isa, default_libcall_names()));
-        let f = match covered {
-            Some(bits) => kiln_ir::build_covered(code, spec, bits),
-            None => kiln_ir::build(code, spec),
-        };
+        let f = kiln_ir::build_covered(code, spec, covered);
         let sig = native_signature(module.isa().default_call_conv());
         let id =
             module.declare_function("kiln_unit", Linkage::Local, &sig).map_err(|e| backend(&e))?;

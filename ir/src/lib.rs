@@ -28,18 +28,20 @@ pub use verify::{verify, VerifyError, VerifyErrors};
 
 /// Lifts `code` for `spec` and runs the standard pass pipeline, verifying in debug builds.
 pub fn build(code: &[u8], spec: kiln_frontend::SpecId) -> Function {
-    let mut f = lift(code, spec);
-    debug_assert_eq!(verify(&f), Ok(()), "lifted IR");
-    passes::run_all(&mut f);
-    debug_assert_eq!(verify(&f), Ok(()), "optimized IR");
-    f
+    build_covered(code, spec, None)
 }
 
-/// As [`build`], with the blocks whose start is not in `covered` (a bit per code offset)
+/// As [`build`]; with `covered` (a bit per code offset), the blocks whose start it lacks are
 /// left to the interpreter ([`passes::uncovered`]).
-pub fn build_covered(code: &[u8], spec: kiln_frontend::SpecId, covered: &[u64]) -> Function {
+pub fn build_covered(
+    code: &[u8],
+    spec: kiln_frontend::SpecId,
+    covered: Option<&[u64]>,
+) -> Function {
     let mut f = lift(code, spec);
-    passes::uncovered::run(&mut f, covered);
+    if let Some(bits) = covered {
+        passes::uncovered::run(&mut f, bits);
+    }
     debug_assert_eq!(verify(&f), Ok(()), "lifted IR");
     passes::run_all(&mut f);
     debug_assert_eq!(verify(&f), Ok(()), "optimized IR");

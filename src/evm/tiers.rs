@@ -132,8 +132,7 @@ impl Tiers {
         let key = (hash, spec);
         let decision = self.shared.lock().touch(key, code.len(), &self.shared.config);
         let submit = |tier: CodeTier| {
-            let partial = self.shared.config.partial;
-            let job = Job { key, code: code.clone(), tier, partial };
+            let job = Job { key, code: code.clone(), tier };
             if self.workers.try_submit(job).is_err() {
                 self.shared.lock().queue_full(key, tier);
                 self.shared.idle.notify_all();

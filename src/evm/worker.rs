@@ -1,8 +1,8 @@
 //! Background compilation: a bounded queue of jobs served by a fixed number of threads.
 //! Submitting never blocks: a full queue refuses the job, and the contract stays interpreted.
 //! A free worker takes the queued contract that ran the most gas in its present tier per byte
-//! of code, quick compiles before optimizing ones ([`Shared::next_job`]), not the oldest: the hot set is
-//! compiled first even when a burst of cold contracts was queued before it.
+//! of code, quick compiles before optimizing ones ([`Shared::next_job`]), not the oldest: the
+//! hot set is compiled first even when a burst of cold contracts was queued before it.
 
 use super::cache::{judge_compile, Key};
 use super::stats::InterpReason;
@@ -22,8 +22,6 @@ pub(crate) struct Job {
     /// the job, so that runs meanwhile count.
     pub(crate) code: Arc<AnalyzedCode>,
     pub(crate) tier: CodeTier,
-    /// Compile only the blocks runs entered ([`super::config::TierConfig::partial`]).
-    pub(crate) partial: bool,
 }
 
 #[derive(Default)]
@@ -117,7 +115,8 @@ fn serve(shared: &Shared, queue: &Queue) {
         let outcome = match &mut compiler {
             Ok(unit_compiler) => {
                 match catch_unwind(AssertUnwindSafe(|| {
-                    let covered = job.partial.then(|| job.code.coverage_bits());
+                    // Only the blocks runs entered ([`super::config::TierConfig::partial`]).
+                    let covered = shared.config.partial.then(|| job.code.coverage_bits());
                     unit_compiler.compile_covered(
                         job.code.bytes(),
                         job.key.1,

@@ -65,7 +65,7 @@ mod tests {
     #[test]
     fn blocks_no_run_entered_hand_over_to_the_interpreter() {
         // Only the taken side (the JUMPDEST at 8) ran.
-        let f = crate::build_covered(&BRANCH, SpecId::Osaka, &bits(&[8]));
+        let f = crate::build_covered(&BRANCH, SpecId::Osaka, Some(&bits(&[8])));
         assert_eq!(crate::verify(&f), Ok(()));
         let Terminator::JumpI { target: Target::Block(t), fallthrough, .. } = f.blocks[0].term
         else {
@@ -80,9 +80,9 @@ mod tests {
     #[test]
     fn full_coverage_changes_nothing() {
         let all = crate::build(&BRANCH, SpecId::Osaka);
-        assert_eq!(crate::build_covered(&BRANCH, SpecId::Osaka, &bits(&[5, 8])), all);
+        assert_eq!(crate::build_covered(&BRANCH, SpecId::Osaka, Some(&bits(&[5, 8]))), all);
         // The entry is always compiled, whatever the bitmap says.
-        let none = crate::build_covered(&BRANCH, SpecId::Osaka, &[]);
+        let none = crate::build_covered(&BRANCH, SpecId::Osaka, Some(&[]));
         assert!(!none.blocks[0].insts.is_empty());
         assert!(none.blocks.iter().any(|b| matches!(b.term, Terminator::Interpret { pc: 8 })));
     }
