@@ -47,11 +47,15 @@ for mode in interp jit aot; do
 done
 ./target/release/kiln statetest --mode tiered --tier-threshold 1 --tier-optimize-after 1 --stats "$regressions"
 
-# The quick tier alone (the JIT's default is the optimizing tier, run above and below).
-echo "== quick tier (jit, KILN_JIT_TIER=quick): regressions, state tests, differential test =="
+# The quick tier alone (the JIT's default is the optimizing tier, run above and below). Its
+# code carries the stack between blocks its own way (every block a head), so it gets its own
+# checked-mode and valgrind runs too.
+echo "== quick tier (jit, KILN_JIT_TIER=quick): regressions, state tests, differential test, checked mode, valgrind =="
 KILN_JIT_TIER=quick ./target/release/kiln statetest --mode jit "$regressions"
 KILN_JIT_TIER=quick ./target/release/kiln statetest --mode jit --known-failures tests/known-failures.txt "$fixtures"
 KILN_JIT_TIER=quick KILN_DIFF_CASES=1000 cargo test --release --locked --test differential
+KILN_JIT_TIER=quick KILN_CHECKED=1 ./target/release/kiln statetest --mode jit --known-failures tests/known-failures.txt "$fixtures"
+KILN_JIT_TIER=quick valgrind -q --error-exitcode=99 ./target/release/kiln statetest --mode jit -j 1 "$regressions"
 
 # Partial units, as the tier policy compiles them: the JIT compiles every contract as if no
 # run had entered about three block starts in eight, which hand the frame to the interpreter,

@@ -12,7 +12,8 @@ fn main() {
     let mut ctx = cranelift_codegen::Context::new();
     ctx.func.signature = kiln_codegen::lower::native_signature(isa.default_call_conv());
     let mut fctx = FunctionBuilderContext::new();
-    kiln_codegen::lower::lower(&f, &mut ctx.func, &mut fctx, isa.frontend_config())
+    let carry = kiln_codegen::lower::Carry::Regions;
+    kiln_codegen::lower::lower(&f, &mut ctx.func, &mut fctx, isa.frontend_config(), carry)
         .expect("the stack proof holds");
     if std::env::var_os("CLIF").is_some() {
         println!("{}", ctx.func.display());

@@ -9,7 +9,7 @@
 //! is refused before any of it is mapped.
 
 use crate::jit::{host_isa, large_isa};
-use crate::lower::{lower, native_signature};
+use crate::lower::{lower, native_signature, Carry};
 use crate::CompileError;
 use alloy_primitives::map::HashMap;
 use alloy_primitives::{keccak256, B256};
@@ -80,7 +80,7 @@ impl AotCompiler {
         ctx.func.signature = sig.clone();
         // Lowered before the function is declared: code the compiler refuses leaves no
         // undefined symbol behind in the object.
-        lower(&f, &mut ctx.func, &mut self.fctx, self.module.target_config())?;
+        lower(&f, &mut ctx.func, &mut self.fctx, self.module.target_config(), Carry::Regions)?;
         let id = self
             .module
             .declare_function(&format!("{name}_{}", self.entries.len()), Linkage::Local, &sig)

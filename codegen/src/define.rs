@@ -125,7 +125,7 @@ pub(crate) fn define<M: Module>(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::lower::{lower, native_signature};
+    use crate::lower::{lower, native_signature, Carry};
     use cranelift_frontend::FunctionBuilderContext;
     use kiln_frontend::SpecId;
 
@@ -134,7 +134,8 @@ mod tests {
         let mut func = cranelift_codegen::ir::Function::new();
         func.signature = native_signature(isa.default_call_conv());
         let f = kiln_ir::build(code, SpecId::Prague);
-        lower(&f, &mut func, &mut FunctionBuilderContext::new(), isa.frontend_config())
+        let config = isa.frontend_config();
+        lower(&f, &mut func, &mut FunctionBuilderContext::new(), config, Carry::Regions)
             .expect("lowered");
         func
     }

@@ -1,7 +1,7 @@
 //! The JIT: compiles contracts into executable memory with `cranelift-jit` and keeps them,
 //! keyed by (code hash, fork), for reuse across calls and transactions.
 
-use crate::lower::{lower, native_signature};
+use crate::lower::{lower, native_signature, Carry};
 use crate::tier::CodeTier;
 use crate::CompileError;
 use alloy_primitives::map::HashMap;
@@ -38,6 +38,8 @@ pub struct JitCompiler {
     cache: HashMap<(B256, SpecId), Option<NativeFn>>,
     stats: JitStats,
     next_id: u32,
+    /// How the tier compiled for carries the stack between blocks ([`CodeTier::carry`]).
+    carry: Carry,
 }
 
 /// The Cranelift ISA for this machine. `pic` for code that goes into shared objects.
@@ -116,6 +118,7 @@ impl JitCompiler {
             cache: HashMap::default(),
             stats: JitStats::default(),
             next_id: 0,
+            carry: tier.carry(),
         })
     }
 
@@ -134,7 +137,7 @@ impl JitCompiler {
         self.ctx.func.signature = sig.clone();
         // Lowered before the function is declared: code the compiler refuses leaves no
         // undefined function behind in the module.
-        lower(&f, &mut self.ctx.func, &mut self.fctx, self.module.target_config())?;
+        lower(&f, &mut self.ctx.func, &mut self.fctx, self.module.target_config(), self.carry)?;
         let id = self
             .module
             .declare_function(&name, Linkage::Local, &sig)

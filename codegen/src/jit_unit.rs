@@ -152,7 +152,7 @@ impl UnitCompiler {
         let ctx = &mut self.ctx;
         module.clear_context(ctx);
         ctx.func.signature = sig;
-        lower(&f, &mut ctx.func, &mut self.fctx, module.target_config())?;
+        lower(&f, &mut ctx.func, &mut self.fctx, module.target_config(), tier.carry())?;
         let code_bytes = crate::define::define(&mut module, id, &f, ctx, &*self.large)?;
         module.finalize_definitions().map_err(|e| backend(&e))?;
         let ptr = module.get_finalized_function(id);

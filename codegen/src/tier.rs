@@ -1,12 +1,14 @@
 //! The two compiled tiers: what each trades, and how a user picks one.
 //!
-//! Both tiers lower the same IR the same way and run the same ABI; they differ in Cranelift's
-//! register allocator. Compiled EVM code is all block boundaries (every gas and stack check
-//! branches), and the single-pass allocator keeps every value in a stack slot across them:
-//! it compiles 4-5x faster, and its code runs snailtracer about 1.6x and fibonacci 3x slower
-//! than the backtracking allocator's (docs/design.md, "Register allocation"). So the tier
-//! policy compiles a contract quickly first and again for speed once it stays hot.
+//! Both tiers lower the same IR and run the same ABI; they differ in Cranelift's register
+//! allocator, and in how far the stack is carried in variables between blocks
+//! ([`CodeTier::carry`]). Compiled EVM code is all block boundaries (every gas and stack
+//! check branches), and the single-pass allocator keeps every value in a stack slot across
+//! them: it compiles 4-5x faster, and its code runs snailtracer about 1.6x and fibonacci 3x
+//! slower than the backtracking allocator's (docs/design.md, "Register allocation"). So the
+//! tier policy compiles a contract quickly first and again for speed once it stays hot.
 
+use crate::lower::Carry;
 use crate::CompileError;
 use std::fmt;
 use std::str::FromStr;
@@ -29,6 +31,18 @@ impl CodeTier {
         match self {
             CodeTier::Quick => "quick",
             CodeTier::Optimizing => "optimizing",
+        }
+    }
+
+    /// How far the tier's code carries the stack in variables between blocks. Whole regions
+    /// only where the allocator keeps variables in registers: with the single-pass allocator
+    /// each slot a region carries is a copy between stack slots on every edge, and quick code
+    /// carrying regions ran onchain-lm-v2 at 0.69x the interpreter, 2.0x carrying inputs
+    /// (docs/benchmarks.md).
+    pub fn carry(self) -> Carry {
+        match self {
+            CodeTier::Quick => Carry::Inputs,
+            CodeTier::Optimizing => Carry::Regions,
         }
     }
 

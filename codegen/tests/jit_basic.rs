@@ -1,6 +1,7 @@
 //! The JIT against the interpreter on small programs.
 
 use alloy_primitives::{Address, Bytes, U256};
+use kiln_codegen::lower::Carry;
 use kiln_codegen::JitCompiler;
 use kiln_runtime::handler::Transact;
 use kiln_runtime::{
@@ -897,7 +898,8 @@ fn blocks_entered_at_several_heights_and_by_dynamic_jumps_match_the_interpreter(
     .unwrap();
     let (p, h) = (0x27u8, 0x2du8);
     let f = kiln_ir::build(&code, SpecId::Prague);
-    let plan = kiln_codegen::analysis::stack_plan::plan(&f, &vec![true; f.blocks.len()]);
+    let plan =
+        kiln_codegen::analysis::stack_plan::plan(&f, &vec![true; f.blocks.len()], Carry::Regions);
     let at = |pc: u8| plan.blocks[f.blocks.iter().position(|b| b.pc == pc as u32).unwrap()];
     assert!(at(h).static_head && at(h).head_pad, "H: static jumps enter it, and a pad");
     assert!(at(p).head && !at(p).static_head, "P: only a dynamic jump enters it");
@@ -1294,7 +1296,7 @@ fn returns_take_static_edges_and_unseen_returns_the_dispatcher() {
     .unwrap();
     let f = kiln_ir::build(&code, SpecId::Prague);
     let live = f.reachable(&f.resumes);
-    let plan = kiln_codegen::analysis::stack_plan::plan(&f, &live);
+    let plan = kiln_codegen::analysis::stack_plan::plan(&f, &live, Carry::Regions);
     let func = f.blocks.iter().position(|b| b.pc == 46).expect("F's block");
     let mut pcs: Vec<u32> =
         plan.returns[func].clone().expect("return edges").iter().map(|r| r.0).collect();

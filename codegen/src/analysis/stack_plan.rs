@@ -24,8 +24,29 @@
 //! static edges to each, taken when the target equals its pc. Their targets are heads (static
 //! heads, their inputs in variables): joined to the callee's region, every caller's code after
 //! the call would share one region and its slots' variables would flow through all of it.
+//!
+//! How far variables carry the stack is the [`Carry`] a tier asks for. Regions pay off where
+//! a register allocator keeps variables in registers across blocks (the optimizing tier).
+//! The quick tier's single-pass allocator keeps every value that crosses a block boundary in
+//! a stack slot of its own, so a slot a region carries through blocks that never touch it is
+//! a block parameter on every edge and a copy between stack slots on each. There a block
+//! takes only its inputs in variables: the edges into it write the slots below them to
+//! memory (it enters *flushing*, and its `synced` is its `vars_from`, not its entry), once,
+//! and later blocks read them from there. The regions and their bases stay as they are.
 
 use kiln_ir::{Function, InstKind, Target, Terminator};
+
+/// How far the EVM stack is carried in Cranelift variables between blocks.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Carry {
+    /// Through regions of blocks joined by static edges: a loop of static jumps keeps its
+    /// whole stack in variables (the optimizing tier, AOT).
+    #[default]
+    Regions,
+    /// Into each block only its inputs; deeper slots go to memory on the edge (the quick
+    /// tier; see the module docs).
+    Inputs,
+}
 
 /// How one IR block is entered and left.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -142,16 +163,17 @@ const LANDING_SLOT_BUDGET: i64 = 4096;
 /// 132 static heads, 299 inputs; fiat_token, 23 KB, 218).
 const STATIC_INPUT_BUDGET: i64 = 2048;
 
-pub fn plan(f: &Function, live: &[bool]) -> StackPlan {
+pub fn plan(f: &Function, live: &[bool], carry: Carry) -> StackPlan {
     let returns = return_edges(f, live);
+    let inputs_only = carry == Carry::Inputs;
     let mut dynamic_heads = false;
-    let mut planned = plan_with(f, live, &returns, dynamic_heads, true);
+    let mut planned = plan_with(f, live, &returns, inputs_only, dynamic_heads, true);
     if entry_slots(&planned, |p| p.landing) > LANDING_SLOT_BUDGET {
         dynamic_heads = true;
-        planned = plan_with(f, live, &returns, dynamic_heads, true);
+        planned = plan_with(f, live, &returns, inputs_only, dynamic_heads, true);
     }
     if entry_slots(&planned, |p| p.static_head) > STATIC_INPUT_BUDGET {
-        planned = plan_with(f, live, &returns, dynamic_heads, false);
+        planned = plan_with(f, live, &returns, inputs_only, dynamic_heads, false);
     }
     planned
 }
@@ -162,12 +184,14 @@ fn entry_slots(planned: &StackPlan, which: impl Fn(&BlockPlan) -> bool) -> i64 {
     blocks.map(|p| (p.entry as i64 - p.vars_from as i64).max(0)).sum()
 }
 
-/// The plan; with `dynamic_heads`, every block a dynamic jump may reach is a head; with
-/// `static_inputs`, static heads take their inputs in variables.
+/// The plan; with `inputs_only`, blocks take only their inputs in variables; with
+/// `dynamic_heads`, every block a dynamic jump may reach is a head; with `static_inputs`,
+/// static heads take their inputs in variables.
 fn plan_with(
     f: &Function,
     live: &[bool],
     returns: &[Option<Vec<(u32, usize)>>],
+    inputs_only: bool,
     dynamic_heads: bool,
     static_inputs: bool,
 ) -> StackPlan {
@@ -277,6 +301,11 @@ fn plan_with(
             }
             let before = (q.synced, q.vars_from, q.flush_entry);
             q.vars_from = q.vars_from.max(vars_from);
+            if inputs_only {
+                // Deeper slots are written to memory on the edge, once, rather than carried
+                // through every block that leaves them alone.
+                q.vars_from = q.vars_from.max(q.entry - f.blocks[s].stack_in as i32);
+            }
             if !q.flush_entry {
                 q.synced = q.synced.min(synced);
                 if q.vars_from > q.synced {
@@ -284,7 +313,9 @@ fn plan_with(
                 }
             }
             if q.flush_entry {
-                q.synced = q.entry;
+                // Regions: the whole stack in memory (its variables may be stale where the
+                // edges disagree). Inputs only: just what lies below the variables.
+                q.synced = if inputs_only { q.vars_from } else { q.entry };
             }
             if (q.synced, q.vars_from, q.flush_entry) != before && !queued[s] {
                 queued[s] = true;
@@ -421,7 +452,7 @@ mod tests {
     fn static_heads(n: usize) -> Vec<(BlockPlan, i32)> {
         let f = kiln_ir::build(&deep_heads(n), SpecId::Prague);
         let live = vec![true; f.blocks.len()];
-        let plan = plan(&f, &live);
+        let plan = plan(&f, &live, Carry::Regions);
         (0..f.blocks.len())
             .filter(|&b| plan.blocks[b].static_head)
             .map(|b| (plan.blocks[b], f.blocks[b].stack_in as i32))
@@ -445,7 +476,7 @@ mod tests {
         ];
         let f = kiln_ir::build(&code, SpecId::Prague);
         let live = vec![true; f.blocks.len()];
-        let plan = plan(&f, &live);
+        let plan = plan(&f, &live, Carry::Regions);
         let at = |pc: u32| f.blocks.iter().position(|b| b.pc == pc).expect("block at pc");
         let (l, b, end) = (at(0x07), at(0x0c), at(0x15));
         assert!(plan.blocks[l].head, "two heights reach the loop head");
@@ -453,6 +484,41 @@ mod tests {
             assert!(!plan.blocks[x].head, "pc {:#x} is a head", f.blocks[x].pc);
             assert_eq!((plan.blocks[x].region, plan.blocks[x].entry), (l, 0));
         }
+    }
+
+    /// Eight items, then a loop that adds one to the top until it passes CALLDATASIZE: the
+    /// optimizing tier's plan carries all eight in variables around the loop; the quick
+    /// tier's keeps the loop in the entry's region but hands it only its one input in a
+    /// variable, the seven below written to memory on the way in.
+    #[test]
+    fn carrying_inputs_leaves_deeper_slots_in_memory() {
+        let mut code = vec![0x5f; 8]; // PUSH0 x8
+        code.extend_from_slice(&[
+            0x5b, // 0x08: L: JUMPDEST
+            0x60, 0x01, 0x01, // PUSH1 1 ADD
+            0x80, 0x36, 0x11, // DUP1 CALLDATASIZE GT
+            0x60, 0x08, 0x57, // PUSH1 L JUMPI
+            0x00, // STOP
+        ]);
+        let f = kiln_ir::build(&code, SpecId::Prague);
+        let live = f.reachable(&f.resumes);
+        let l = f.blocks.iter().position(|b| b.pc == 0x08).expect("the loop's block");
+        assert_eq!(f.blocks[l].stack_in, 1, "the loop reads the top item");
+        // Slots from `vars_from` up to the entry height are in variables at entry.
+        let in_vars = |p: BlockPlan| p.entry - p.vars_from;
+
+        let regions = plan(&f, &live, Carry::Regions).blocks[l];
+        assert!(!regions.head && regions.region == 0, "the loop joins the entry's region");
+        assert_eq!(regions.entry, 8);
+        assert_eq!(in_vars(regions), 8, "the whole stack in variables");
+        assert!(!regions.flush_entry);
+
+        let inputs = plan(&f, &live, Carry::Inputs).blocks[l];
+        assert!(!inputs.head && inputs.region == 0, "the loop joins the entry's region");
+        assert_eq!(inputs.entry, 8);
+        assert_eq!(in_vars(inputs), 1, "only its input in a variable");
+        assert!(inputs.flush_entry, "the edges in write the rest");
+        assert_eq!(inputs.synced, inputs.vars_from, "memory holds all below the input");
     }
 
     #[test]

@@ -92,7 +92,7 @@ impl super::Lower<'_, '_> {
     pub(super) fn edge_writes_out(&mut self, x: i32, synced: i32, to: usize) {
         let q = self.plan.blocks[to];
         if !q.static_head {
-            self.flush(synced, x);
+            self.flush(synced, self.flushed_to(x, to));
             if q.head {
                 self.store_len(x);
                 self.store_gas();
@@ -122,7 +122,20 @@ impl super::Lower<'_, '_> {
 
     pub(super) fn edge_writes(&self, x: i32, synced: i32, to: usize) -> bool {
         let q = self.plan.blocks[to];
-        q.head || q.flush_entry && synced < x
+        q.head || q.flush_entry && synced < self.flushed_to(x, to)
+    }
+
+    /// The height below which an edge (exit height `x`) into `to`, if it is a head or enters
+    /// flushing, writes every slot to memory: all of them for a head; up to where `to`
+    /// expects memory to hold them for a flush-entry block (its entry under
+    /// [`stack_plan::Carry::Regions`], below its inputs under `Inputs`).
+    fn flushed_to(&self, x: i32, to: usize) -> i32 {
+        let q = self.plan.blocks[to];
+        if q.head {
+            x
+        } else {
+            q.synced.min(x)
+        }
     }
 
     /// An unconditional jump to `to`: what the edge writes goes in the current block.
@@ -131,7 +144,7 @@ impl super::Lower<'_, '_> {
         if prepaid > 0 {
             if let Some(entry) = self.prepaid_entries[to] {
                 if self.edge_writes(x, synced, to) {
-                    self.flush(synced, x);
+                    self.flush(synced, self.flushed_to(x, to));
                 }
                 self.b.ins().jump(entry, &[]);
                 return;

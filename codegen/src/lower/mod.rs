@@ -20,6 +20,7 @@ mod memory;
 mod ops;
 
 use crate::analysis::memory_checks::{self, Check};
+pub use crate::analysis::stack_plan::Carry;
 use crate::analysis::stack_plan::{self, StackPlan};
 use crate::analysis::uses::{last_uses, used_inputs};
 use crate::stack_proof::{Access, BlockChecks, Record, Site};
@@ -200,12 +201,14 @@ fn knobs() -> TestKnobs {
     TestKnobs::default()
 }
 
-/// Lowers `f` into the builder's function, which must have [`native_signature`].
+/// Lowers `f` into the builder's function, which must have [`native_signature`], carrying
+/// the stack between blocks as `carry` says.
 pub fn lower(
     f: &Function,
     func: &mut cranelift_codegen::ir::Function,
     fctx: &mut FunctionBuilderContext,
     config: cranelift_codegen::isa::TargetFrontendConfig,
+    carry: Carry,
 ) -> Result<(), CompileError> {
     let call_conv = func.signature.call_conv;
     let mut b = FunctionBuilder::new(func, fctx);
@@ -220,7 +223,7 @@ pub fn lower(
     // Resume points are entered from the entry's dispatch on `ctx.pc`.
     let live = f.reachable(&f.resumes);
     let blocks: Vec<Option<Block>> = live.iter().map(|&l| l.then(|| b.create_block())).collect();
-    let plan = stack_plan::plan(f, &live);
+    let plan = stack_plan::plan(f, &live, carry);
     let landings: Vec<Option<Block>> =
         plan.blocks.iter().map(|p| (p.landing || p.head_pad).then(|| b.create_block())).collect();
     let mut prepaid_entries: Vec<Option<Block>> = vec![None; f.blocks.len()];
