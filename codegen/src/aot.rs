@@ -85,7 +85,8 @@ impl AotCompiler {
             .module
             .declare_function(&format!("{name}_{}", self.entries.len()), Linkage::Local, &sig)
             .map_err(|e| CompileError::Backend(e.to_string()))?;
-        crate::define::define(&mut self.module, id, &f, &mut ctx, &*self.large)?;
+        let lowered = (&mut self.fctx, Carry::Regions);
+        crate::define::define(&mut self.module, id, &f, &mut ctx, &*self.large, lowered)?;
         self.entries.push((hash, spec, id));
         Ok(())
     }

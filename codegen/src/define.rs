@@ -15,13 +15,22 @@
 //! the stack, and took 0.7 s for 1 KB (1.3 s for a 1.3 KB program of the differential test);
 //! single-pass, 26 ms. [`pressure`] measures that, and past `LARGE_PRESSURE` the single-pass
 //! allocator takes the function too.
+//!
+//! A function lowered for the backtracking allocator carries whole regions of the stack in
+//! variables ([`Carry::Regions`]); the single-pass allocator keeps each of them in a stack slot
+//! and copies it on every edge (onchain-lm-v2 with one block of a hundred GAS values added ran
+//! at 0.74x the interpreter). So a large function is lowered again as the quick tier lowers,
+//! carrying each block's inputs only ([`Carry::Inputs`]), before the single-pass allocator
+//! compiles it.
 
 use crate::analysis::uses::exit_uses;
+use crate::lower::{lower, Carry};
 use crate::CompileError;
 use cranelift_codegen::control::ControlPlane;
 use cranelift_codegen::ir::Function;
 use cranelift_codegen::isa::TargetIsa;
 use cranelift_codegen::Context;
+use cranelift_frontend::FunctionBuilderContext;
 use cranelift_module::{FuncId, Module, ModuleReloc};
 use kiln_ir::InstKind;
 use std::collections::HashMap;
@@ -88,19 +97,24 @@ pub fn pressure(f: &kiln_ir::Function) -> usize {
     most
 }
 
-/// Compiles `ctx.func` and defines it as `id` in `module`: with the module's own ISA, or with
-/// `large` (the same target and flags, single-pass allocation) when the function is large.
-/// Returns the machine code size.
+/// Compiles `ctx.func` (`f` lowered as `carry` says) and defines it as `id` in `module`: with
+/// the module's own ISA, or with `large` (the same target and flags, single-pass allocation)
+/// when the function is large, lowered again carrying inputs if it carried regions. Returns
+/// the machine code size.
 pub(crate) fn define<M: Module>(
     module: &mut M,
     id: FuncId,
     f: &kiln_ir::Function,
     ctx: &mut Context,
     large: &dyn TargetIsa,
+    (fctx, carry): (&mut FunctionBuilderContext, Carry),
 ) -> Result<usize, CompileError> {
     if !is_large(&ctx.func, f) {
         module.define_function(id, ctx).map_err(|e| CompileError::Backend(format!("{e:?}")))?;
         return Ok(ctx.compiled_code().map_or(0, |c| c.code_buffer().len()));
+    }
+    if carry == Carry::Regions {
+        lower_again(ctx, f, fctx, large)?;
     }
     let alignment = ctx
         .compile(large, &mut ControlPlane::default())
@@ -122,11 +136,27 @@ pub(crate) fn define<M: Module>(
     Ok(bytes.len())
 }
 
+/// Lowers `f` into `ctx.func` again, carrying each block's inputs only, for the single-pass
+/// allocator. The signature and name stay.
+fn lower_again(
+    ctx: &mut Context,
+    f: &kiln_ir::Function,
+    fctx: &mut FunctionBuilderContext,
+    large: &dyn TargetIsa,
+) -> Result<(), CompileError> {
+    let (signature, name) = (ctx.func.signature.clone(), ctx.func.name.clone());
+    ctx.clear();
+    ctx.func.signature = signature;
+    ctx.func.name = name;
+    lower(f, &mut ctx.func, fctx, large.frontend_config(), Carry::Inputs)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::lower::{lower, native_signature, Carry};
-    use cranelift_frontend::FunctionBuilderContext;
+    use crate::lower::native_signature;
+    use cranelift_jit::{JITBuilder, JITModule};
+    use cranelift_module::{default_libcall_names, Linkage};
     use kiln_frontend::SpecId;
 
     fn lowered(code: &[u8]) -> cranelift_codegen::ir::Function {
@@ -159,6 +189,40 @@ mod tests {
         let mut code = vec![0x5a; n];
         code.extend_from_slice(&[0x5f, 0x35, 0x56, 0x5b, 0x00]);
         code
+    }
+
+    fn block_params(func: &cranelift_codegen::ir::Function) -> usize {
+        func.layout.blocks().map(|b| func.dfg.block_params(b).len()).sum()
+    }
+
+    /// Sixteen items under a loop that only touches the top, then a hundred GAS values live
+    /// at once (past `LARGE_PRESSURE`): the single-pass allocator compiles it, from a
+    /// lowering that hands each block only its inputs, not the loop's whole stack.
+    #[test]
+    fn large_functions_are_lowered_again_carrying_inputs() {
+        let mut code = vec![0x5f; 16]; // PUSH0 x16
+        code.extend_from_slice(&[0x5b, 0x60, 0x01, 0x01, 0x80, 0x36, 0x11, 0x60, 0x10, 0x57]);
+        code.extend_from_slice(&[0x5a; 100]); // GAS x100
+        code.extend_from_slice(&[0x5f, 0x35, 0x56, 0x5b, 0x00]); // PUSH0 CALLDATALOAD JUMP
+        let f = kiln_ir::build(&code, SpecId::Prague);
+        let isa = crate::jit::host_isa_for_tools().unwrap();
+        let large = crate::jit::large_isa(false).unwrap();
+        let mut module = JITModule::new(JITBuilder::with_isa(isa.clone(), default_libcall_names()));
+        let sig = native_signature(isa.default_call_conv());
+        let id = module.declare_function("large", Linkage::Local, &sig).unwrap();
+        let mut ctx = module.make_context();
+        ctx.func.signature = sig;
+        let mut fctx = FunctionBuilderContext::new();
+        lower(&f, &mut ctx.func, &mut fctx, isa.frontend_config(), Carry::Regions).unwrap();
+        assert!(is_large(&ctx.func, &f));
+        let regions = block_params(&ctx.func);
+
+        define(&mut module, id, &f, &mut ctx, &*large, (&mut fctx, Carry::Regions)).unwrap();
+        let mut inputs = cranelift_codegen::ir::Function::new();
+        inputs.signature = ctx.func.signature.clone();
+        lower(&f, &mut inputs, &mut fctx, isa.frontend_config(), Carry::Inputs).unwrap();
+        assert_eq!(block_params(&ctx.func), block_params(&inputs), "lowered carrying inputs");
+        assert!(block_params(&inputs) < regions, "{} against {regions}", block_params(&inputs));
     }
 
     #[test]

@@ -142,7 +142,9 @@ impl JitCompiler {
             .module
             .declare_function(&name, Linkage::Local, &sig)
             .map_err(|e| CompileError::Backend(e.to_string()))?;
-        let size = crate::define::define(&mut self.module, id, &f, &mut self.ctx, &*self.large)?;
+        let lowered = (&mut self.fctx, self.carry);
+        let size =
+            crate::define::define(&mut self.module, id, &f, &mut self.ctx, &*self.large, lowered)?;
         self.module.clear_context(&mut self.ctx);
         self.module.finalize_definitions().map_err(|e| CompileError::Backend(e.to_string()))?;
         let ptr = self.module.get_finalized_function(id);

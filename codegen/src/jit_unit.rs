@@ -153,7 +153,8 @@ impl UnitCompiler {
         module.clear_context(ctx);
         ctx.func.signature = sig;
         lower(&f, &mut ctx.func, &mut self.fctx, module.target_config(), tier.carry())?;
-        let code_bytes = crate::define::define(&mut module, id, &f, ctx, &*self.large)?;
+        let lowered = (&mut self.fctx, tier.carry());
+        let code_bytes = crate::define::define(&mut module, id, &f, ctx, &*self.large, lowered)?;
         module.finalize_definitions().map_err(|e| backend(&e))?;
         let ptr = module.get_finalized_function(id);
         // SAFETY: `ptr` is the entry of a function just compiled with `native_signature`,
