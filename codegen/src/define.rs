@@ -225,6 +225,54 @@ mod tests {
         assert!(block_params(&inputs) < regions, "{} against {regions}", block_params(&inputs));
     }
 
+    /// Byte swaps and additions of zero in `func`.
+    fn foldable(func: &cranelift_codegen::ir::Function) -> (usize, usize) {
+        use cranelift_codegen::ir::{InstructionData, Opcode};
+        let (mut swaps, mut zeros) = (0, 0);
+        for b in func.layout.blocks() {
+            for i in func.layout.block_insts(b) {
+                match func.dfg.insts[i] {
+                    InstructionData::Unary { opcode: Opcode::Bswap, .. } => swaps += 1,
+                    InstructionData::Binary { opcode: Opcode::Iadd, args } => {
+                        let zero = |v| match func.dfg.value_def(v) {
+                            cranelift_codegen::ir::ValueDef::Result(d, _) => matches!(
+                                func.dfg.insts[d],
+                                InstructionData::UnaryImm { opcode: Opcode::Iconst, imm }
+                                    if imm.bits() == 0
+                            ),
+                            _ => false,
+                        };
+                        zeros += usize::from(zero(args[0]) || zero(args[1]));
+                    }
+                    _ => {}
+                }
+            }
+        }
+        (swaps, zeros)
+    }
+
+    /// Solidity's prologue (MSTORE of a constant) and a JUMPDEST at height 0 that a dynamic
+    /// JUMPI and its fall-through both reach: code for the single-pass allocator swaps the
+    /// constant and skips the landing pad's `height - 0` at compile time; code for the
+    /// backtracking allocator keeps both (the addition splits a live range there).
+    #[test]
+    fn constants_are_folded_for_the_single_pass_allocator_only() {
+        // PUSH1 0x80 PUSH1 0x40 MSTORE, CALLDATASIZE CALLDATASIZE JUMPI, JUMPDEST STOP.
+        let code = [0x60, 0x80, 0x60, 0x40, 0x52, 0x36, 0x36, 0x57, 0x5b, 0x00];
+        let f = kiln_ir::build(&code, SpecId::Prague);
+        let isa = crate::jit::host_isa_for_tools().unwrap();
+        let lowered_as = |carry| {
+            let mut func = cranelift_codegen::ir::Function::new();
+            func.signature = native_signature(isa.default_call_conv());
+            let mut fctx = FunctionBuilderContext::new();
+            lower(&f, &mut func, &mut fctx, isa.frontend_config(), carry).unwrap();
+            func
+        };
+        let (swaps, zeros) = foldable(&lowered_as(Carry::Regions));
+        assert!(swaps >= 4 && zeros >= 1, "regions: {swaps} swaps, {zeros} additions of 0");
+        assert_eq!(foldable(&lowered_as(Carry::Inputs)), (0, 0), "inputs: folded");
+    }
+
     #[test]
     fn a_thousand_live_values_take_the_single_pass_allocator() {
         let code = gas_then_dynamic_jump(1000);

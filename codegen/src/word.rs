@@ -245,13 +245,16 @@ fn or_limbs(b: &mut FunctionBuilder, x: Word) -> Value {
 
 /// Whether `v` is the constant zero.
 fn is_zero_const(b: &FunctionBuilder, v: Value) -> bool {
+    const_value(b, v) == Some(0)
+}
+
+/// The constant `v` is, if an `iconst` defines it.
+pub fn const_value(b: &FunctionBuilder, v: Value) -> Option<i64> {
     let dfg = &b.func.dfg;
-    match dfg.value_def(v) {
-        ValueDef::Result(inst, _) => matches!(
-            dfg.insts[inst],
-            InstructionData::UnaryImm { opcode: Opcode::Iconst, imm } if imm.bits() == 0
-        ),
-        _ => false,
+    let ValueDef::Result(inst, _) = dfg.value_def(v) else { return None };
+    match dfg.insts[inst] {
+        InstructionData::UnaryImm { opcode: Opcode::Iconst, imm } => Some(imm.bits()),
+        _ => None,
     }
 }
 

@@ -45,7 +45,7 @@ impl super::Lower<'_, '_> {
         len: Value,
     ) -> Value {
         self.record_height(self.cur.entry + sp);
-        let top = self.b.ins().iadd_imm_s(len, sp as i64);
+        let top = self.add_imm(len, sp as i64);
         for (i, a) in args.iter().enumerate() {
             let w = self.word(*a);
             let (frame, at) = self.slot(self.cur.entry + sp - i as i32 - 1);

@@ -103,7 +103,7 @@ impl super::Lower<'_, '_> {
         self.flush(synced, low);
         let inputs: Vec<Word> = (low..x).map(|o| self.exit_slot(o)).collect();
         let base = self.base();
-        let base = self.b.ins().iadd_imm_s(base, x as i64);
+        let base = self.add_imm(base, x as i64);
         self.b.def_var(self.base, base);
         for (i, w) in inputs.into_iter().enumerate() {
             self.def_slot(q.vars_from + i as i32, w);
@@ -171,7 +171,7 @@ impl super::Lower<'_, '_> {
         self.b.switch_to_block(pad);
         self.cur.pad = Some(id);
         let len = self.load_ctx(types::I64, offsets::STACK_LEN);
-        let base = self.b.ins().iadd_imm_s(len, -(p.entry as i64));
+        let base = self.add_imm(len, -(p.entry as i64));
         self.b.def_var(self.base, base);
         let g = self.load_ctx(types::I64, offsets::GAS);
         self.b.def_var(self.gas, g);

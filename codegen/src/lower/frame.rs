@@ -59,7 +59,7 @@ impl super::Lower<'_, '_> {
         self.proof.accesses.push(Access { site, slot: o, clamped: false, height: false });
         if self.checked {
             let base = self.base();
-            let idx = self.b.ins().iadd_imm_s(base, o as i64);
+            let idx = self.add_imm(base, o as i64);
             self.assert_slot_index(idx);
         }
         (self.frame(), o * WORD_BYTES)
@@ -87,6 +87,25 @@ impl super::Lower<'_, '_> {
         let past = self.b.ins().icmp(IntCC::UnsignedGreaterThan, end, len);
         let out = self.b.ins().bor(wraps, past);
         self.exit_if(out, Status::BoundsFault);
+    }
+
+    /// `x + imm`; `x` itself for zero when folding ([`Lower::fold`]): heights over a
+    /// region's base are often 0, and the mid-end that would fold it is off.
+    pub(super) fn add_imm(&mut self, x: Value, imm: i64) -> Value {
+        if imm == 0 && self.fold {
+            x
+        } else {
+            self.b.ins().iadd_imm_s(x, imm)
+        }
+    }
+
+    /// A limb byte-swapped (memory holds words big-endian); a constant one swapped at compile
+    /// time when folding ([`Lower::fold`]), defined anew where it is used.
+    pub(super) fn bswap(&mut self, v: Value) -> Value {
+        match word::const_value(self.b, v).filter(|_| self.fold) {
+            Some(c) => self.b.ins().iconst(types::I64, c.swap_bytes()),
+            None => self.b.ins().bswap(v),
+        }
     }
 
     /// The context pointer. Inside a block it is loaded once, where it dominates the rest of
@@ -186,7 +205,7 @@ impl super::Lower<'_, '_> {
     pub(super) fn store_len(&mut self, x: i32) {
         self.record_height(x);
         let base = self.base();
-        let len = self.b.ins().iadd_imm_s(base, x as i64);
+        let len = self.add_imm(base, x as i64);
         self.store_ctx(len, offsets::STACK_LEN);
     }
 
@@ -203,7 +222,7 @@ impl super::Lower<'_, '_> {
     pub(super) fn slot_addr_clamped(&mut self, stack: Value, base: Value, o: i32) -> Value {
         let site = self.cur.pad.map_or(Site::Block(self.cur.block), Site::Pad);
         self.proof.accesses.push(Access { site, slot: o, clamped: true, height: false });
-        let idx = self.b.ins().iadd_imm_s(base, o as i64);
+        let idx = self.add_imm(base, o as i64);
         let zero = self.b.ins().iconst(types::I64, 0);
         let idx = self.b.ins().smax(idx, zero);
         self.slot_addr(stack, idx)

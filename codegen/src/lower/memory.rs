@@ -88,7 +88,7 @@ impl super::Lower<'_, '_> {
             op::MSTORE => {
                 let v = self.word(inst.args[1]);
                 for (i, o) in [24, 16, 8, 0].into_iter().enumerate() {
-                    let be = self.b.ins().bswap(v[i]);
+                    let be = self.bswap(v[i]);
                     self.b.ins().store(flags(), be, addr, o);
                 }
                 None
