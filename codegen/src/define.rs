@@ -234,14 +234,7 @@ mod tests {
                 match func.dfg.insts[i] {
                     InstructionData::Unary { opcode: Opcode::Bswap, .. } => swaps += 1,
                     InstructionData::Binary { opcode: Opcode::Iadd, args } => {
-                        let zero = |v| match func.dfg.value_def(v) {
-                            cranelift_codegen::ir::ValueDef::Result(d, _) => matches!(
-                                func.dfg.insts[d],
-                                InstructionData::UnaryImm { opcode: Opcode::Iconst, imm }
-                                    if imm.bits() == 0
-                            ),
-                            _ => false,
-                        };
+                        let zero = |v| crate::word::const_value(&func.dfg, v) == Some(0);
                         zeros += usize::from(zero(args[0]) || zero(args[1]));
                     }
                     _ => {}

@@ -1,7 +1,7 @@
 //! 256-bit arithmetic on four i64 limbs (least significant first): Cranelift has no i256.
 
 use cranelift_codegen::ir::{
-    condcodes::IntCC, types, InstBuilder, InstructionData, Opcode, Value, ValueDef,
+    condcodes::IntCC, types, DataFlowGraph, InstBuilder, InstructionData, Opcode, Value, ValueDef,
 };
 use cranelift_frontend::FunctionBuilder;
 
@@ -193,11 +193,7 @@ fn sshr_by_const(b: &FunctionBuilder, x: Value) -> Option<(Value, i64)> {
     let InstructionData::Binary { opcode: Opcode::Sshr, args } = dfg.insts[inst] else {
         return None;
     };
-    let ValueDef::Result(k, _) = dfg.value_def(args[1]) else { return None };
-    match dfg.insts[k] {
-        InstructionData::UnaryImm { opcode: Opcode::Iconst, imm } => Some((args[0], imm.bits())),
-        _ => None,
-    }
+    const_value(dfg, args[1]).map(|k| (args[0], k))
 }
 
 pub fn and(b: &mut FunctionBuilder, x: Word, y: Word) -> Word {
@@ -245,12 +241,11 @@ fn or_limbs(b: &mut FunctionBuilder, x: Word) -> Value {
 
 /// Whether `v` is the constant zero.
 fn is_zero_const(b: &FunctionBuilder, v: Value) -> bool {
-    const_value(b, v) == Some(0)
+    const_value(&b.func.dfg, v) == Some(0)
 }
 
 /// The constant `v` is, if an `iconst` defines it.
-pub fn const_value(b: &FunctionBuilder, v: Value) -> Option<i64> {
-    let dfg = &b.func.dfg;
+pub fn const_value(dfg: &DataFlowGraph, v: Value) -> Option<i64> {
     let ValueDef::Result(inst, _) = dfg.value_def(v) else { return None };
     match dfg.insts[inst] {
         InstructionData::UnaryImm { opcode: Opcode::Iconst, imm } => Some(imm.bits()),

@@ -102,7 +102,7 @@ impl super::Lower<'_, '_> {
     /// A limb byte-swapped (memory holds words big-endian); a constant one swapped at compile
     /// time when folding ([`Lower::fold`]), defined anew where it is used.
     pub(super) fn bswap(&mut self, v: Value) -> Value {
-        match word::const_value(self.b, v).filter(|_| self.fold) {
+        match word::const_value(&self.b.func.dfg, v).filter(|_| self.fold) {
             Some(c) => self.b.ins().iconst(types::I64, c.swap_bytes()),
             None => self.b.ins().bswap(v),
         }
