@@ -3,13 +3,14 @@
 //! code) and the quick tier's share of the optimizing tier's time, and where the time goes:
 //! building the IR, then per tier lowering it to Cranelift IR (as the tier carries the stack
 //! between blocks; how many Cranelift instructions that makes per EVM instruction) and
-//! Cranelift's own compile with the tier's register allocator. Every figure is the best of
-//! five.
+//! Cranelift's own compile with the tier's register allocator, and the part of it register
+//! allocation takes (Cranelift's pass timings). Every other figure is the best of five.
 //! `cargo run --release -p kiln-codegen --example compile_time -- FILE...`
 
 use cranelift_codegen::control::ControlPlane;
 use cranelift_codegen::ir::Function;
 use cranelift_codegen::isa::TargetIsa;
+use cranelift_codegen::timing;
 use cranelift_frontend::FunctionBuilderContext;
 use kiln_codegen::define::{is_large, pressure};
 use kiln_codegen::jit::host_isa_for_tools_with;
@@ -76,20 +77,31 @@ fn phases(code: &[u8]) {
         let func = lowered(&*isa, &mut fctx);
         let insts: usize = func.layout.blocks().map(|b| func.layout.block_insts(b).count()).sum();
         let mut size = 0;
+        drop(timing::take_current());
         let ms = best_ms(|| {
             let mut ctx = cranelift_codegen::Context::for_function(func.clone());
             let compiled = ctx.compile(&*isa, &mut ControlPlane::default()).expect("compile");
             size = compiled.code_buffer().len();
         });
+        let regalloc_ms = pass_ms(&timing::take_current(), "Register allocation") / RUNS as f64;
         println!(
             "  {tier}: lowering {lowering:.2} ms, {insts} Cranelift instructions ({:.1} per EVM \
-             instruction){}; Cranelift with {regalloc}: {ms:.2} ms ({:.2} us per instruction), \
-             {size} bytes of code",
+             instruction){}; Cranelift with {regalloc}: {ms:.2} ms ({:.2} us per instruction; \
+             register allocation {regalloc_ms:.1} ms, the mean of {RUNS}), {size} bytes of code",
             insts as f64 / evm_instructions(code) as f64,
             if is_large(&func, &f) { ", past the backtracking allocator's limit" } else { "" },
             ms * 1e3 / insts as f64,
         );
     }
+}
+
+/// The milliseconds Cranelift's pass timings give `pass` itself (their table is the only way
+/// they are told: seconds with three decimals, total then self, then the pass's name).
+fn pass_ms(times: &timing::PassTimes, pass: &str) -> f64 {
+    let table = times.to_string();
+    let line = table.lines().find(|l| l.trim_end().ends_with(pass));
+    let own = line.and_then(|l| l.split_whitespace().nth(1)?.parse::<f64>().ok());
+    own.map_or(f64::NAN, |s| s * 1e3)
 }
 
 fn best_ms(mut run: impl FnMut()) -> f64 {
