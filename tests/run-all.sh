@@ -48,8 +48,8 @@ done
 ./target/release/kiln statetest --mode tiered --tier-threshold 1 --tier-optimize-after 1 --stats "$regressions"
 
 # The quick tier alone (the JIT's default is the optimizing tier, run above and below). Its
-# code carries the stack between blocks its own way (every block a head), so it gets its own
-# checked-mode and valgrind runs too.
+# code carries the stack between blocks its own way (each block's inputs in variables, the
+# slots below them through memory), so it gets its own checked-mode and valgrind runs too.
 echo "== quick tier (jit, KILN_JIT_TIER=quick): regressions, state tests, differential test, checked mode, valgrind =="
 KILN_JIT_TIER=quick ./target/release/kiln statetest --mode jit "$regressions"
 KILN_JIT_TIER=quick ./target/release/kiln statetest --mode jit --known-failures tests/known-failures.txt "$fixtures"
